@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Foundation figures: lab image build (time, size), `make lab` from no lab hosts and its rerun
+# (ratio rerun/first), and the last `make test` duration recorded on this machine.
+# Run through `make bench` (exports CONTAINERS_CONF and PATH).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null; awk -v s="$s" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
+
+ref=$(lab/images/build.sh node --tag-only)
+make --no-print-directory lab-down >/dev/null
+podman image rm -f "$ref" >/dev/null 2>&1 || true
+build=$(seconds lab/images/build.sh node)
+size_mib=$(( $(podman image inspect "$ref" --format '{{.Size}}') / 1048576 ))
+first=$(seconds make --no-print-directory lab)
+second=$(seconds make --no-print-directory lab)
+ratio=$(awk -v a="$second" -v b="$first" 'BEGIN { printf "%.2f", a / b }')
+last_test=$(awk -F'\t' '$1 == "test" { t = $2; d = $3 } END { if (t) printf "%ss (run %s)", t, d; else printf "not yet run here" }' .cache/times.tsv 2>/dev/null || echo "not yet run here")
+
+python3 benchmarks/write_section.py foundation <<EOT
+## Foundation: lab image and \`make lab\`
+
+Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), podman $(podman --version | awk '{print $3}').
+Date: $(date -u +%F). Command: \`make bench\` (benchmarks/foundation.sh).
+
+| figure | value |
+|---|---|
+| node image build (debootstrap + podman import), $ref | ${build}s |
+| node image size | ${size_mib} MiB |
+| \`make lab\`, first run (lab hosts created, site.yml) | ${first}s |
+| \`make lab\`, second run (changed=0) | ${second}s |
+| second run / first run | ${ratio} |
+| \`make test\`, last full run on this machine | ${last_test} |
+EOT
+echo "wrote docs/benchmarks.md (foundation)"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepare this machine for `make lab` and `make test`: Debian packages, the repo's one Python
+# environment (.venv, from uv.lock) and nothing else. podman is configured only through
+# lab/containers.conf (the Makefile exports CONTAINERS_CONF); nothing in /etc is changed.
+# A second run installs nothing and takes about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl)
+
+die() { echo "bootstrap: $*" >&2; exit 2; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (podman needs it for systemd containers and cgroup limits): sudo make ..."
+[ -r /etc/os-release ] || die "cannot read /etc/os-release; this needs Debian 12 or a Debian derivative"
+# shellcheck source=/dev/null
+. /etc/os-release
+case " ${ID:-} ${ID_LIKE:-} " in
+  *" debian "*) ;;
+  *) die "this is ${PRETTY_NAME:-an unknown system}; the lab needs Debian 12 (bookworm) or a Debian derivative with apt" ;;
+esac
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+uv=.cache/uv/bin/uv
+if ! "$uv" --version 2>/dev/null | grep -q " $UV_VERSION"; then
+  echo "bootstrap: installing uv $UV_VERSION into .cache/uv"
+  python3 -m venv .cache/uv
+  .cache/uv/bin/pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+# uv verifies TLS against the system store, where a site's intercepting CA is installed.
+UV_NATIVE_TLS=1 "$uv" sync --frozen --quiet
+echo "bootstrap: ready (podman $(podman --version | awk '{print $3}'), $(.venv/bin/ansible --version | head -1))"
