@@ -8,13 +8,14 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
+export MINIAPP_BUNDLE_DIR := $(CURDIR)/.cache/bundle
 # Engineers with a Docker engine may set MOLECULE_DRIVER=docker; only podman is exercised here.
 export MOLECULE_DRIVER ?= podman
 
 NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image lab lab-down lint syntax unit molecule test bench
+.PHONY: help bootstrap image lab-bundle lab lab-down lint syntax unit molecule test bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +26,10 @@ bootstrap: ## Install Debian packages and the Python environment (idempotent)
 image: bootstrap ## Build the lab node image if its recipe changed
 	@lab/images/build.sh node
 
-lab: image ## Create the lab hosts and run site.yml on them
+lab-bundle: bootstrap ## Build the lab's bundle files from Debian packages, verified against the table
+	@python3 lab/bundle/build.py $(MINIAPP_BUNDLE_DIR)
+
+lab: image lab-bundle ## Create the lab hosts and run site.yml on them
 	@start=$$(date +%s.%N); \
 	ansible-playbook playbooks/lab_hosts.yml; \
 	ansible-playbook site.yml; \
@@ -47,7 +51,7 @@ syntax: bootstrap ## Syntax-check site.yml against both inventories
 unit: bootstrap ## pytest unit tests
 	pytest
 
-molecule: image ## Every molecule scenario under extensions/molecule
+molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 	@for s in $(SCENARIOS); do \
 	  echo "=== molecule test -s $$s"; \
 	  MINIAPP_NODE_IMAGE=$(NODE_IMAGE) molecule test -s $$s --driver-name $(MOLECULE_DRIVER) || exit 1; \

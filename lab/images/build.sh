@@ -19,15 +19,26 @@ fi
 
 # shellcheck source=/dev/null
 . "$recipe/image.env"
-packages=$(grep -v '^#' "$recipe/packages.txt" | paste -sd, -)
+packages=$(grep -v '^#' "$recipe/packages.txt" | paste -sd' ' -)
 rootfs=$(mktemp -d "${TMPDIR:-/var/tmp}/miniapp-$name.XXXXXX")
-trap 'rm -rf "$rootfs"' EXIT
+log="$rootfs.log"
+cleanup() { umount "$rootfs/proc" 2>/dev/null || true; rm -rf "$rootfs"; }
+trap cleanup EXIT
+fail() { tail -20 "$log" >&2; echo "build.sh: $1 failed, full log in $log" >&2; exit 1; }
 
 start=$(date +%s)
-echo "building $ref (debootstrap $SUITE, packages: $packages)"
-debootstrap --variant=minbase --include="$packages" "$SUITE" "$rootfs" "$MIRROR" >"$rootfs.log" 2>&1 \
-  || { tail -20 "$rootfs.log" >&2; echo "build.sh: debootstrap failed, full log in $rootfs.log" >&2; exit 1; }
-rm -f "$rootfs.log"
+echo "building $ref (debootstrap $SUITE, then: $packages)"
+debootstrap --variant=minbase "$SUITE" "$rootfs" "$MIRROR" >"$log" 2>&1 || fail debootstrap
+# Packages go in through apt inside the root, which orders their configuration correctly
+# (debootstrap --include does not, e.g. for python3-cryptography). No service may start here.
+printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+mount -t proc proc "$rootfs/proc"
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get install -y -q --no-install-recommends $packages >>"$log" 2>&1 \
+  || fail "apt-get install"
+umount "$rootfs/proc"
+rm -f "$rootfs/usr/sbin/policy-rc.d" "$log"
 # Containers have no console or hardware; these units only fail or wait there.
 for unit in getty.target systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"

@@ -106,12 +106,15 @@ def check_minimum(check, actual, minimum, unit, fix):
     return finding(check, actual >= minimum, "%d %s available, needs %d %s" % (actual, unit, minimum, unit), fix)
 
 
-def check_ports(listeners, required):
+def check_ports(listeners, required, running=()):
     """Check that required ports are free, or held by the process that is meant to own them.
 
     Args:
-        listeners: ``{port: process_name_or_empty}`` of TCP listeners on the host.
+        listeners: ``{port: process_name}`` of TCP listeners; the name is empty when the holder
+            cannot be inspected (another user's process, without CAP_SYS_PTRACE, as in containers).
         required: ``[{"port": int, "owner": str}]``.
+        running: Names of the processes running on the host; an uninspectable holder passes
+            when the port's owner is among them.
 
     Returns:
         One finding per required port.
@@ -120,16 +123,15 @@ def check_ports(listeners, required):
     for item in required:
         port, owner = int(item["port"]), item.get("owner", "")
         holder = listeners.get(port)
-        ok = port not in listeners or (bool(owner) and holder == owner)
-        message = "free" if port not in listeners else "in use by %s" % (holder or "an unknown process")
-        found.append(
-            finding(
-                "port %d" % port,
-                ok,
-                message,
-                "stop the process listening on %d or move it; %s needs this port" % (port, owner or "the platform"),
-            )
-        )
+        if port not in listeners:
+            ok, message = True, "free"
+        elif holder:
+            ok, message = bool(owner) and holder == owner, "in use by %s" % holder
+        else:
+            ok = bool(owner) and owner in running
+            message = "in use by a process that cannot be inspected" + ("; %s is running" % owner if ok else "")
+        fix = "stop the process listening on %d or move it; %s needs this port" % (port, owner or "the platform")
+        found.append(finding("port %d" % port, ok, message, fix))
     return found
 
 

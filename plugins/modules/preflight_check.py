@@ -137,6 +137,23 @@ def time_synchronized(module):
     return True if os.path.exists("/run/systemd/timesync/synchronized") else None
 
 
+def socket_inodes(pid):
+    """Socket inodes a process holds; fds that close while we look are skipped."""
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+    except OSError:
+        return []
+    inodes = []
+    for fd in fds:
+        try:
+            match = SOCKET_LINK.match(os.readlink("/proc/%s/fd/%s" % (pid, fd)))
+        except OSError:
+            continue
+        if match:
+            inodes.append(match.group(1))
+    return inodes
+
+
 def listeners():
     """TCP listening ports mapped to the name of the process holding them (empty if unknown)."""
     sockets = {}
@@ -144,15 +161,14 @@ def listeners():
         sockets.update(pf.parse_proc_net_tcp(read(table)))
     ports = dict.fromkeys(sockets.values(), "")
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            links = [os.readlink("/proc/%s/fd/%s" % (pid, fd)) for fd in os.listdir("/proc/%s/fd" % pid)]
-        except OSError:
-            continue
-        for link in links:
-            match = SOCKET_LINK.match(link)
-            if match and match.group(1) in sockets:
-                ports[sockets[match.group(1)]] = read("/proc/%s/comm" % pid).strip()
+        for inode in socket_inodes(pid):
+            if inode in sockets:
+                ports[sockets[inode]] = read("/proc/%s/comm" % pid).strip()
     return ports
+
+
+def running_processes():
+    return {read("/proc/%s/comm" % pid).strip() for pid in filter(str.isdigit, os.listdir("/proc"))}
 
 
 def free_gb(path):
@@ -196,7 +212,7 @@ def run_checks(module):
             "give the host more memory (preflight_minimums sets the need)",
         )
     )
-    findings += pf.check_ports(listeners(), p["ports"])
+    findings += pf.check_ports(listeners(), p["ports"], running_processes())
     return pf.downgrade_for_container(findings, p["in_container"])
 
 

@@ -78,18 +78,26 @@ def test_check_minimum(actual, minimum, status):
 
 
 @pytest.mark.parametrize(
-    ("listeners", "owner", "status", "message"),
+    ("listeners", "owner", "running", "status", "message"),
     [
-        ({}, "etcd", "ok", "free"),
-        ({2379: "etcd"}, "etcd", "ok", "in use by etcd"),
-        ({2379: "nginx"}, "etcd", "fail", "in use by nginx"),
-        ({2379: ""}, "etcd", "fail", "in use by an unknown process"),
-        ({2379: "etcd"}, "", "fail", "in use by etcd"),
+        ({}, "etcd", set(), "ok", "free"),
+        ({2379: "etcd"}, "etcd", {"etcd"}, "ok", "in use by etcd"),
+        ({2379: "nginx"}, "etcd", {"nginx"}, "fail", "in use by nginx"),
+        ({2379: "etcd"}, "", {"etcd"}, "fail", "in use by etcd"),
+        ({2379: ""}, "etcd", {"etcd"}, "ok", "in use by a process that cannot be inspected; etcd is running"),
+        ({2379: ""}, "etcd", {"nginx"}, "fail", "in use by a process that cannot be inspected"),
     ],
-    ids=["free", "held-by-owner", "held-by-other", "unknown-holder", "no-owner-declared"],
+    ids=[
+        "free",
+        "held-by-owner",
+        "held-by-other",
+        "no-owner-declared",
+        "hidden-holder-owner-runs",
+        "hidden-holder-owner-absent",
+    ],
 )
-def test_check_ports(listeners, owner, status, message):
-    (found,) = pf.check_ports(listeners, [{"port": 2379, "owner": owner}])
+def test_check_ports(listeners, owner, running, status, message):
+    (found,) = pf.check_ports(listeners, [{"port": 2379, "owner": owner}], running)
     assert (found["status"], found["message"]) == (status, message)
 
 
