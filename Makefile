@@ -62,5 +62,6 @@ test: ## Everything CI runs: lint, syntax, unit tests, molecule
 	$(MAKE) --no-print-directory lint syntax unit molecule; \
 	scripts/record-time.sh test "$$start"
 
-bench: image ## Measure image build, lab converge and rerun; write docs/benchmarks.md
+bench: image lab-bundle ## Measure image build, make lab, etcd converge; write docs/benchmarks.md
 	benchmarks/foundation.sh
+	benchmarks/etcd.sh
