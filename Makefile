@@ -9,10 +9,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export MINIAPP_BUNDLE_DIR := $(CURDIR)/.cache/bundle
+# Fingerprint of this install's bundle signing key, written by tools/bundle.py build; read when used.
+export MINIAPP_BUNDLE_SIGNER = $(shell cat .cache/bundle-signing/signer.sha256 2>/dev/null)
 # Engineers with a Docker engine may set MOLECULE_DRIVER=docker; only podman is exercised here.
 export MOLECULE_DRIVER ?= podman
 
 NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
+# Artifacts the lab builds from Debian packages (their table entries have lab: sources).
+LAB_ARTIFACTS := etcd@3.4.23
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help bootstrap image lab-bundle lab lab-down lint syntax unit molecule test bench
@@ -26,8 +30,8 @@ bootstrap: ## Install Debian packages and the Python environment (idempotent)
 image: bootstrap ## Build the lab node image if its recipe changed
 	@lab/images/build.sh node
 
-lab-bundle: bootstrap ## Build the lab's bundle files from Debian packages, verified against the table
-	@python3 lab/bundle/build.py $(MINIAPP_BUNDLE_DIR)
+lab-bundle: bootstrap ## Build the lab's signed bundle from Debian packages, verified against the table
+	@python3 tools/bundle.py build $(MINIAPP_BUNDLE_DIR) $(LAB_ARTIFACTS)
 
 lab: image lab-bundle ## Create the lab hosts and run site.yml on them
 	@start=$$(date +%s.%N); \

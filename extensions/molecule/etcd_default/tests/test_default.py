@@ -78,7 +78,8 @@ def test_restore_brought_back_the_snapshot_and_nothing_after_it(members, name):
     assert etcdctl(host, "get /after/k3 --print-value-only --consistency=s").stdout.strip() == ""
 
 
-def test_writes_never_failed_during_defrag_and_rotation(members):
+def test_quorum_held_during_defrag_and_rotation(members):
+    """Every write of the side effect's writer was committed through some member."""
     ok, bad = (int(n) for n in members["mol-etcd3"].file("/root/quorum-writer.count").content_string.split())
     assert bad == 0
     assert ok >= 20

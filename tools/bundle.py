@@ -1,0 +1,184 @@
+"""Build, lock and verify the offline bundle.
+
+  python tools/bundle.py lock                 record missing checksums (trust on first use, printed)
+  python tools/bundle.py build OUT [NAME@VERSION ...]   fetch, verify, write manifest, SBOM, signature, tarball
+  python tools/bundle.py verify DIR           check signature, manifest and every file
+
+Artifacts come from the table in roles/offline_bundle/vars/main.yml: https sources are downloaded
+(with a progress bar, verified against the table), ``lab:debian`` sources are built here from
+Debian packages (lab/bundle/build.py). Checksums are never fetched from where the artifact comes from.
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+import tarfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bundle_sign
+import yaml
+from bundle_download import DownloadError, download
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "collections"), str(ROOT / "lab" / "bundle")]
+
+import debian  # noqa: E402  (lab/bundle/debian.py)
+from ansible_collections.miniapp.mesh.plugins.module_utils import bundle  # noqa: E402
+
+TABLE = ROOT / "roles" / "offline_bundle" / "vars" / "main.yml"
+CACHE = ROOT / ".cache" / "downloads"
+SIGNING_KEY = ROOT / ".cache" / "bundle-signing" / "signing.key"
+MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = "manifest.json", "sbom.cdx.json", "manifest.json.sig", "signing.pub"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def table_entries(table_path: Path) -> list[tuple[str, dict]]:
+    table = yaml.safe_load(table_path.read_text())["_offline_bundle_table"]
+    return [(name, entry) for name, entries in table.items() for entry in entries]
+
+
+def obtain(name: str, entry: dict, out_dir: Path) -> Path:
+    """Put the artifact in out_dir, from the download cache, the network or the lab builder."""
+    target = out_dir / entry["file"]
+    if entry["source"].startswith("lab:"):
+        debian.build(name, entry, out_dir)
+        return target
+    cached = CACHE / entry["file"]
+    if not cached.exists() or sha256(cached) != entry["sha256"]:
+        download(entry["source"], cached, entry["sha256"])
+    target.write_bytes(cached.read_bytes())
+    return target
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    text = args.table.read_text()
+    for name, entry in table_entries(args.table):
+        if entry["sha256"] is not None or not entry["source"].startswith("https://"):
+            continue
+        path = download(entry["source"], CACHE / entry["file"], None)
+        digest = sha256(path)
+        print(
+            f"TRUST ON FIRST USE {name} {entry['version']}: {entry['file']} sha256 {digest}\n"
+            f"  from {entry['source']}; compare it with the publisher's signed checksums before shipping"
+        )
+        text = bundle.lock_checksum(text, entry["file"], digest)
+    args.table.write_text(text)
+    return 0
+
+
+def selected(entries: list[tuple[str, dict]], wanted: list[str]) -> list[tuple[str, dict]]:
+    """Entries named NAME@VERSION in wanted (all locked entries when empty); unknown names are an error."""
+    if not wanted:
+        return [(n, e) for n, e in entries if e["sha256"] is not None]
+    chosen = [(n, e) for n, e in entries if f"{n}@{e['version']}" in wanted]
+    unknown = set(wanted) - {f"{n}@{e['version']}" for n, e in chosen}
+    if unknown:
+        raise SystemExit(f"not in the table ({TABLE.relative_to(ROOT)}): {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    artifacts = []
+    for name, entry in selected(table_entries(TABLE), args.artifacts):
+        if entry["sha256"] is None:
+            raise SystemExit(f"{entry['file']}: sha256 not locked; run: python tools/bundle.py lock")
+        path = obtain(name, entry, out)
+        digest = sha256(path)
+        if digest != entry["sha256"]:
+            raise SystemExit(f"{entry['file']}: sha256 {digest} does not match the table's {entry['sha256']}")
+        artifacts.append(bundle.manifest_entry(name, entry, path.stat().st_size, digest))
+    manifest = bundle.build_manifest(artifacts, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    write_signed(out, manifest)
+    if args.tarball:
+        pack(out, args.tarball)
+    return 0
+
+
+def write_signed(out: Path, manifest: dict) -> None:
+    data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    key = bundle_sign.load_or_create_key(SIGNING_KEY)
+    (out / MANIFEST).write_bytes(data)
+    (out / SBOM).write_text(json.dumps(bundle.cyclonedx(manifest, str(uuid.uuid4())), indent=2))
+    (out / SIGNATURE).write_bytes(bundle_sign.sign(key, data))
+    (out / PUBLIC_KEY).write_bytes(bundle_sign.public_pem(key))
+    print(
+        f"{out / MANIFEST}: {len(manifest['artifacts'])} artifacts, signer {bundle_sign.fingerprint(bundle_sign.public_pem(key))}"
+    )
+
+
+def pack(out: Path, tarball: Path) -> None:
+    files = sorted(p for p in out.iterdir() if p.is_file())
+    total = sum(p.stat().st_size for p in files)
+    done = 0
+    with tarfile.open(tarball, "w:gz") as tar:
+        for path in files:
+            tar.add(path, arcname=f"{out.name}/{path.name}")
+            done += path.stat().st_size
+            sys.stderr.write(f"\rpacking {tarball.name} {done * 100 // max(total, 1):3d}%")
+    sys.stderr.write("\n")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    problems = verify_dir(args.dir, args.signer)
+    for line in problems:
+        print(line)
+    if not problems:
+        print(f"{args.dir}: signature, manifest, SBOM and every file verified")
+    return 1 if problems else 0
+
+
+def verify_dir(directory: Path, signer: str | None) -> list[str]:
+    """Every problem of a bundle directory, each naming its file; empty when it can be trusted."""
+    names = [MANIFEST, SIGNATURE, PUBLIC_KEY, SBOM]
+    missing = [n for n in names if not (directory / n).exists()]
+    if missing:
+        return [f"{n}: missing from {directory}; rebuild the bundle with tools/bundle.py build" for n in missing]
+    pem, data = (directory / PUBLIC_KEY).read_bytes(), (directory / MANIFEST).read_bytes()
+    if signer and bundle_sign.fingerprint(pem) != signer:
+        return [f"{PUBLIC_KEY}: signer {bundle_sign.fingerprint(pem)} is not the trusted signer {signer}"]
+    if not bundle_sign.verify_signature(pem, data, (directory / SIGNATURE).read_bytes()):
+        return [f"{MANIFEST}: signature does not match; the manifest was changed after signing"]
+    manifest = json.loads(data)
+    present = {p.name: (p.stat().st_size, sha256(p)) for p in directory.iterdir() if p.name not in names}
+    problems = bundle.verify_files(manifest, present)
+    problems += [
+        f"{SBOM}: disagrees with the manifest on {f}"
+        for f in bundle.sbom_disagreements(json.loads((directory / SBOM).read_text()), manifest)
+    ]
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    lock = sub.add_parser("lock", help="record missing checksums (trust on first use)")
+    lock.add_argument("--table", type=Path, default=TABLE)
+    build = sub.add_parser("build", help="build a bundle directory")
+    build.add_argument("out", type=Path)
+    build.add_argument("artifacts", nargs="*", help="NAME@VERSION; default: every locked artifact")
+    build.add_argument("--tarball", type=Path)
+    verify = sub.add_parser("verify", help="verify a bundle directory")
+    verify.add_argument("dir", type=Path)
+    verify.add_argument("--signer", help="sha256 of the trusted signing key")
+    args = parser.parse_args(argv)
+    try:
+        return {"lock": cmd_lock, "build": cmd_build, "verify": cmd_verify}[args.command](args)
+    except DownloadError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
