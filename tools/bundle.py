@@ -113,9 +113,10 @@ def write_signed(out: Path, manifest: dict) -> None:
     (out / SBOM).write_text(json.dumps(bundle.cyclonedx(manifest, str(uuid.uuid4())), indent=2))
     (out / SIGNATURE).write_bytes(bundle_sign.sign(key, data))
     (out / PUBLIC_KEY).write_bytes(bundle_sign.public_pem(key))
-    print(
-        f"{out / MANIFEST}: {len(manifest['artifacts'])} artifacts, signer {bundle_sign.fingerprint(bundle_sign.public_pem(key))}"
-    )
+    signer = bundle_sign.fingerprint(bundle_sign.public_pem(key))
+    # Sites pin this value (offline_bundle_signer); the lab's Makefile reads it from here.
+    (SIGNING_KEY.parent / "signer.sha256").write_text(signer + "\n")
+    print(f"{out / MANIFEST}: {len(manifest['artifacts'])} artifacts, signer {signer}")
 
 
 def pack(out: Path, tarball: Path) -> None:
