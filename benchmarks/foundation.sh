@@ -31,7 +31,7 @@ Date: $(date -u +%F). Command: \`make bench\` (benchmarks/foundation.sh).
 | node image size | ${size_mib} MiB |
 | \`make lab\`, second run (changed=0) | ${second}s |
 | second run / first run | ${ratio} |
-| \`make test\`, last full run on this machine (fresh clone, \`.ci/run\`) | ${last_test} |
+| \`make test\`, last full run recorded on this machine | ${last_test} |
 
 The second run is dominated by the podman connection's cost per task and host (no pipelining), about
 1.5 s; with preflight alone in site.yml it took 11 s against 71 s for the first.
