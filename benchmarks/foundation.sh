@@ -33,7 +33,7 @@ Date: $(date -u +%F). Command: \`make bench\` (benchmarks/foundation.sh).
 | second run / first run | ${ratio} |
 | \`make test\`, last full run recorded on this machine | ${last_test} |
 
-The second run is dominated by the podman connection's cost per task and host (no pipelining), about
-1.5 s; with preflight alone in site.yml it took 11 s against 71 s for the first.
+Ansible reaches the lab hosts over SSH carried by \`podman exec\` (inventories/lab/group_vars/lab.yml), with
+multiplexing and pipelining; the second run's time is then mostly Ansible's own cost per task and host on $(nproc) cores.
 EOT
 echo "wrote docs/benchmarks.md (foundation)"

@@ -43,6 +43,12 @@ rm -f "$rootfs/usr/sbin/policy-rc.d" "$log"
 for unit in getty.target systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
+# Ansible reaches lab hosts by sshd in inetd mode through `podman exec`, so no daemon listens;
+# host keys are made per container when the lab starts, never shared through the image.
+if [ -x "$rootfs/usr/sbin/sshd" ]; then
+  ln -sf /dev/null "$rootfs/etc/systemd/system/ssh.service"
+  rm -f "$rootfs"/etc/ssh/ssh_host_*
+fi
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" -c . | podman import --quiet \
   --change 'ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
