@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image lab-bundle lab lab-down lint syntax unit molecule test bench
+.PHONY: help bootstrap image lab-bundle lab lab-down lint protos syntax unit molecule test bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,11 +42,15 @@ lab: image lab-bundle ## Create the lab hosts and run site.yml on them
 lab-down: bootstrap ## Remove the lab hosts
 	ansible-playbook playbooks/lab_hosts.yml -e lab_hosts_state=absent
 
-lint: bootstrap ## yamllint, ansible-lint (production profile), ruff
+lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, the services' import contracts
 	yamllint --strict .
 	ansible-lint --offline
 	ruff check .
 	ruff format --check .
+	lint-imports
+
+protos: bootstrap ## Regenerate the services' gRPC stubs from services/proto
+	python3 services/gen_protos.py
 
 syntax: bootstrap ## Syntax-check site.yml against both inventories
 	ansible-playbook --syntax-check -i inventories/lab/hosts.yml site.yml

@@ -1,0 +1,50 @@
+"""`miniapp-service`: the image's entrypoint. The service is picked by MINIAPP_SERVICE.
+
+miniapp-service serve     # HTTP on MINIAPP_HTTP_PORT, gRPC on MINIAPP_GRPC_PORT
+miniapp-service migrate   # upgrade this service's schema (the pod's init container)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from miniapp_services.kit.app import create_app
+from miniapp_services.kit.db import migrate
+from miniapp_services.kit.logs import configure_logging
+from miniapp_services.kit.settings import get_settings
+from miniapp_services.registry import spec_for
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="miniapp-service", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as err:
+        print(f"miniapp-service: bad settings:\n{err}", file=sys.stderr)
+        return 2
+    configure_logging(settings.service, settings.version, settings.log_level)
+    spec = spec_for(settings.service)
+    if args.command == "migrate":
+        migrate(settings.database_url.get_secret_value(), spec.metadata, spec.migrations)
+        return 0
+    app = create_app(spec, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shared kit: settings, logs, metrics, tracing, health, faults, database and gRPC plumbing."""

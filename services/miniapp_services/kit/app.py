@@ -1,0 +1,112 @@
+"""The application factory every service uses: one ServiceSpec in, a FastAPI app (and its gRPC server) out."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from miniapp_services.kit.db import make_engine, make_sessions
+from miniapp_services.kit.edge import EdgeLimits, EdgeMiddleware
+from miniapp_services.kit.errors import DomainError
+from miniapp_services.kit.faults import FaultState, fault_router
+from miniapp_services.kit.health import probe_router
+from miniapp_services.kit.metrics import Metrics
+from miniapp_services.kit.rpc import Clients, make_server
+from miniapp_services.kit.settings import Settings
+from miniapp_services.kit.tracing import make_tracer
+
+GrpcRegistrar = Callable[[grpc.aio.Server, FastAPI], None]
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What a service contributes: its HTTP routes, gRPC servicers, schema and required dependencies."""
+
+    name: str
+    summary: str
+    router: Callable[[], APIRouter]
+    metadata: MetaData
+    migrations: Path
+    grpc: GrpcRegistrar | None = None
+    requires: tuple[str, ...] = field(default_factory=tuple)
+
+
+@contextlib.asynccontextmanager
+async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """One database transaction for a request, committed before the response is written."""
+    async with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
+async def in_transaction(
+    app: FastAPI, repository: Callable[[AsyncSession], R], use_case: Callable[..., Awaitable[T]], *args: Any
+) -> T:
+    """Run an application use case in one transaction (the gRPC edge's equivalent of transaction())."""
+    async with app.state.sessions() as session, session.begin():
+        return await use_case(repository(session), *args)
+
+
+def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    missing = [name for name in spec.requires if name not in settings.dependencies]
+    if missing:
+        fix = ", ".join(f"MINIAPP_DEPENDENCIES__{name.upper()}=host:port" for name in missing)
+        raise ValueError(f"dependencies: {spec.name} calls {missing} but has no target for them; set {fix}")
+    metrics = Metrics(spec.name, settings.version)
+    tracer = make_tracer(spec.name, settings.version)
+    faults = FaultState()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings)
+        app.state.sessions = make_sessions(app.state.engine)
+        app.state.clients = Clients(settings.dependencies)
+        async with _grpc_serving(spec, app, settings):
+            yield
+            app.state.draining = True
+        await app.state.clients.close()
+        await app.state.engine.dispose()
+
+    app = FastAPI(title=f"miniapp {spec.name}", summary=spec.summary, version=settings.version, lifespan=lifespan)
+    app.state.settings, app.state.metrics, app.state.tracer, app.state.faults = settings, metrics, tracer, faults
+    app.state.draining = False
+    app.include_router(probe_router(spec.requires))
+    app.include_router(spec.router())
+    if settings.faults_enabled:
+        app.include_router(fault_router())
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    limits = EdgeLimits(settings.max_concurrency, settings.max_body_bytes)
+    app.add_middleware(EdgeMiddleware, limits=limits, metrics=metrics, faults=faults, tracer=tracer)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _grpc_serving(spec: ServiceSpec, app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Serve the spec's gRPC servicers while the app runs; on shutdown say NOT_SERVING, then drain."""
+    if spec.grpc is None:
+        app.state.grpc_port = None
+        yield
+        return
+    server, health_servicer, app.state.grpc_port = make_server(settings.grpc_port, settings.http_host)
+    spec.grpc(server, app)
+    await server.start()
+    try:
+        yield
+    finally:
+        await health_servicer.enter_graceful_shutdown()
+        await server.stop(settings.shutdown_grace_s)
+
+
+async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    detail = {"msg": exc.message, **({"field": exc.field} if exc.field else {})}
+    return JSONResponse({"detail": detail}, status_code=exc.status)

@@ -1,0 +1,63 @@
+"""Fault injection for the load suite: fail a fraction of requests with a 5xx or delay them.
+
+Mounted only when settings.faults_enabled is true; the decision is a pure function of the spec and a draw.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultSpec(BaseModel):
+    """What to inject into this replica's HTTP requests (admin paths are never affected)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of requests answered with status")
+    status: int = Field(default=503, ge=500, le=599, description="the 5xx status to answer with")
+    delay_ms: int = Field(default=0, ge=0, le=30_000, description="latency added to every request")
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    delay_s: float
+    status: int | None
+
+
+def decide(spec: FaultSpec, draw: float) -> FaultDecision:
+    """The fault for one request, given a uniform draw in [0, 1)."""
+    status = spec.status if draw < spec.error_rate else None
+    return FaultDecision(delay_s=spec.delay_ms / 1000, status=status)
+
+
+@dataclass
+class FaultState:
+    spec: FaultSpec = field(default_factory=FaultSpec)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def next(self) -> FaultDecision:
+        return decide(self.spec, self.rng.random())
+
+
+def fault_router() -> APIRouter:
+    router = APIRouter(prefix="/admin/faults", tags=["admin"])
+
+    @router.get("")
+    async def current(request: Request) -> FaultSpec:
+        return request.app.state.faults.spec
+
+    @router.put("")
+    async def replace(spec: FaultSpec, request: Request) -> FaultSpec:
+        request.app.state.faults.spec = spec
+        return spec
+
+    @router.delete("")
+    async def clear(request: Request) -> FaultSpec:
+        request.app.state.faults.spec = FaultSpec()
+        return request.app.state.faults.spec
+
+    return router

@@ -1,0 +1,57 @@
+"""Prometheus metrics: requests, errors and latency per route, and the business counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# The events the business dashboard counts; services may only count these.
+BUSINESS_EVENTS = ("page_view", "checkin", "order_created", "order_paid", "seckill_success")
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass
+class Metrics:
+    """One registry per application, so that two apps in one process never share series."""
+
+    service: str
+    version: str
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        labels = ("service", "version", "route", "method", "code")
+        self.requests = Counter("miniapp_http_requests", "HTTP requests served", labels, registry=self.registry)
+        self.latency = Histogram(
+            "miniapp_http_request_duration_seconds",
+            "HTTP request latency",
+            labels[:4],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.grpc = Counter(
+            "miniapp_grpc_requests",
+            "gRPC calls served",
+            ("service", "version", "method", "code"),
+            registry=self.registry,
+        )
+        self.in_flight = Gauge("miniapp_http_in_flight", "requests being served", ("service",), registry=self.registry)
+        self.rejected = Counter(
+            "miniapp_http_rejected_overload",
+            "requests refused at the concurrency bound",
+            ("service",),
+            registry=self.registry,
+        )
+        self.business = Counter(
+            "miniapp_business_events", "business events", ("service", "version", "event"), registry=self.registry
+        )
+
+    def observe_http(self, route: str, method: str, code: int, seconds: float) -> None:
+        self.requests.labels(self.service, self.version, route, method, str(code)).inc()
+        self.latency.labels(self.service, self.version, route, method).observe(seconds)
+
+    def count(self, event: str, amount: int = 1) -> None:
+        """Count a business event; an unknown event name is a programming error."""
+        if event not in BUSINESS_EVENTS:
+            raise ValueError(f"unknown business event {event!r}; known: {BUSINESS_EVENTS}")
+        self.business.labels(self.service, self.version, event).inc(amount)

@@ -1,0 +1,35 @@
+"""Alembic environment shared by every service: the schema and metadata come from config.attributes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def _run(connection: Connection, metadata: MetaData) -> None:
+    schema = metadata.schema
+    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table_schema=schema,
+        include_schemas=True,
+        include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _online() -> None:
+    attributes = context.config.attributes
+    engine = create_async_engine(attributes["database_url"])
+    async with engine.begin() as conn:
+        await conn.run_sync(_run, attributes["metadata"])
+    await engine.dispose()
+
+
+asyncio.run(_online())

@@ -1,0 +1,73 @@
+"""One settings model for every service, read from MINIAPP_* environment variables when asked for."""
+
+from __future__ import annotations
+
+from pydantic import Field, PostgresDsn, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = (
+    "gateway",
+    "user",
+    "product",
+    "inventory",
+    "cart",
+    "order",
+    "pay",
+    "coupon",
+    "checkin",
+    "seckill",
+    "notify",
+    "search",
+)
+
+
+class Settings(BaseSettings):
+    """Everything a service process reads from its environment; nothing else is configurable."""
+
+    model_config = SettingsConfigDict(env_prefix="MINIAPP_", env_nested_delimiter="__", extra="forbid")
+
+    service: str = Field(description="which service this process serves, one of SERVICES")
+    version: str = Field(default="v1", pattern=r"^[a-z0-9][a-z0-9.-]{0,31}$", description="served version label")
+    http_host: str = "0.0.0.0"  # noqa: S104  # the pod's own address; the sidecar fronts it
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    grpc_port: int = Field(default=9090, ge=0, le=65535)
+    database_url: SecretStr = Field(description="postgresql+asyncpg://user:password@host:port/db")
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
+    db_pool_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    max_concurrency: int = Field(default=64, ge=1, le=10_000, description="requests served at once; more get 503")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
+    http_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    outbound_max_connections: int = Field(default=32, ge=1, le=1000)
+    faults_enabled: bool = False
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=120)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("service")
+    @classmethod
+    def _known_service(cls, value: str) -> str:
+        if value not in SERVICES:
+            raise ValueError(f"unknown service {value!r}; set MINIAPP_SERVICE to one of: {', '.join(SERVICES)}")
+        return value
+
+    @field_validator("dependencies")
+    @classmethod
+    def _known_dependencies(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(SERVICES))
+        if unknown:
+            raise ValueError(f"unknown services {unknown} in MINIAPP_DEPENDENCIES; use names from {SERVICES}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: SecretStr) -> SecretStr:
+        url = PostgresDsn(value.get_secret_value())
+        if url.scheme != "postgresql+asyncpg":
+            raise ValueError("MINIAPP_DATABASE_URL must start with postgresql+asyncpg://")
+        return value
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment now (never at import), with explicit overrides for tests."""
+    return Settings(**overrides)

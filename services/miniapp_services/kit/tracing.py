@@ -1,0 +1,47 @@
+"""OpenTelemetry spans with W3C traceparent carried in and out over HTTP headers and gRPC metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, MutableMapping
+from contextvars import ContextVar
+
+from opentelemetry import context, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+# Carried hop by hop beside traceparent, so the mesh can route tagged traffic to canary subsets.
+RELEASE_TAG = "x-release-tag"
+current_release_tag: ContextVar[str | None] = ContextVar("current_release_tag", default=None)
+
+
+def make_tracer(service: str, version: str) -> trace.Tracer:
+    """A tracer of this service's own provider (no exporter: ids feed logs and propagation)."""
+    resource = Resource.create({"service.name": service, "service.version": version})
+    return TracerProvider(resource=resource).get_tracer("miniapp_services")
+
+
+def extract(carrier: Mapping[str, str]) -> context.Context:
+    """The remote parent context named by a traceparent header in carrier, if any."""
+    return _PROPAGATOR.extract(carrier={k.lower(): v for k, v in carrier.items()})
+
+
+def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
+    """Add traceparent for the current span to carrier (HTTP headers or gRPC metadata)."""
+    _PROPAGATOR.inject(carrier)
+    return carrier
+
+
+def outgoing_metadata() -> list[tuple[str, str]]:
+    """gRPC metadata for a call made inside the current span, with the request's release tag."""
+    carrier: dict[str, str] = inject({})
+    release_tag = current_release_tag.get()
+    if release_tag:
+        carrier[RELEASE_TAG] = release_tag
+    return list(carrier.items())
+
+
+def metadata_dict(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
+    """gRPC invocation metadata as a str dict (binary entries dropped)."""
+    return {k: v for k, v in (metadata or ()) if isinstance(v, str)}

@@ -1,0 +1,128 @@
+"""The edge every service shares, on a bare service with one route (no database needed but for /readyz)."""
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData
+
+from miniapp_services.kit.app import ServiceSpec, create_app
+from miniapp_services.kit.logs import JsonFormatter, trace_ids
+from miniapp_services.kit.settings import get_settings
+from miniapp_services.kit.tracing import current_release_tag
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+gate = asyncio.Event()
+
+
+def _router() -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/items/{item_id}")
+    async def item(item_id: int) -> dict:
+        trace_id, span_id = trace_ids()
+        return {"item": item_id, "trace_id": trace_id, "span_id": span_id, "tag": current_release_tag.get()}
+
+    @api.get("/slow")
+    async def slow() -> dict:
+        await gate.wait()
+        return {}
+
+    return api
+
+
+SPEC = ServiceSpec("search", "bare", _router, MetaData(schema="bare"), Path("/nonexistent"), requires=("product",))
+
+
+def _app(database: str = "postgresql+asyncpg://u@127.0.0.1:1/x", **overrides: object):
+    overrides.setdefault("dependencies", {"product": "127.0.0.1:1"})
+    settings = get_settings(service="search", version="v2", database_url=database, **overrides)
+    return create_app(SPEC, settings)
+
+
+def test_version_header_trace_context_and_release_tag() -> None:
+    with TestClient(_app()) as client:
+        reply = client.get("/items/7", headers={"traceparent": TRACEPARENT, "x-release-tag": "canary"})
+    body = reply.json()
+    assert reply.headers["x-service-version"] == "v2"
+    assert (body["trace_id"], body["tag"]) == (TRACE_ID, "canary")
+    assert body["span_id"] != "00f067aa0ba902b7"
+
+
+def test_metrics_by_route_template() -> None:
+    with TestClient(_app()) as client:
+        client.get("/items/1")
+        client.get("/items/2")
+        client.get("/items/x")
+        text = client.get("/metrics").text
+    assert (
+        'miniapp_http_requests_total{code="200",method="GET",route="/items/{item_id}",service="search",version="v2"} 2.0'
+        in text
+    )
+    assert 'code="422",method="GET",route="/items/{item_id}"' in text
+
+
+def test_missing_dependency_target_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="set MINIAPP_DEPENDENCIES__PRODUCT=host:port"):
+        _app(dependencies={})
+
+
+def test_faults_off_unless_enabled() -> None:
+    with TestClient(_app()) as client:
+        assert client.put("/admin/faults", json={"error_rate": 1}).status_code == 404
+
+
+def test_injected_faults_spare_the_probes() -> None:
+    with TestClient(_app(faults_enabled=True)) as client:
+        assert client.put("/admin/faults", json={"error_rate": 1, "status": 502}).status_code == 200
+        assert client.get("/items/1").status_code == 502
+        assert client.get("/healthz").status_code == 200
+        assert client.put("/admin/faults", json={"error_rate": 2}).status_code == 422
+        client.delete("/admin/faults")
+        assert client.get("/items/1").status_code == 200
+
+
+@pytest.mark.anyio
+async def test_concurrency_bound_refuses_with_503() -> None:
+    app = _app(max_concurrency=1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        gate.clear()
+        first = asyncio.create_task(client.get("/slow"))
+        await asyncio.sleep(0.05)
+        second = await client.get("/items/1")
+        gate.set()
+        assert ((await first).status_code, second.status_code) == (200, 503)
+        assert "concurrency bound" in second.json()["detail"]
+
+
+def test_readyz_names_what_is_not_ready(database: str) -> None:
+    with TestClient(_app(database, dependencies={"product": "127.0.0.1:1"})) as client:
+        reply = client.get("/readyz")
+    assert reply.status_code == 503
+    assert reply.json()["checks"] == {"database": "ok", "product": "not serving"}
+
+
+def test_readyz_fails_without_database() -> None:
+    with TestClient(_app(dependencies={"product": "127.0.0.1:1"})) as client:
+        checks = client.get("/readyz").json()["checks"]
+    assert checks["database"].startswith("failed")
+
+
+def test_json_log_line_carries_trace_ids() -> None:
+    formatter = JsonFormatter("search", "v2")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("you",), None)
+    record.order_id = "o-1"
+    line = json.loads(formatter.format(record))
+    assert (line["msg"], line["service"], line["order_id"], line["trace_id"]) == ("hello you", "search", "o-1", None)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

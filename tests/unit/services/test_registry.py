@@ -1,0 +1,35 @@
+"""The service list is kept once (kit.settings.SERVICES); the registry and the import contracts follow it."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from miniapp_services.kit.settings import SERVICES
+from miniapp_services.registry import IMPLEMENTED, spec_for
+
+CONTRACTS = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["tool"]["importlinter"][
+    "contracts"
+]
+
+
+@pytest.mark.parametrize("service", IMPLEMENTED)
+def test_each_implemented_service_has_a_spec_of_its_name(service: str) -> None:
+    spec = spec_for(service)
+    assert spec.name == service
+    assert spec.metadata.schema == service
+    assert any(spec.migrations.glob("0001_*.py"))
+
+
+def test_unimplemented_services_say_so() -> None:
+    missing = [s for s in SERVICES if s not in IMPLEMENTED]
+    for service in missing:
+        with pytest.raises(NotImplementedError, match="not implemented yet"):
+            spec_for(service)
+
+
+def test_import_contracts_cover_every_implemented_service() -> None:
+    layered = next(c for c in CONTRACTS if c["type"] == "layers")
+    independent = next(c for c in CONTRACTS if c["type"] == "independence")
+    expected = sorted(f"miniapp_services.{s}" for s in IMPLEMENTED)
+    assert sorted(layered["containers"]) == sorted(independent["modules"]) == expected
