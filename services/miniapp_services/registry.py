@@ -7,7 +7,7 @@ import importlib
 from miniapp_services.kit.app import ServiceSpec
 from miniapp_services.kit.settings import SERVICES
 
-IMPLEMENTED = ("user", "product", "inventory", "checkin")
+IMPLEMENTED = ("user", "product", "inventory", "order", "pay", "checkin")
 
 
 def spec_for(service: str) -> ServiceSpec:

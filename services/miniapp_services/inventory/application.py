@@ -12,7 +12,8 @@ from miniapp_services.kit.errors import Conflict, NotFound
 class InventoryRepository(Protocol):
     async def stock(self, sku: str, *, for_update: bool = False) -> Stock | None: ...
     async def save_stock(self, stock: Stock) -> None: ...
-    async def reservation(self, order_id: str) -> Reservation | None: ...
+    async def reservation(self, order_id: str, sku: str) -> Reservation | None: ...
+    async def reservations(self, order_id: str) -> list[Reservation]: ...
     async def save_reservation(self, reservation: Reservation) -> None: ...
 
 
@@ -31,11 +32,11 @@ async def set_available(repo: InventoryRepository, sku: str, available: int) -> 
 
 
 async def reserve(repo: InventoryRepository, order_id: str, sku: str, quantity: int) -> Reservation:
-    """Reserve stock for an order; a retry with the same order returns the first reservation."""
-    existing = await repo.reservation(order_id)
+    """Reserve stock for an order's line; a retry of the same line returns the first reservation."""
+    existing = await repo.reservation(order_id, sku)
     if existing is not None:
-        if (existing.sku, existing.quantity) != (sku, quantity):
-            raise Conflict(f"order {order_id} already reserved {existing.quantity} of {existing.sku}", field="order_id")
+        if existing.quantity != quantity:
+            raise Conflict(f"order {order_id} already reserved {existing.quantity} of {sku}", field="quantity")
         return existing
     stock = await repo.stock(sku, for_update=True)
     if stock is None:
@@ -46,14 +47,18 @@ async def reserve(repo: InventoryRepository, order_id: str, sku: str, quantity: 
     return reservation
 
 
-async def settle(repo: InventoryRepository, order_id: str, to: State) -> Reservation:
-    reservation = await repo.reservation(order_id)
-    if reservation is None:
+async def settle(repo: InventoryRepository, order_id: str, to: State) -> list[Reservation]:
+    """Release or commit every reservation of an order (repeating a settlement changes nothing)."""
+    reservations = await repo.reservations(order_id)
+    if not reservations:
         raise NotFound(f"no reservation for order {order_id!r}", field="order_id")
-    stock = await repo.stock(reservation.sku, for_update=True)
-    if stock is None:
-        raise NotFound(f"stock record of sku {reservation.sku!r} is gone", field="sku")
-    stock, reservation = domain.settle(stock, reservation, to)
-    await repo.save_stock(stock)
-    await repo.save_reservation(reservation)
-    return reservation
+    settled = []
+    for reservation in reservations:
+        stock = await repo.stock(reservation.sku, for_update=True)
+        if stock is None:
+            raise NotFound(f"stock record of sku {reservation.sku!r} is gone", field="sku")
+        stock, done = domain.settle(stock, reservation, to)
+        await repo.save_stock(stock)
+        await repo.save_reservation(done)
+        settled.append(done)
+    return settled

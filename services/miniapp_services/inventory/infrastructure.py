@@ -25,9 +25,13 @@ class StockRow(Base):
 class ReservationRow(Base):
     __tablename__ = "reservation"
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sku: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))
+
+
+def _reservation(row: ReservationRow) -> Reservation:
+    return Reservation(row.order_id, row.sku, row.quantity, State(row.state))
 
 
 class SqlInventoryRepository:
@@ -42,9 +46,13 @@ class SqlInventoryRepository:
     async def save_stock(self, stock: Stock) -> None:
         await self.session.merge(StockRow(**vars(stock)))
 
-    async def reservation(self, order_id: str) -> Reservation | None:
-        row = await self.session.get(ReservationRow, order_id, with_for_update=True)
-        return None if row is None else Reservation(row.order_id, row.sku, row.quantity, State(row.state))
+    async def reservation(self, order_id: str, sku: str) -> Reservation | None:
+        row = await self.session.get(ReservationRow, (order_id, sku), with_for_update=True)
+        return None if row is None else _reservation(row)
+
+    async def reservations(self, order_id: str) -> list[Reservation]:
+        query = select(ReservationRow).where(ReservationRow.order_id == order_id).order_by(ReservationRow.sku)
+        return [_reservation(row) for row in (await self.session.execute(query.with_for_update())).scalars()]
 
     async def save_reservation(self, reservation: Reservation) -> None:
         await self.session.merge(ReservationRow(**{**vars(reservation), "state": reservation.state.value}))

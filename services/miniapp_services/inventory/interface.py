@@ -73,10 +73,10 @@ def router() -> APIRouter:
             return _reservation_out(await app_.reserve(repo, body.order_id, body.sku, body.quantity))
 
     @api.post("/reservations/{order_id}/{action}")
-    async def settle(order_id: IdentPath, action: ActionPath, request: Request) -> ReservationOut:
+    async def settle(order_id: IdentPath, action: ActionPath, request: Request) -> list[ReservationOut]:
         to = State.RELEASED if action == "release" else State.COMMITTED
         async with transaction(request) as session:
-            return _reservation_out(await app_.settle(Repo(session), order_id, to))
+            return [_reservation_out(r) for r in await app_.settle(Repo(session), order_id, to)]
 
     return api
 
@@ -96,11 +96,13 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
 
         @traced
         async def Release(self, request, context):
-            return _pb(await in_transaction(app, Repo, app_.settle, request.order_id, State.RELEASED))
+            settled = await in_transaction(app, Repo, app_.settle, request.order_id, State.RELEASED)
+            return inventory_pb2.Reservations(items=[_pb(r) for r in settled])
 
         @traced
         async def Commit(self, request, context):
-            return _pb(await in_transaction(app, Repo, app_.settle, request.order_id, State.COMMITTED))
+            settled = await in_transaction(app, Repo, app_.settle, request.order_id, State.COMMITTED)
+            return inventory_pb2.Reservations(items=[_pb(r) for r in settled])
 
         @traced
         async def GetStock(self, request, context):

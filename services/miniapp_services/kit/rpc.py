@@ -14,10 +14,11 @@ from opentelemetry import context, trace
 from pydantic import ValidationError
 
 from miniapp_services.kit import tracing
-from miniapp_services.kit.errors import DomainError
+from miniapp_services.kit.errors import Conflict, DomainError, NotFound, Unavailable
 from miniapp_services.kit.metrics import Metrics
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+Reply = TypeVar("Reply")
 
 
 def rpc(metrics: Metrics, tracer: trace.Tracer) -> Callable[[Handler], Handler]:
@@ -61,6 +62,22 @@ def make_server(port: int, host: str) -> tuple[grpc.aio.Server, health.aio.Healt
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     bound = server.add_insecure_port(f"{host}:{port}")
     return server, health_servicer, bound
+
+
+_ERRORS_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: Conflict,
+    grpc.StatusCode.INVALID_ARGUMENT: DomainError,
+}
+
+
+async def call(method: Callable[..., Awaitable[Reply]], request: object, timeout_s: float) -> Reply:
+    """Call a dependency inside the current trace with its release tag; its refusal becomes our DomainError."""
+    try:
+        return await method(request, metadata=tracing.outgoing_metadata(), timeout=timeout_s)
+    except grpc.aio.AioRpcError as err:
+        error = _ERRORS_BY_CODE.get(err.code(), Unavailable)
+        raise error(f"{err.code().name.lower()} from dependency: {err.details()}") from err
 
 
 class Clients:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&miniapp_services/proto/inventory.proto\x12\x14miniapp.inventory.v1\"A\n\x0eReserveRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\"\"\n\x0eReservationRef\x12\x10\n\x08order_id\x18\x01 \x01(\t\"M\n\x0bReservation\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12\r\n\x05state\x18\x04 \x01(\t\"\x1e\n\x0fGetStockRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\"L\n\x05Stock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\x12\x11\n\tcommitted\x18\x04 \x01(\x03\x32\xd6\x02\n\tInventory\x12R\n\x07Reserve\x12$.miniapp.inventory.v1.ReserveRequest\x1a!.miniapp.inventory.v1.Reservation\x12R\n\x07Release\x12$.miniapp.inventory.v1.ReservationRef\x1a!.miniapp.inventory.v1.Reservation\x12Q\n\x06\x43ommit\x12$.miniapp.inventory.v1.ReservationRef\x1a!.miniapp.inventory.v1.Reservation\x12N\n\x08GetStock\x12%.miniapp.inventory.v1.GetStockRequest\x1a\x1b.miniapp.inventory.v1.Stockb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&miniapp_services/proto/inventory.proto\x12\x14miniapp.inventory.v1\"A\n\x0eReserveRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\"\"\n\x0eReservationRef\x12\x10\n\x08order_id\x18\x01 \x01(\t\"M\n\x0bReservation\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12\r\n\x05state\x18\x04 \x01(\t\"@\n\x0cReservations\x12\x30\n\x05items\x18\x01 \x03(\x0b\x32!.miniapp.inventory.v1.Reservation\"\x1e\n\x0fGetStockRequest\x12\x0b\n\x03sku\x18\x01 \x01(\t\"L\n\x05Stock\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x11\n\tavailable\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\x12\x11\n\tcommitted\x18\x04 \x01(\x03\x32\xd8\x02\n\tInventory\x12R\n\x07Reserve\x12$.miniapp.inventory.v1.ReserveRequest\x1a!.miniapp.inventory.v1.Reservation\x12S\n\x07Release\x12$.miniapp.inventory.v1.ReservationRef\x1a\".miniapp.inventory.v1.Reservations\x12R\n\x06\x43ommit\x12$.miniapp.inventory.v1.ReservationRef\x1a\".miniapp.inventory.v1.Reservations\x12N\n\x08GetStock\x12%.miniapp.inventory.v1.GetStockRequest\x1a\x1b.miniapp.inventory.v1.Stockb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +37,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESERVATIONREF']._serialized_end=165
   _globals['_RESERVATION']._serialized_start=167
   _globals['_RESERVATION']._serialized_end=244
-  _globals['_GETSTOCKREQUEST']._serialized_start=246
-  _globals['_GETSTOCKREQUEST']._serialized_end=276
-  _globals['_STOCK']._serialized_start=278
-  _globals['_STOCK']._serialized_end=354
-  _globals['_INVENTORY']._serialized_start=357
-  _globals['_INVENTORY']._serialized_end=699
+  _globals['_RESERVATIONS']._serialized_start=246
+  _globals['_RESERVATIONS']._serialized_end=310
+  _globals['_GETSTOCKREQUEST']._serialized_start=312
+  _globals['_GETSTOCKREQUEST']._serialized_end=342
+  _globals['_STOCK']._serialized_start=344
+  _globals['_STOCK']._serialized_end=420
+  _globals['_INVENTORY']._serialized_start=423
+  _globals['_INVENTORY']._serialized_end=767
 # @@protoc_insertion_point(module_scope)

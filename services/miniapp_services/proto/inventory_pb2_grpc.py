@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class InventoryStub:
-    """Stock held for orders. Reserve is idempotent per order: calling it again returns the same reservation.
+    """Stock held for orders. Reserve is idempotent per order and SKU: calling it again returns the same
+    reservation. Release and Commit settle every reservation of the order and may be repeated.
     """
 
     def __init__(self, channel):
@@ -43,12 +44,12 @@ class InventoryStub:
         self.Release = channel.unary_unary(
                 '/miniapp.inventory.v1.Inventory/Release',
                 request_serializer=miniapp__services_dot_proto_dot_inventory__pb2.ReservationRef.SerializeToString,
-                response_deserializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservation.FromString,
+                response_deserializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservations.FromString,
                 _registered_method=True)
         self.Commit = channel.unary_unary(
                 '/miniapp.inventory.v1.Inventory/Commit',
                 request_serializer=miniapp__services_dot_proto_dot_inventory__pb2.ReservationRef.SerializeToString,
-                response_deserializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservation.FromString,
+                response_deserializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservations.FromString,
                 _registered_method=True)
         self.GetStock = channel.unary_unary(
                 '/miniapp.inventory.v1.Inventory/GetStock',
@@ -58,7 +59,8 @@ class InventoryStub:
 
 
 class InventoryServicer:
-    """Stock held for orders. Reserve is idempotent per order: calling it again returns the same reservation.
+    """Stock held for orders. Reserve is idempotent per order and SKU: calling it again returns the same
+    reservation. Release and Commit settle every reservation of the order and may be repeated.
     """
 
     def Reserve(self, request, context):
@@ -96,12 +98,12 @@ def add_InventoryServicer_to_server(servicer, server):
             'Release': grpc.unary_unary_rpc_method_handler(
                     servicer.Release,
                     request_deserializer=miniapp__services_dot_proto_dot_inventory__pb2.ReservationRef.FromString,
-                    response_serializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservation.SerializeToString,
+                    response_serializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservations.SerializeToString,
             ),
             'Commit': grpc.unary_unary_rpc_method_handler(
                     servicer.Commit,
                     request_deserializer=miniapp__services_dot_proto_dot_inventory__pb2.ReservationRef.FromString,
-                    response_serializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservation.SerializeToString,
+                    response_serializer=miniapp__services_dot_proto_dot_inventory__pb2.Reservations.SerializeToString,
             ),
             'GetStock': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStock,
@@ -117,7 +119,8 @@ def add_InventoryServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Inventory:
-    """Stock held for orders. Reserve is idempotent per order: calling it again returns the same reservation.
+    """Stock held for orders. Reserve is idempotent per order and SKU: calling it again returns the same
+    reservation. Release and Commit settle every reservation of the order and may be repeated.
     """
 
     @staticmethod
@@ -163,7 +166,7 @@ class Inventory:
             target,
             '/miniapp.inventory.v1.Inventory/Release',
             miniapp__services_dot_proto_dot_inventory__pb2.ReservationRef.SerializeToString,
-            miniapp__services_dot_proto_dot_inventory__pb2.Reservation.FromString,
+            miniapp__services_dot_proto_dot_inventory__pb2.Reservations.FromString,
             options,
             channel_credentials,
             insecure,
@@ -190,7 +193,7 @@ class Inventory:
             target,
             '/miniapp.inventory.v1.Inventory/Commit',
             miniapp__services_dot_proto_dot_inventory__pb2.ReservationRef.SerializeToString,
-            miniapp__services_dot_proto_dot_inventory__pb2.Reservation.FromString,
+            miniapp__services_dot_proto_dot_inventory__pb2.Reservations.FromString,
             options,
             channel_credentials,
             insecure,

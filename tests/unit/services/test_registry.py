@@ -33,3 +33,7 @@ def test_import_contracts_cover_every_implemented_service() -> None:
     independent = next(c for c in CONTRACTS if c["type"] == "independence")
     expected = sorted(f"miniapp_services.{s}" for s in IMPLEMENTED)
     assert sorted(layered["containers"]) == sorted(independent["modules"]) == expected
+    pure = next(c for c in CONTRACTS if c["type"] == "forbidden" and "fastapi" in c["forbidden_modules"])
+    assert sorted(pure["source_modules"]) == sorted(
+        f"{s}.{layer}" for s in expected for layer in ("application", "domain")
+    )

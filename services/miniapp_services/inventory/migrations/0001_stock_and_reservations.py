@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "reservation",
         sa.Column("order_id", sa.String(64), primary_key=True),
-        sa.Column("sku", sa.String(64), nullable=False),
+        sa.Column("sku", sa.String(64), primary_key=True),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         schema="inventory",

@@ -28,6 +28,20 @@ def test_reserve_is_idempotent_per_order(client: TestClient) -> None:
     assert client.get("/stock/SKU-API-2").json()["available"] == 3
 
 
+def test_an_order_reserves_several_skus_and_settles_them_together(client: TestClient) -> None:
+    for sku in ("SKU-API-5", "SKU-API-6"):
+        client.put(f"/stock/{sku}", json={"available": 3})
+        assert (
+            client.post("/reservations", json={"order_id": "ord-api-5", "sku": sku, "quantity": 2}).status_code == 201
+        )
+    changed = client.post("/reservations", json={"order_id": "ord-api-5", "sku": "SKU-API-5", "quantity": 3})
+    assert changed.status_code == 409
+    released = client.post("/reservations/ord-api-5/release").json()
+    assert [(r["sku"], r["state"]) for r in released] == [("SKU-API-5", "released"), ("SKU-API-6", "released")]
+    assert client.post("/reservations/ord-api-5/release").status_code == 200
+    assert client.get("/stock/SKU-API-6").json()["available"] == 3
+
+
 def test_over_reserve_conflicts_and_changes_nothing(client: TestClient) -> None:
     client.put("/stock/SKU-API-3", json={"available": 1})
     reply = client.post("/reservations", json={"order_id": "ord-api-3", "sku": "SKU-API-3", "quantity": 2})
@@ -39,7 +53,7 @@ def test_over_reserve_conflicts_and_changes_nothing(client: TestClient) -> None:
 def test_commit_then_release_is_refused(client: TestClient) -> None:
     client.put("/stock/SKU-API-4", json={"available": 4})
     client.post("/reservations", json={"order_id": "ord-api-4", "sku": "SKU-API-4", "quantity": 4})
-    assert client.post("/reservations/ord-api-4/commit").json()["state"] == "committed"
+    assert [r["state"] for r in client.post("/reservations/ord-api-4/commit").json()] == ["committed"]
     assert client.post("/reservations/ord-api-4/release").status_code == 409
     assert client.get("/stock/SKU-API-4").json() == {"sku": "SKU-API-4", "available": 0, "reserved": 0, "committed": 4}
 

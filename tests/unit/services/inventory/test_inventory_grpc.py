@@ -36,7 +36,7 @@ def test_reserve_commit_and_stock(served: tuple[TestClient, grpc.Channel]) -> No
         pb.ReserveRequest(order_id="ord-rpc-1", sku="SKU-RPC-1", quantity=4), metadata=meta, timeout=2
     )
     assert (reserved.state, reserved.quantity) == ("reserved", 4)
-    assert stub.Commit(pb.ReservationRef(order_id="ord-rpc-1"), timeout=2).state == "committed"
+    assert [r.state for r in stub.Commit(pb.ReservationRef(order_id="ord-rpc-1"), timeout=2).items] == ["committed"]
     stock = stub.GetStock(pb.GetStockRequest(sku="SKU-RPC-1"), timeout=2)
     assert (stock.available, stock.reserved, stock.committed) == (6, 0, 4)
     assert 'miniapp_grpc_requests_total{code="OK",method="Reserve"' in client.get("/metrics").text

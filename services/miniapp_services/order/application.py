@@ -1,0 +1,84 @@
+"""Order use cases, against the repository and the two remote ports (catalogue prices, stock)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from miniapp_services.kit.errors import Conflict, NotFound
+from miniapp_services.order import domain
+from miniapp_services.order.domain import Line, Order
+
+
+class OrderRepository(Protocol):
+    async def get(self, order_id: str, *, for_update: bool = False) -> Order | None: ...
+    async def save(self, order: Order) -> None: ...
+
+
+class Catalogue(Protocol):
+    async def price_cents(self, sku: str) -> int: ...
+
+
+class StockPort(Protocol):
+    async def reserve(self, order_id: str, sku: str, quantity: int) -> None: ...
+    async def release(self, order_id: str) -> None: ...
+    async def commit(self, order_id: str) -> None: ...
+
+
+async def place(
+    repo: OrderRepository, catalogue: Catalogue, stock: StockPort, order_id: str, user_id: int, wanted: dict[str, int]
+) -> tuple[Order, bool]:
+    """Price and reserve an order; a retry with the same order_id returns it (the flag: newly placed)."""
+    existing = await repo.get(order_id)
+    if existing is not None:
+        if not domain.same_request(existing, user_id, wanted):
+            raise Conflict(f"order id {order_id} is taken by a different order", field="order_id")
+        return existing, False
+    lines = tuple([Line(sku, qty, await catalogue.price_cents(sku)) for sku, qty in sorted(wanted.items())])
+    order = domain.new_order(order_id, user_id, lines)
+    try:
+        for line in order.lines:
+            await stock.reserve(order_id, line.sku, line.quantity)
+    except Exception:
+        await _release_quietly(stock, order_id)
+        raise
+    await repo.save(order)
+    return order, True
+
+
+async def _release_quietly(stock: StockPort, order_id: str) -> None:
+    """Compensate the reservations made before a failure; none made is not an error."""
+    try:
+        await stock.release(order_id)
+    except NotFound:
+        return
+
+
+async def get_order(repo: OrderRepository, order_id: str) -> Order:
+    order = await repo.get(order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", field="order_id")
+    return order
+
+
+async def mark_paid(repo: OrderRepository, stock: StockPort, order_id: str, payment_id: str) -> tuple[Order, bool]:
+    """Record the payment and commit the reserved stock; the flag says whether it was newly paid."""
+    order = await repo.get(order_id, for_update=True)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", field="order_id")
+    paid = domain.pay(order, payment_id)
+    if paid is order:
+        return order, False
+    await stock.commit(order_id)
+    await repo.save(paid)
+    return paid, True
+
+
+async def cancel(repo: OrderRepository, stock: StockPort, order_id: str) -> Order:
+    order = await repo.get(order_id, for_update=True)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", field="order_id")
+    cancelled = domain.cancel(order)
+    if cancelled is not order:
+        await stock.release(order_id)
+        await repo.save(cancelled)
+    return cancelled

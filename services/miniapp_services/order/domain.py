@@ -1,0 +1,73 @@
+"""Orders: lines priced from the catalogue, a total, and a status that only moves forward.
+
+PENDING_PAYMENT -> PAID (once, by one payment) and PENDING_PAYMENT -> CANCELLED; nothing leaves PAID
+but a refund, which is not part of this service.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from miniapp_services.kit.errors import Conflict, DomainError
+
+MAX_LINES = 20
+
+
+class Status(enum.StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    user_id: int
+    lines: tuple[Line, ...]
+    status: Status = Status.PENDING_PAYMENT
+    payment_id: str | None = None
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.quantity * line.unit_price_cents for line in self.lines)
+
+
+def new_order(order_id: str, user_id: int, lines: tuple[Line, ...]) -> Order:
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise DomainError(f"an order has 1 to {MAX_LINES} lines", field="lines")
+    skus = [line.sku for line in lines]
+    if len(set(skus)) != len(skus):
+        raise DomainError("each sku may appear once; add up the quantities instead", field="lines")
+    return Order(order_id, user_id, lines)
+
+
+def same_request(order: Order, user_id: int, wanted: dict[str, int]) -> bool:
+    """Whether a retried placement asks for exactly this order (same user, skus and quantities)."""
+    return order.user_id == user_id and {line.sku: line.quantity for line in order.lines} == wanted
+
+
+def pay(order: Order, payment_id: str) -> Order:
+    """Mark paid by payment_id; the same payment again changes nothing, another one is a double charge."""
+    if order.status == Status.PAID:
+        if order.payment_id != payment_id:
+            raise Conflict(f"order {order.order_id} is already paid by {order.payment_id}", field="payment_id")
+        return order
+    if order.status != Status.PENDING_PAYMENT:
+        raise Conflict(f"order {order.order_id} is {order.status}, it cannot be paid", field="order_id")
+    return replace(order, status=Status.PAID, payment_id=payment_id)
+
+
+def cancel(order: Order) -> Order:
+    if order.status == Status.CANCELLED:
+        return order
+    if order.status != Status.PENDING_PAYMENT:
+        raise Conflict(f"order {order.order_id} is {order.status}, it cannot be cancelled", field="order_id")
+    return replace(order, status=Status.CANCELLED)

@@ -1,0 +1,122 @@
+"""Order's edges: HTTP for the mini-program (place, show, cancel), gRPC for pay."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import grpc
+from fastapi import APIRouter, FastAPI, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from miniapp_services.kit.app import transaction
+from miniapp_services.kit.rpc import rpc
+from miniapp_services.kit.types import EntityId, Ident, IdentPath
+from miniapp_services.order import application as app_
+from miniapp_services.order.domain import MAX_LINES, Order, Status
+from miniapp_services.order.infrastructure import GrpcCatalogue, GrpcStock
+from miniapp_services.order.infrastructure import SqlOrderRepository as Repo
+from miniapp_services.proto import order_pb2, order_pb2_grpc
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: Ident
+    quantity: int = Field(ge=1, le=99)
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: Annotated[Ident, Field(description="chosen by the client; a retry with the same id is safe")]
+    user_id: EntityId
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class LineOut(BaseModel):
+    sku: str
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    user_id: int
+    lines: list[LineOut]
+    total_cents: int
+    status: Status
+    payment_id: str | None
+
+
+def _out(o: Order) -> OrderOut:
+    lines = [LineOut(**vars(x)) for x in o.lines]
+    return OrderOut(
+        order_id=o.order_id,
+        user_id=o.user_id,
+        lines=lines,
+        total_cents=o.total_cents,
+        status=o.status,
+        payment_id=o.payment_id,
+    )
+
+
+def _ports(app: FastAPI) -> tuple[GrpcCatalogue, GrpcStock]:
+    clients, timeout = app.state.clients, app.state.settings.http_timeout_s
+    return GrpcCatalogue(clients.channel("product"), timeout), GrpcStock(clients.channel("inventory"), timeout)
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["order"])
+
+    @api.post("/orders", status_code=status.HTTP_201_CREATED)
+    async def place(body: OrderIn, request: Request, response: Response) -> OrderOut:
+        wanted: dict[str, int] = {}
+        for line in body.lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        async with transaction(request) as session:
+            order, placed = await app_.place(Repo(session), *_ports(request.app), body.order_id, body.user_id, wanted)
+        if placed:
+            request.app.state.metrics.count("order_created")
+        else:
+            response.status_code = status.HTTP_200_OK
+        return _out(order)
+
+    @api.get("/orders/{order_id}")
+    async def get_order(order_id: IdentPath, request: Request) -> OrderOut:
+        async with transaction(request) as session:
+            return _out(await app_.get_order(Repo(session), order_id))
+
+    @api.post("/orders/{order_id}/cancel")
+    async def cancel(order_id: IdentPath, request: Request) -> OrderOut:
+        async with transaction(request) as session:
+            return _out(await app_.cancel(Repo(session), _ports(request.app)[1], order_id))
+
+    return api
+
+
+def _pb(o: Order) -> order_pb2.Order:
+    return order_pb2.Order(
+        order_id=o.order_id,
+        user_id=o.user_id,
+        total_cents=o.total_cents,
+        status=o.status.value,
+        payment_id=o.payment_id or "",
+    )
+
+
+def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
+    traced = rpc(app.state.metrics, app.state.tracer)
+
+    class Servicer(order_pb2_grpc.OrdersServicer):
+        @traced
+        async def GetOrder(self, request: Any, context: Any) -> order_pb2.Order:
+            async with app.state.sessions() as session, session.begin():
+                return _pb(await app_.get_order(Repo(session), request.order_id))
+
+        @traced
+        async def MarkPaid(self, request: Any, context: Any) -> order_pb2.Order:
+            async with app.state.sessions() as session, session.begin():
+                paid, newly = await app_.mark_paid(Repo(session), _ports(app)[1], request.order_id, request.payment_id)
+            if newly:
+                app.state.metrics.count("order_paid")
+            return _pb(paid)
+
+    order_pb2_grpc.add_OrdersServicer_to_server(Servicer(), server)

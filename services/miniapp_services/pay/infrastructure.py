@@ -1,0 +1,54 @@
+"""Pay's table (schema "pay"), its repository and the gRPC adapter to order."""
+
+from __future__ import annotations
+
+import grpc
+from sqlalchemy import BigInteger, MetaData, String
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from miniapp_services.kit.rpc import call
+from miniapp_services.pay.domain import Payment, PaymentStatus
+from miniapp_services.proto import order_pb2, order_pb2_grpc
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema="pay")
+
+
+class PaymentRow(Base):
+    __tablename__ = "payment"
+    # One row per order: the primary key is what makes a double charge impossible.
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class SqlPaymentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, order_id: str) -> Payment | None:
+        row = await self.session.get(PaymentRow, order_id)
+        return (
+            None if row is None else Payment(row.order_id, row.payment_id, row.amount_cents, PaymentStatus(row.status))
+        )
+
+    async def add(self, payment: Payment) -> bool:
+        values = {**vars(payment), "status": payment.status.value}
+        result = await self.session.execute(insert(PaymentRow).values(**values).on_conflict_do_nothing())
+        return result.rowcount == 1
+
+
+class GrpcOrders:
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:
+        self.stub, self.timeout_s = order_pb2_grpc.OrdersStub(channel), timeout_s
+
+    async def get(self, order_id: str) -> order_pb2.Order:
+        return await call(self.stub.GetOrder, order_pb2.OrderRef(order_id=order_id), self.timeout_s)
+
+    async def mark_paid(self, order_id: str, payment_id: str) -> None:
+        request = order_pb2.MarkPaidRequest(order_id=order_id, payment_id=payment_id)
+        await call(self.stub.MarkPaid, request, self.timeout_s)
