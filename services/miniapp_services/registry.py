@@ -7,7 +7,7 @@ import importlib
 from miniapp_services.kit.app import ServiceSpec
 from miniapp_services.kit.settings import SERVICES
 
-IMPLEMENTED = ("user", "product", "inventory", "order", "pay", "checkin")
+IMPLEMENTED = ("user", "product", "inventory", "cart", "order", "pay", "coupon", "checkin", "seckill")
 
 
 def spec_for(service: str) -> ServiceSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from miniapp_services.kit.errors import DomainError
 from miniapp_services.kit.faults import FaultState, fault_router
 from miniapp_services.kit.health import probe_router
 from miniapp_services.kit.metrics import Metrics
+from miniapp_services.kit.outbound import make_http_client
 from miniapp_services.kit.rpc import Clients, make_server
 from miniapp_services.kit.settings import Settings
 from miniapp_services.kit.tracing import make_tracer
@@ -40,6 +42,9 @@ class ServiceSpec:
     migrations: Path
     grpc: GrpcRegistrar | None = None
     requires: tuple[str, ...] = field(default_factory=tuple)
+    # Called but not gating readiness: the service degrades without them (cart shows unpriced lines).
+    degrades_without: tuple[str, ...] = field(default_factory=tuple)
+    background: Callable[[FastAPI], Awaitable[None]] | None = None
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +63,7 @@ async def in_transaction(
 
 
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
-    missing = [name for name in spec.requires if name not in settings.dependencies]
+    missing = [name for name in spec.requires + spec.degrades_without if name not in settings.dependencies]
     if missing:
         fix = ", ".join(f"MINIAPP_DEPENDENCIES__{name.upper()}=host:port" for name in missing)
         raise ValueError(f"dependencies: {spec.name} calls {missing} but has no target for them; set {fix}")
@@ -71,9 +76,11 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         app.state.engine = make_engine(settings)
         app.state.sessions = make_sessions(app.state.engine)
         app.state.clients = Clients(settings.dependencies)
-        async with _grpc_serving(spec, app, settings):
+        app.state.http = make_http_client(settings.outbound_max_connections, settings.http_timeout_s)
+        async with _grpc_serving(spec, app, settings), _background(spec, app):
             yield
             app.state.draining = True
+        await app.state.http.aclose()
         await app.state.clients.close()
         await app.state.engine.dispose()
 
@@ -105,6 +112,21 @@ async def _grpc_serving(spec: ServiceSpec, app: FastAPI, settings: Settings) -> 
     finally:
         await health_servicer.enter_graceful_shutdown()
         await server.stop(settings.shutdown_grace_s)
+
+
+@contextlib.asynccontextmanager
+async def _background(spec: ServiceSpec, app: FastAPI) -> AsyncIterator[None]:
+    """Run the spec's background loop (e.g. notify's sender) for the app's lifetime; stop it on shutdown."""
+    if spec.background is None:
+        yield
+        return
+    task = asyncio.create_task(spec.background(app), name=f"{spec.name}-background")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Update, text
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from miniapp_services.kit.settings import Settings
@@ -34,6 +36,33 @@ async def ping(engine: AsyncEngine, timeout_s: float = 1.0) -> None:
     """Raise unless the database answers a trivial query within timeout_s."""
     async with asyncio.timeout(timeout_s), engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+class Claim(enum.Enum):
+    TAKEN = "taken"
+    ALREADY = "already"
+    NONE_LEFT = "none_left"
+
+
+class _NoneLeft(Exception):
+    pass
+
+
+async def claim_one(session: AsyncSession, claim: Insert, take: Update) -> Claim:
+    """Record a claimant and take one unit of a limited stock, both or neither (flash sales, coupons).
+
+    claim inserts the claimant's row (its key makes a second claim a no-op); take decrements the stock
+    only where some is left. A savepoint undoes the claim when nothing was left.
+    """
+    try:
+        async with session.begin_nested():
+            if (await session.execute(claim.on_conflict_do_nothing())).rowcount == 0:
+                return Claim.ALREADY
+            if (await session.execute(take)).rowcount == 0:
+                raise _NoneLeft
+    except _NoneLeft:
+        return Claim.NONE_LEFT
+    return Claim.TAKEN
 
 
 def alembic_config(database_url: str, metadata: MetaData, versions: Path) -> Config:

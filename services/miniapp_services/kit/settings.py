@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, PostgresDsn, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, PostgresDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = (
@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(default=64, ge=1, le=10_000, description="requests served at once; more get 503")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
+    upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
+    session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")
     http_timeout_s: float = Field(default=2.0, gt=0, le=60)
     outbound_max_connections: int = Field(default=32, ge=1, le=1000)
     faults_enabled: bool = False
@@ -51,13 +53,21 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown service {value!r}; set MINIAPP_SERVICE to one of: {', '.join(SERVICES)}")
         return value
 
-    @field_validator("dependencies")
+    @field_validator("dependencies", "upstreams")
     @classmethod
-    def _known_dependencies(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_services(cls, value: dict[str, object]) -> dict[str, object]:
         unknown = sorted(set(value) - set(SERVICES))
         if unknown:
-            raise ValueError(f"unknown services {unknown} in MINIAPP_DEPENDENCIES; use names from {SERVICES}")
+            raise ValueError(f"unknown services {unknown}; use names from {SERVICES}")
         return value
+
+    @model_validator(mode="after")
+    def _gateway_secret(self) -> Settings:
+        if self.service == "gateway" and self.session_secret is None:
+            raise ValueError(
+                "session_secret: the gateway needs MINIAPP_SESSION_SECRET (32+ characters, made per install)"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,85 @@
+"""Flash sale's edge: HTTP for operators (create) and the mini-program (attempt)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from miniapp_services.kit.app import transaction
+from miniapp_services.kit.types import EntityId, Ident, IdentPath
+from miniapp_services.seckill import application as app_
+from miniapp_services.seckill import domain
+from miniapp_services.seckill.domain import Event
+from miniapp_services.seckill.infrastructure import SqlSeckillRepository as Repo
+
+
+def now() -> datetime:
+    """The service's clock; a dependency so tests can move it."""
+    return datetime.now(UTC)
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: Ident
+    price_cents: int = Field(ge=1, le=10_000_000)
+    stock: int = Field(ge=1, le=1_000_000)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class EventOut(BaseModel):
+    event_id: str
+    sku: str
+    price_cents: int
+    stock: int
+    remaining: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class AttemptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: EntityId
+
+
+class WinOut(BaseModel):
+    event_id: str
+    user_id: int
+    sku: str
+    price_cents: int
+    remaining: int
+
+
+def router() -> APIRouter:
+    api = APIRouter(tags=["seckill"])
+
+    @api.put("/seckill/events/{event_id}", status_code=status.HTTP_201_CREATED)
+    async def create(event_id: IdentPath, body: EventIn, request: Request) -> EventOut:
+        event = domain.new_event(event_id, body.sku, body.price_cents, body.stock, body.starts_at, body.ends_at)
+        async with transaction(request) as session:
+            return EventOut(**vars(await app_.create_event(Repo(session), event)))
+
+    @api.get("/seckill/events/{event_id}")
+    async def get(event_id: IdentPath, request: Request) -> EventOut:
+        async with transaction(request) as session:
+            return EventOut(**vars(await app_.get_event(Repo(session), event_id)))
+
+    @api.post("/seckill/events/{event_id}/attempts", status_code=status.HTTP_201_CREATED)
+    async def attempt(
+        event_id: IdentPath, body: AttemptIn, request: Request, at: Annotated[datetime, Depends(now)]
+    ) -> WinOut:
+        async with transaction(request) as session:
+            event: Event = await app_.attempt(Repo(session), event_id, body.user_id, at)
+        request.app.state.metrics.count("seckill_success")
+        return WinOut(
+            event_id=event_id,
+            user_id=body.user_id,
+            sku=event.sku,
+            price_cents=event.price_cents,
+            remaining=event.remaining,
+        )
+
+    return api
