@@ -7,7 +7,19 @@ import importlib
 from miniapp_services.kit.app import ServiceSpec
 from miniapp_services.kit.settings import SERVICES
 
-IMPLEMENTED = ("user", "product", "inventory", "cart", "order", "pay", "coupon", "checkin", "seckill")
+IMPLEMENTED = (
+    "user",
+    "product",
+    "inventory",
+    "cart",
+    "order",
+    "pay",
+    "coupon",
+    "checkin",
+    "seckill",
+    "notify",
+    "search",
+)
 
 
 def spec_for(service: str) -> ServiceSpec:
