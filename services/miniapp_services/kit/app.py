@@ -45,6 +45,8 @@ class ServiceSpec:
     # Called but not gating readiness: the service degrades without them (cart shows unpriced lines).
     degrades_without: tuple[str, ...] = field(default_factory=tuple)
     background: Callable[[FastAPI], Awaitable[None]] | None = None
+    # Services called over HTTP (settings.upstreams); the gateway's way to reach the others.
+    upstreams: tuple[str, ...] = field(default_factory=tuple)
 
 
 @contextlib.asynccontextmanager
@@ -67,6 +69,10 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     if missing:
         fix = ", ".join(f"MINIAPP_DEPENDENCIES__{name.upper()}=host:port" for name in missing)
         raise ValueError(f"dependencies: {spec.name} calls {missing} but has no target for them; set {fix}")
+    unset = [name for name in spec.upstreams if name not in settings.upstreams]
+    if unset:
+        fix = ", ".join(f"MINIAPP_UPSTREAMS__{name.upper()}=http://host:port" for name in unset)
+        raise ValueError(f"upstreams: {spec.name} calls {unset} over HTTP but has no URL for them; set {fix}")
     metrics = Metrics(spec.name, settings.version)
     tracer = make_tracer(spec.name, settings.version)
     faults = FaultState()

@@ -20,6 +20,11 @@ class NotFound(DomainError):
     grpc_code = "NOT_FOUND"
 
 
+class Unauthorized(DomainError):
+    status = 401
+    grpc_code = "UNAUTHENTICATED"
+
+
 class Conflict(DomainError):
     status = 409
     grpc_code = "FAILED_PRECONDITION"

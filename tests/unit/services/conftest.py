@@ -7,15 +7,21 @@ runs as the `postgres` user, because PostgreSQL refuses to run as root.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -69,6 +75,61 @@ def database(postgres: str) -> str:
         check=True,
     )
     return f"{postgres}/services"
+
+
+@dataclass
+class Running:
+    """A service running as the image runs it: `python -m miniapp_services serve` with MINIAPP_* settings."""
+
+    process: subprocess.Popen[str]
+    http_port: int
+    grpc_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def stop(self) -> str:
+        """SIGTERM, as Kubernetes stops a pod; returns what the service logged."""
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=20)
+        return out
+
+
+def service_env(**values: object) -> dict[str, str]:
+    """This environment without any MINIAPP_* variable, plus the given settings as MINIAPP_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIAPP_")}
+    return env | {f"MINIAPP_{k.upper()}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def start_service(service: str, database: str, **settings: object) -> Running:
+    """Migrate and start one service on free loopback ports; wait until /healthz answers."""
+    http, grpc_port = _free_port(), _free_port()
+    env = service_env(
+        service=service,
+        database_url=database,
+        http_host="127.0.0.1",
+        http_port=str(http),
+        grpc_port=str(grpc_port),
+        **settings,
+    )
+    entry = [sys.executable, "-m", "miniapp_services"]
+    subprocess.run([*entry, "migrate"], env=env, check=True)
+    running = Running(subprocess.Popen([*entry, "serve"], env=env, stdout=subprocess.PIPE, text=True), http, grpc_port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{running.url}/healthz", timeout=1)
+            return running
+        except httpx.TransportError:
+            if running.process.poll() is not None or time.monotonic() > deadline:
+                running.process.kill()
+                pytest.fail(f"{service} did not start listening: {running.process.communicate()[0][-2000:]}")
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

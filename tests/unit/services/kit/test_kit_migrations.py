@@ -8,7 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from miniapp_services.kit.db import migrate
-from miniapp_services.registry import IMPLEMENTED, spec_for
+from miniapp_services.kit.settings import SERVICES
+from miniapp_services.registry import spec_for
 
 
 async def _diff(url: str, service: str) -> list:
@@ -30,7 +31,7 @@ async def _diff(url: str, service: str) -> list:
     return diff
 
 
-@pytest.mark.parametrize("service", IMPLEMENTED)
+@pytest.mark.parametrize("service", SERVICES)
 def test_migrations_match_the_models(database: str, service: str) -> None:
     spec = spec_for(service)
     migrate(database, spec.metadata, spec.migrations)
