@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image lab-bundle lab lab-down lint protos syntax unit molecule test bench
+.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test molecule test bench bench-services
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,11 +65,20 @@ molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 	  MINIAPP_NODE_IMAGE=$(NODE_IMAGE) molecule test -s $$s --driver-name $(MOLECULE_DRIVER) || exit 1; \
 	done
 
-test: ## Everything CI runs: lint, syntax, unit tests, molecule
+image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop)
+	pytest -p no:cacheprovider tests/image
+
+test: ## Everything CI runs: lint, syntax, unit tests, the services image, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax unit molecule; \
+	$(MAKE) --no-print-directory lint syntax unit image-test molecule; \
 	scripts/record-time.sh test "$$start"
 
-bench: image lab-bundle ## Measure image build, make lab, etcd converge; write docs/benchmarks.md
+services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
+	@services/image/build.sh
+
+bench: image lab-bundle bench-services ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
 	benchmarks/foundation.sh
 	benchmarks/etcd.sh
+
+bench-services: services-image ## Working set of every service container, idle and under load
+	python3 benchmarks/services_memory.py

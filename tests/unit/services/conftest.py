@@ -1,27 +1,18 @@
-"""A real PostgreSQL for the service tests: a throwaway cluster on loopback, started once per session.
-
-Debian's postgresql-15 server binaries are used (make bootstrap installs them); as root the cluster
-runs as the `postgres` user, because PostgreSQL refuses to run as root.
-"""
+"""Service test harness: a real PostgreSQL (tools/pgtmp.py) and services run in-process or as processes."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import pwd
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
+import pgtmp
 import pytest
 from fastapi.testclient import TestClient
 
@@ -31,50 +22,11 @@ from miniapp_services.kit.settings import get_settings
 from miniapp_services.registry import spec_for
 
 
-def _pg_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql: run `make bootstrap`")
-    return found[-1].parent
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[str]:
-    """The base URL (no database name) of a fresh PostgreSQL on 127.0.0.1."""
-    # Not under pytest's tmp dir: that is private to root, and the server may run as `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="miniapp-pg-"))
-    bindir, data, port = _pg_bin(), root / "data", _free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        pg = pwd.getpwnam("postgres")
-        shutil.chown(root, pg.pw_uid, pg.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
-    run(f"{bindir}/initdb", "-D", str(data), "-U", "miniapp", "--auth=trust", "-E", "UTF8")
-    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off -c max_connections=200"
-    run(f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-w", "-l", str(data / "server.log"), "start")
-    try:
-        yield f"postgresql+asyncpg://miniapp@127.0.0.1:{port}"
-    finally:
-        run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(root)
-
-
-@pytest.fixture(scope="session")
-def database(postgres: str) -> str:
-    """A database of its own for this test session, created through psql on the same cluster."""
-    port = postgres.rsplit(":", 1)[1]
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-p", port, "-U", "miniapp", "-d", "postgres", "-qc", "CREATE DATABASE services"],
-        check=True,
-    )
-    return f"{postgres}/services"
+def database() -> Iterator[str]:
+    """The URL of a database on a fresh PostgreSQL on 127.0.0.1, for this test session."""
+    with pgtmp.postgres() as url:
+        yield url
 
 
 @dataclass
@@ -108,7 +60,7 @@ def service_env(**values: object) -> dict[str, str]:
 
 def start_service(service: str, database: str, **settings: object) -> Running:
     """Migrate and start one service on free loopback ports; wait until /healthz answers."""
-    http, grpc_port = _free_port(), _free_port()
+    http, grpc_port = pgtmp.free_port(), pgtmp.free_port()
     env = service_env(
         service=service,
         database_url=database,

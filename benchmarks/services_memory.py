@@ -1,0 +1,212 @@
+"""Working set of every service container, idle and under a bounded load, against its 96 MiB budget.
+
+Runs all 12 services from the services image as podman containers on the host's loopback (host network,
+nothing else is reached) against a throwaway PostgreSQL, drives each with a fixed number of requests,
+samples each container's cgroup while it is driven, and writes the table to docs/benchmarks.md.
+Run through `make bench-services`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import pgtmp
+from services_load import LOADS
+from write_section import DOC, HEADER, replace_section
+
+BUDGET_MIB = 96
+REQUESTS = 1500
+CONCURRENCY = 16
+SERVICES = (
+    "user",
+    "product",
+    "inventory",
+    "cart",
+    "order",
+    "pay",
+    "coupon",
+    "checkin",
+    "seckill",
+    "notify",
+    "search",
+    "gateway",
+)
+CALLS = {"order": ("product", "inventory"), "pay": ("order",), "cart": ("product",)}
+MIB = 1024 * 1024
+
+
+def working_set(memory_stat: str, usage_in_bytes: int) -> int:
+    """cgroup v1 working set, as the kubelet computes it: usage minus inactive page cache."""
+    stats = dict(line.split() for line in memory_stat.splitlines() if line)
+    return max(usage_in_bytes - int(stats.get("total_inactive_file", 0)), 0)
+
+
+def read_working_set(container_id: str) -> int:
+    cgroup = Path("/sys/fs/cgroup/memory/libpod_parent") / f"libpod-{container_id}"
+    usage = int((cgroup / "memory.usage_in_bytes").read_text())
+    return working_set((cgroup / "memory.stat").read_text(), usage)
+
+
+@dataclass
+class Container:
+    service: str
+    http_port: int
+    grpc_port: int
+    id: str = ""
+    idle: int = 0
+    peak: int = 0
+    errors: int = 0
+    ok: int = 0
+    ok: int = 0
+    samples: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def podman(*args: str) -> str:
+    return subprocess.run(["podman", *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def env_args(c: Container, database: str, ports: dict[str, Container], secret: str) -> list[str]:
+    settings = {
+        "SERVICE": c.service,
+        "DATABASE_URL": database,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(c.http_port),
+        "GRPC_PORT": str(c.grpc_port),
+        "DEPENDENCIES": json.dumps({d: f"127.0.0.1:{ports[d].grpc_port}" for d in CALLS.get(c.service, ())}),
+    }
+    if c.service == "gateway":
+        settings["UPSTREAMS"] = json.dumps(
+            {s: ports[s].url for s in SERVICES if s not in ("gateway", "inventory", "notify")}
+        )
+        settings["SESSION_SECRET"] = secret
+    return [arg for k, v in settings.items() for arg in ("-e", f"MINIAPP_{k}={v}")]
+
+
+def start(c: Container, image: str, env: list[str]) -> None:
+    common = ["--network", "host", "--memory", "256m", *env, image]
+    podman("run", "--rm", *common[:-1], "--entrypoint", "python3", image, "-m", "miniapp_services", "migrate")
+    c.id = podman("run", "-d", "--name", f"miniapp-bench-{c.service}", *common, "serve")
+
+
+def wait_healthy(c: Container, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{c.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{c.service} did not become healthy: {podman('logs', '--tail', '20', c.id)}")
+
+
+def sample_while(c: Container, running: threading.Event) -> None:
+    while running.is_set():
+        c.samples.append(read_working_set(c.id))
+        time.sleep(0.1)
+
+
+async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], object]) -> None:
+    """REQUESTS calls, CONCURRENCY at a time; a bounded loop that stops by itself."""
+    counter = iter(range(REQUESTS))
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=c.url, limits=limits, timeout=10) as client:
+
+        async def worker() -> None:
+            for n in counter:
+                reply = await request(client, n)
+                c.errors += reply.status_code >= 500
+                c.ok += reply.status_code < 300
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+
+def measure(c: Container, request: Callable[[httpx.AsyncClient, int], object]) -> None:
+    c.idle = read_working_set(c.id)
+    running = threading.Event()
+    running.set()
+    sampler = threading.Thread(target=sample_while, args=(c, running))
+    sampler.start()
+    try:
+        asyncio.run(drive(c, request))
+    finally:
+        running.clear()
+        sampler.join()
+    c.peak = max([c.idle, *c.samples])
+
+
+def table(containers: list[Container]) -> str:
+    rows = [
+        "| service | idle MiB | peak MiB under load | budget MiB | headroom at peak | 2xx | 5xx |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in containers:
+        head = BUDGET_MIB - c.peak / MIB
+        rows.append(
+            f"| {c.service} | {c.idle / MIB:.1f} | {c.peak / MIB:.1f} | {BUDGET_MIB} | {head:.1f} MiB ({head / BUDGET_MIB:.0%}) | {c.ok} | {c.errors} |"
+        )
+    return "\n".join(rows)
+
+
+def report(containers: list[Container], image: str) -> str:
+    over = [c.service for c in containers if c.peak > BUDGET_MIB * MIB]
+    verdict = "every service stayed within its budget" if not over else f"OVER BUDGET: {', '.join(over)}"
+    return f"""## Services: working set per container, idle and under load
+
+Machine: {os.cpu_count()} cores, kernel {platform.release()}, image {image}.
+Date: {datetime.now(UTC):%Y-%m-%d}. Command: `make bench-services` (benchmarks/services_memory.py).
+All 12 containers ran at once on the host's loopback against a throwaway PostgreSQL, each driven in turn with {REQUESTS} requests,
+{CONCURRENCY} at a time (benchmarks/services_load.py says which). Working set = cgroup
+memory.usage_in_bytes - total_inactive_file, sampled every 100 ms. 2xx below {REQUESTS} are the domain's own
+refusals (a flash sale of 100 units, one check-in per user and day, coupons one per user). Result: {verdict}.
+
+{table(containers)}
+"""
+
+
+def main() -> int:
+    image = subprocess.run(
+        [str(ROOT / "services/image/build.sh"), "--tag-only"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    containers = {s: Container(s, 18100 + i, 18200 + i) for i, s in enumerate(SERVICES)}
+    secret = os.urandom(32).hex()
+    with pgtmp.postgres() as database:
+        try:
+            for c in containers.values():
+                start(c, image, env_args(c, database, containers, secret))
+            for c in containers.values():
+                wait_healthy(c)
+            time.sleep(3)
+            for c in containers.values():
+                measure(c, LOADS[c.service](containers))
+        finally:
+            for c in containers.values():
+                if c.id:
+                    subprocess.run(["podman", "rm", "-f", "-t", "5", c.id], check=False, capture_output=True)
+    text = DOC.read_text() if DOC.exists() else HEADER
+    DOC.write_text(replace_section(text, "services", report(list(containers.values()), image)))
+    print(table(list(containers.values())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
