@@ -15,8 +15,8 @@ export MINIAPP_BUNDLE_SIGNER = $(shell cat .cache/bundle-signing/signer.sha256 2
 export MOLECULE_DRIVER ?= podman
 
 NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
-# Artifacts the lab builds from Debian packages (their table entries have lab: sources).
-LAB_ARTIFACTS := etcd@3.4.23
+# Artifacts the lab builds here: etcd from Debian packages (lab: sources), the services image (build:).
+LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test molecule test bench bench-services

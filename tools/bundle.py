@@ -6,7 +6,8 @@
 
 Artifacts come from the table in roles/offline_bundle/vars/main.yml: https sources are downloaded
 (with a progress bar, verified against the table), ``lab:debian`` sources are built here from
-Debian packages (lab/bundle/build.py). Checksums are never fetched from where the artifact comes from.
+Debian packages (lab/bundle/build.py), ``build:`` sources are this repository's own images
+(tools/bundle_image.py). Checksums are never fetched from where the artifact comes from.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import bundle_image
 import bundle_sign
 import yaml
 from bundle_download import DownloadError, download
@@ -50,6 +52,8 @@ def table_entries(table_path: Path) -> list[tuple[str, dict]]:
 def obtain(name: str, entry: dict, out_dir: Path) -> Path:
     """Put the artifact in out_dir, from the download cache, the network or the lab builder."""
     target = out_dir / entry["file"]
+    if bundle_image.is_built(entry):
+        return bundle_image.save(entry, out_dir)
     if entry["source"].startswith("lab:"):
         debian.build(name, entry, out_dir)
         return target
@@ -96,7 +100,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise SystemExit(f"{entry['file']}: sha256 not locked; run: python tools/bundle.py lock")
         path = obtain(name, entry, out)
         digest = sha256(path)
-        if digest != entry["sha256"]:
+        if entry["sha256"] != bundle_image.BUILT and digest != entry["sha256"]:
             raise SystemExit(f"{entry['file']}: sha256 {digest} does not match the table's {entry['sha256']}")
         artifacts.append(bundle.manifest_entry(name, entry, path.stat().st_size, digest))
     manifest = bundle.build_manifest(artifacts, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
