@@ -39,4 +39,15 @@ if ! "$uv" --version 2>/dev/null | grep -q " $UV_VERSION"; then
 fi
 # uv verifies TLS against the system store, where a site's intercepting CA is installed.
 UV_NATIVE_TLS=1 "$uv" sync --frozen --quiet
+
+# Kubernetes and Istio schemas for validating rendered manifests (tools/schemas), pinned by its lock.
+if ! command -v npm >/dev/null; then
+  echo "bootstrap: installing nodejs and npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+lock=tools/schemas/package-lock.json
+if [ ! -f tools/schemas/node_modules/.installed ] || [ "$lock" -nt tools/schemas/node_modules/.installed ]; then
+  npm ci --prefix tools/schemas --silent --no-audit --no-fund
+  touch tools/schemas/node_modules/.installed
+fi
 echo "bootstrap: ready (podman $(podman --version | awk '{print $3}'), $(.venv/bin/ansible --version | head -1))"

@@ -4,6 +4,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from miniapp_services.kit.settings import SERVICES
 from miniapp_services.registry import spec_for
@@ -35,3 +36,15 @@ def test_import_contracts_cover_every_implemented_service() -> None:
     assert sorted(pure["source_modules"]) == sorted(
         f"{s}.{layer}" for s in expected for layer in ("application", "domain")
     )
+
+
+def test_catalog_calls_are_what_each_service_calls() -> None:
+    """The mesh opens exactly the paths the code uses: the catalog's calls equal each spec's dependencies."""
+    catalog = yaml.safe_load(
+        (Path(__file__).parents[3] / "inventories/lab/group_vars/all/services_catalog.yml").read_text()
+    )
+    services = catalog["services_catalog"]["services"]
+    assert set(services) == set(SERVICES)
+    for name in SERVICES:
+        spec = spec_for(name)
+        assert set(services[name].get("calls", [])) == set(spec.requires + spec.degrades_without + spec.upstreams), name

@@ -1,0 +1,45 @@
+"""The services role on the controller: every object written once, schema-valid, secrets kept apart."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+INVENTORY = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
+RENDERED = INVENTORY / "rendered" / "services"
+SECRETS = INVENTORY / ".secrets"
+
+
+def _objects() -> list[dict]:
+    return [yaml.safe_load(p.read_text()) for p in sorted(RENDERED.glob("*.yml"))]
+
+
+def test_every_object_written_once_in_apply_order() -> None:
+    objects = _objects()
+    assert len(objects) == 105
+    assert objects[0]["kind"] == "Namespace"
+    assert sum(o["kind"] == "Deployment" for o in objects) == 13
+
+
+def test_objects_are_valid_against_the_published_schemas() -> None:
+    done = subprocess.run(
+        ["node", ROOT / "tools/schemas/validate.mjs"],
+        input=json.dumps(_objects()),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_secrets_are_per_install_private_and_not_in_the_rendered_files() -> None:
+    assert oct(SECRETS.stat().st_mode & 0o777) == "0o700"
+    passwords = [p.read_text().split()[0] for p in SECRETS.iterdir()]
+    assert len(passwords) == 13
+    assert len(set(passwords)) == 13
+    rendered = "".join(p.read_text() for p in RENDERED.glob("*.yml"))
+    assert not any(pw in rendered for pw in passwords)
+    assert "kind: Secret" not in rendered

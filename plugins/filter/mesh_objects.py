@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: miniapp-mesh contributors
+# Apache-2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: mesh_objects
+short_description: Kubernetes and Istio objects for the service catalog
+version_added: 0.1.0
+description:
+  - Checks the service catalog (C(services_catalog)) and renders every object the services need, tenants first
+    (Namespace, ResourceQuota, LimitRange, PeerAuthentication STRICT), then per service ServiceAccount, Service,
+    PodDisruptionBudget, a Deployment per version, DestinationRule, VirtualService, AuthorizationPolicy and Sidecar.
+  - A catalog error fails with a message naming the field and the fix.
+positional: image
+options:
+  _input:
+    description: The service catalog.
+    type: dict
+    required: true
+  image:
+    description: Reference of the services image (registry/repository:tag).
+    type: str
+    required: true
+"""
+
+EXAMPLES = r"""
+objects: "{{ services_catalog | miniapp.mesh.mesh_objects('registry.local:5000/miniapp-services:0.1.0') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The objects, in the order to apply them (mesh_files pairs each with the file it is written to).
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
+
+
+def mesh_objects(catalog, image):
+    if not isinstance(catalog, dict):
+        raise AnsibleFilterError(
+            "mesh_objects: services_catalog must be a mapping (see roles/services/meta/argument_specs.yml)"
+        )
+    try:
+        return mesh_render.render(mesh_catalog.load(catalog), mesh_render.RenderOptions(image=str(image)))
+    except mesh_catalog.CatalogError as err:
+        raise AnsibleFilterError(str(err)) from err
+
+
+def mesh_files(objects):
+    """The objects as [{file, object}], file named by mesh_render.file_name."""
+    return [{"file": mesh_render.file_name(i, obj), "object": obj} for i, obj in enumerate(objects)]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"mesh_objects": mesh_objects, "mesh_files": mesh_files}

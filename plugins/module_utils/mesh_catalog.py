@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright: miniapp-mesh contributors
+# Apache-2.0 (see LICENSE)
+"""The service catalog, checked and completed: every service with its defaults filled in.
+
+Pure functions over plain data; errors name the field and the fix. Used by the mesh filters on the
+controller and by the lab backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EDGE_CALLER = "ingress"
+_SERVICE_KEYS = {
+    "tenant",
+    "tier",
+    "replicas",
+    "memory_mib",
+    "cpu_millicores",
+    "http_port",
+    "grpc_port",
+    "timeout_s",
+    "retries",
+    "connection_pool",
+    "outlier_detection",
+    "versions",
+    "callers",
+    "calls",
+}
+
+
+class CatalogError(ValueError):
+    """A catalog value that cannot be used; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    tenant: str
+    tier: str
+    replicas: int
+    memory_mib: int
+    cpu_millicores: int
+    http_port: int
+    grpc_port: int
+    timeout_s: float
+    retries: dict
+    connection_pool: dict
+    outlier_detection: dict
+    versions: tuple[Version, ...]
+    callers: tuple[str, ...]
+    calls: tuple[str, ...] = field(default_factory=tuple)
+
+    def fqdn(self, suffix: str = "svc.cluster.local") -> str:
+        return f"{self.name}.{self.tenant}.{suffix}"
+
+    @property
+    def canary(self) -> Version | None:
+        """The version that tagged traffic (x-release-tag) goes to: the last one listed, when there are two or more."""
+        return self.versions[-1] if len(self.versions) > 1 else None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    image: str
+    trust_domain: str
+    tenants: tuple[str, ...]
+    services: tuple[Service, ...]
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def spiffe(self, service: Service) -> str:
+        return f"spiffe://{self.trust_domain}/ns/{service.tenant}/sa/{service.name}"
+
+
+def _where(name: str, key: str) -> str:
+    return f"services_catalog.services.{name}.{key}"
+
+
+def _versions(name: str, raw: list | None) -> tuple[Version, ...]:
+    if not raw:
+        return (Version("v1", 100),)
+    versions = tuple(Version(str(v["name"]), int(v["weight"])) for v in raw)
+    if sum(v.weight for v in versions) != 100 or any(v.weight < 0 for v in versions):
+        weights = [v.weight for v in versions]
+        raise CatalogError(f"{_where(name, 'versions')}: weights {weights} must be 0 or more and add up to 100")
+    if len({v.name for v in versions}) != len(versions):
+        raise CatalogError(f"{_where(name, 'versions')}: version names must differ")
+    return versions
+
+
+def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> Service:
+    unknown = sorted(set(raw) - _SERVICE_KEYS)
+    if unknown:
+        raise CatalogError(f"{_where(name, unknown[0])}: unknown key; the keys are {sorted(_SERVICE_KEYS)}")
+    merged = {**defaults, **raw}
+    if merged.get("tenant") not in tenants:
+        raise CatalogError(
+            f"{_where(name, 'tenant')}: {merged.get('tenant')!r} is not a tenant; use one of {list(tenants)}"
+        )
+    if merged.get("tier") not in ("P0", "P1"):
+        raise CatalogError(f"{_where(name, 'tier')}: {merged.get('tier')!r}; use P0 (probed every 500 ms) or P1")
+    for key in ("replicas", "memory_mib", "cpu_millicores", "http_port", "grpc_port"):
+        if not isinstance(merged.get(key), int) or merged[key] < 1:
+            raise CatalogError(f"{_where(name, key)}: {merged.get(key)!r}; use a whole number of 1 or more")
+    return Service(
+        name=name,
+        tenant=merged["tenant"],
+        tier=merged["tier"],
+        replicas=merged["replicas"],
+        memory_mib=merged["memory_mib"],
+        cpu_millicores=merged["cpu_millicores"],
+        http_port=merged["http_port"],
+        grpc_port=merged["grpc_port"],
+        timeout_s=float(merged.get("timeout_s", 0)),
+        retries=dict(merged.get("retries") or {}),
+        connection_pool=dict(merged.get("connection_pool") or {}),
+        outlier_detection=dict(merged.get("outlier_detection") or {}),
+        versions=_versions(name, merged.get("versions")),
+        callers=tuple(merged.get("callers") or ()),
+        calls=tuple(merged.get("calls") or ()),
+    )
+
+
+def _check_edges(services: dict[str, Service]) -> None:
+    """Every caller is a service (or the ingress); every call is allowed by the callee's callers."""
+    for svc in services.values():
+        for caller in svc.callers:
+            if caller != EDGE_CALLER and caller not in services:
+                raise CatalogError(
+                    f"{_where(svc.name, 'callers')}: {caller!r} is not a service; use {EDGE_CALLER} or a service name"
+                )
+        for callee in svc.calls:
+            if callee not in services:
+                raise CatalogError(f"{_where(svc.name, 'calls')}: {callee!r} is not a service in the catalog")
+            if svc.name not in services[callee].callers:
+                raise CatalogError(
+                    f"{_where(callee, 'callers')}: add {svc.name!r}, which calls {callee} ({_where(svc.name, 'calls')})"
+                )
+
+
+def load(raw: dict) -> Catalog:
+    """Check the raw catalog (services_catalog) and fill in defaults."""
+    tenants = tuple(sorted((raw.get("tenants") or {}).keys()))
+    if not tenants:
+        raise CatalogError("services_catalog.tenants: list at least one tenant (one namespace each)")
+    defaults = dict(raw.get("defaults") or {})
+    services = {
+        name: _service(name, spec or {}, defaults, tenants) for name, spec in (raw.get("services") or {}).items()
+    }
+    if not services:
+        raise CatalogError("services_catalog.services: list at least one service")
+    _check_edges(services)
+    return Catalog(
+        str(raw.get("image", "miniapp-services")),
+        str(raw.get("trust_domain", "cluster.local")),
+        tenants,
+        tuple(services.values()),
+    )

@@ -1,0 +1,287 @@
+# -*- coding: utf-8 -*-
+# Copyright: miniapp-mesh contributors
+# Apache-2.0 (see LICENSE)
+"""Kubernetes and Istio objects for the catalog's services: pure functions from a Catalog to manifests.
+
+The same list is applied to a real cluster (kubernetes.core) and compiled into Envoy sidecars in the lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .mesh_catalog import EDGE_CALLER, Catalog, Service
+
+RELEASE_TAG = "x-release-tag"
+# The ingress's own identity: Istio's ingress gateway service account in istio-system.
+EDGE_NAMESPACE, EDGE_ACCOUNT = "istio-system", "istio-ingressgateway-service-account"
+# So that cluster.outbound circuit-breaker and outlier stats reach Prometheus (Istio drops them by default).
+STATS_INCLUSION = "cluster.outbound,cluster_manager,listener_manager,server,http.inbound"
+RUN_AS = 10001
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    image: str  # registry/repository:tag of the services image
+    injection_labels: tuple[tuple[str, str], ...] = (("istio-injection", "enabled"),)
+
+
+def _meta(name: str, namespace: str | None = None, labels: dict | None = None) -> dict:
+    meta: dict = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    if labels:
+        meta["labels"] = labels
+    return meta
+
+
+def _obj(api: str, kind: str, meta: dict, **body: object) -> dict:
+    return {"apiVersion": api, "kind": kind, "metadata": meta, **body}
+
+
+def pods_of(svc: Service) -> dict[str, int]:
+    """Replicas per version: the stable (first) version gets the service's replicas, canaries one each."""
+    return {v.name: (svc.replicas if i == 0 else 1) for i, v in enumerate(svc.versions)}
+
+
+def principal(catalog: Catalog, caller: str) -> str:
+    """Istio's principal (the SPIFFE URI without its scheme) of a caller named in the catalog."""
+    if caller == EDGE_CALLER:
+        return f"{catalog.trust_domain}/ns/{EDGE_NAMESPACE}/sa/{EDGE_ACCOUNT}"
+    return catalog.spiffe(catalog.service(caller)).removeprefix("spiffe://")
+
+
+def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> list[dict]:
+    """Namespace, quota and limits derived from the budgets of the tenant's services, and STRICT mTLS."""
+    services = [s for s in catalog.services if s.tenant == tenant]
+    # Quota leaves room for one surge pod per Deployment during a rolling update.
+    pods = [(s, n + 1) for s in services for n in pods_of(s).values()]
+    memory = sum(s.memory_mib * n for s, n in pods)
+    cpu = sum(s.cpu_millicores * n for s, n in pods)
+    hard = {
+        "pods": str(sum(n for _, n in pods)),
+        "requests.memory": f"{memory}Mi",
+        "limits.memory": f"{memory}Mi",
+        "requests.cpu": f"{cpu}m",
+        "limits.cpu": f"{cpu}m",
+    }
+    largest = max(s.memory_mib for s in services), max(s.cpu_millicores for s in services)
+    limit = {
+        "type": "Container",
+        "max": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
+        "default": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
+        "defaultRequest": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
+    }
+    return [
+        _obj("v1", "Namespace", _meta(tenant, labels=dict(options.injection_labels))),
+        _obj("v1", "ResourceQuota", _meta("budget", tenant), spec={"hard": hard}),
+        _obj("v1", "LimitRange", _meta("budget", tenant), spec={"limits": [limit]}),
+        _obj("security.istio.io/v1", "PeerAuthentication", _meta("default", tenant), spec={"mtls": {"mode": "STRICT"}}),
+    ]
+
+
+def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
+    env = [
+        {"name": "MINIAPP_SERVICE", "value": svc.name},
+        {"name": "MINIAPP_VERSION", "value": version},
+        {"name": "MINIAPP_HTTP_PORT", "value": str(svc.http_port)},
+        {"name": "MINIAPP_GRPC_PORT", "value": str(svc.grpc_port)},
+        {"name": "MINIAPP_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": f"{svc.name}-db", "key": "url"}}},
+    ]
+    for callee in (catalog.service(c) for c in svc.calls):
+        upper = callee.name.upper()
+        env.append({"name": f"MINIAPP_DEPENDENCIES__{upper}", "value": f"{callee.fqdn()}:{callee.grpc_port}"})
+        env.append({"name": f"MINIAPP_UPSTREAMS__{upper}", "value": f"http://{callee.fqdn()}:{callee.http_port}"})
+    if svc.name == "gateway":
+        env.append(
+            {
+                "name": "MINIAPP_SESSION_SECRET",
+                "valueFrom": {"secretKeyRef": {"name": "gateway-session", "key": "secret"}},
+            }
+        )
+    return env
+
+
+def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict:
+    budget = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_millicores}m"}
+
+    def probe(path, period):
+        return {
+            "httpGet": {"path": path, "port": "http"},
+            "periodSeconds": period,
+            "timeoutSeconds": 1,
+        }
+
+    return {
+        "name": "app",
+        "image": image,
+        "args": ["serve"],
+        "env": _env(catalog, svc, version),
+        "ports": [{"name": "http", "containerPort": svc.http_port}, {"name": "grpc", "containerPort": svc.grpc_port}],
+        "resources": {"requests": budget, "limits": budget},
+        "livenessProbe": probe("/healthz", 10),
+        "readinessProbe": probe("/readyz", 5 if svc.tier == "P0" else 10),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+
+
+def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, options: RenderOptions) -> dict:
+    labels = {"app": svc.name, "version": version}
+    app = _container(catalog, svc, version, options.image)
+    migrate = {
+        **{k: app[k] for k in ("image", "env", "resources", "securityContext")},
+        "name": "migrate",
+        "args": ["migrate"],
+    }
+    pod = {
+        "serviceAccountName": svc.name,
+        "terminationGracePeriodSeconds": 30,
+        "initContainers": [migrate],
+        "containers": [app],
+    }
+    annotations = {"sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION}
+    spec = {
+        "replicas": replicas,
+        "selector": {"matchLabels": labels},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
+    }
+    return _obj("apps/v1", "Deployment", _meta(f"{svc.name}-{version}", svc.tenant, labels), spec=spec)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def traffic_policy(svc: Service) -> dict:
+    """connectionPool and outlierDetection from the catalog (only what it sets; Istio's defaults stay)."""
+    pool, outlier = svc.connection_pool, svc.outlier_detection
+    policy: dict = {}
+    tcp = {"maxConnections": pool["max_connections"]} if "max_connections" in pool else {}
+    http = {
+        camel: pool[key]
+        for key, camel in (
+            ("http1_max_pending_requests", "http1MaxPendingRequests"),
+            ("http2_max_requests", "http2MaxRequests"),
+            ("max_requests_per_connection", "maxRequestsPerConnection"),
+        )
+        if key in pool
+    }
+    if tcp or http:
+        policy["connectionPool"] = {**({"tcp": tcp} if tcp else {}), **({"http": http} if http else {})}
+    if outlier:
+        od: dict = {}
+        if "consecutive_5xx_errors" in outlier:
+            od["consecutive5xxErrors"] = outlier["consecutive_5xx_errors"]
+        for key, camel in (("interval_s", "interval"), ("base_ejection_time_s", "baseEjectionTime")):
+            if key in outlier:
+                od[camel] = _seconds(outlier[key])
+        if "max_ejection_percent" in outlier:
+            od["maxEjectionPercent"] = outlier["max_ejection_percent"]
+        policy["outlierDetection"] = od
+    return policy
+
+
+def destination_rule(svc: Service) -> dict:
+    subsets = [{"name": v.name, "labels": {"version": v.name}} for v in svc.versions]
+    spec = {"host": svc.fqdn(), "trafficPolicy": traffic_policy(svc), "subsets": subsets}
+    return _obj("networking.istio.io/v1", "DestinationRule", _meta(svc.name, svc.tenant), spec=spec)
+
+
+def _route(svc: Service, destinations: list[dict], name: str) -> dict:
+    route: dict = {"name": name, "route": destinations}
+    if svc.timeout_s:
+        route["timeout"] = _seconds(svc.timeout_s)
+    if svc.retries:
+        route["retries"] = {"attempts": svc.retries.get("attempts", 2)}
+        if "per_try_timeout_s" in svc.retries:
+            route["retries"]["perTryTimeout"] = _seconds(svc.retries["per_try_timeout_s"])
+    return route
+
+
+def virtual_service(svc: Service) -> dict:
+    """The canary by release tag first, then the weighted split; weight-0 versions get no traffic."""
+    dest = lambda v: {"host": svc.fqdn(), "subset": v.name}  # noqa: E731
+    http = []
+    if svc.canary is not None:
+        tagged = _route(svc, [{"destination": dest(svc.canary)}], "release-tag")
+        tagged["match"] = [{"headers": {RELEASE_TAG: {"exact": svc.canary.name}}}]
+        http.append(tagged)
+    weighted = [{"destination": dest(v), "weight": v.weight} for v in svc.versions if v.weight > 0]
+    http.append(_route(svc, weighted, "weighted"))
+    return _obj(
+        "networking.istio.io/v1",
+        "VirtualService",
+        _meta(svc.name, svc.tenant),
+        spec={"hosts": [svc.fqdn()], "http": http},
+    )
+
+
+def authorization_policy(catalog: Catalog, svc: Service) -> dict:
+    """ALLOW only the catalog's callers; with none, the empty rule list denies every request."""
+    rules = (
+        [{"from": [{"source": {"principals": [principal(catalog, c) for c in svc.callers]}}]}] if svc.callers else []
+    )
+    spec = {"selector": {"matchLabels": {"app": svc.name}}, "action": "ALLOW", "rules": rules}
+    return _obj("security.istio.io/v1", "AuthorizationPolicy", _meta(svc.name, svc.tenant), spec=spec)
+
+
+def sidecar(catalog: Catalog, svc: Service) -> dict:
+    """Egress limited to the services this one calls, and nothing outside the registry."""
+    hosts = [f"{callee.tenant}/{callee.fqdn()}" for callee in (catalog.service(c) for c in svc.calls)] + [
+        "istio-system/*"
+    ]
+    spec = {
+        "workloadSelector": {"labels": {"app": svc.name}},
+        "egress": [{"hosts": hosts}],
+        "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
+    }
+    return _obj("networking.istio.io/v1", "Sidecar", _meta(svc.name, svc.tenant), spec=spec)
+
+
+def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> list[dict]:
+    ports = [
+        {"name": "http", "port": svc.http_port, "targetPort": "http", "appProtocol": "http"},
+        {"name": "grpc", "port": svc.grpc_port, "targetPort": "grpc", "appProtocol": "grpc"},
+    ]
+    objects = [
+        _obj("v1", "ServiceAccount", _meta(svc.name, svc.tenant)),
+        _obj(
+            "v1",
+            "Service",
+            _meta(svc.name, svc.tenant, {"app": svc.name}),
+            spec={"selector": {"app": svc.name}, "ports": ports},
+        ),
+        _obj(
+            "policy/v1",
+            "PodDisruptionBudget",
+            _meta(svc.name, svc.tenant),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": svc.name}}},
+        ),
+    ]
+    objects += [deployment(catalog, svc, v, n, options) for v, n in pods_of(svc).items()]
+    return [
+        *objects,
+        destination_rule(svc),
+        virtual_service(svc),
+        authorization_policy(catalog, svc),
+        sidecar(catalog, svc),
+    ]
+
+
+def render(catalog: Catalog, options: RenderOptions) -> list[dict]:
+    """Every object, tenants first so namespaces exist before what goes in them."""
+    objects = [obj for tenant in catalog.tenants for obj in tenant_objects(catalog, tenant, options)]
+    return objects + [obj for svc in catalog.services for obj in service_objects(catalog, svc, options)]
+
+
+def file_name(index: int, obj: dict) -> str:
+    """Where an object is written: numbered in apply order, then kind, namespace and name."""
+    meta = obj["metadata"]
+    return f"{index:03d}-{obj['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta['name']}.yml"

@@ -1,0 +1,58 @@
+"""The catalog is checked with errors that name the field and the fix, and completed from its defaults."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import CatalogError, Version, load
+
+CATALOG = yaml.safe_load(
+    (Path(__file__).parents[4] / "inventories/lab/group_vars/all/services_catalog.yml").read_text()
+)
+RAW = CATALOG["services_catalog"]
+
+
+def _with(path: list[str], value: object) -> dict:
+    raw = copy.deepcopy(RAW)
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return raw
+
+
+def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
+    catalog = load(RAW)
+    user, product = catalog.service("user"), catalog.service("product")
+    assert (user.memory_mib, user.versions, user.replicas) == (96, (Version("v1", 100),), 1)
+    assert product.canary == Version("v2", 10)
+    assert catalog.spiffe(catalog.service("pay")) == "spiffe://cluster.local/ns/trade/sa/pay"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ["services", "product", "versions"],
+            [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 20}],
+            "versions: weights [90, 20] must be 0 or more and add up to 100",
+        ),
+        (
+            ["services", "product", "versions"],
+            [{"name": "v1", "weight": 50}, {"name": "v1", "weight": 50}],
+            "version names must differ",
+        ),
+        (["services", "user", "tenant"], "shop", "services.user.tenant: 'shop' is not a tenant; use one of"),
+        (["services", "user", "tier"], "P2", "services.user.tier: 'P2'; use P0"),
+        (["services", "user", "replicas"], 0, "services.user.replicas: 0; use a whole number of 1 or more"),
+        (["services", "user", "memory_mb"], 64, "services.user.memory_mb: unknown key"),
+        (["services", "user", "callers"], ["gateway", "gatewy"], "services.user.callers: 'gatewy' is not a service"),
+        (["services", "cart", "calls"], ["user"], "services.user.callers: add 'cart', which calls user"),
+        (["services", "cart", "calls"], ["billing"], "services.cart.calls: 'billing' is not a service"),
+        (["tenants"], {}, "services_catalog.tenants: list at least one tenant"),
+    ],
+)
+def test_bad_catalog_names_the_field_and_the_fix(path: list[str], value: object, message: str) -> None:
+    with pytest.raises(CatalogError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+        load(_with(path, value))

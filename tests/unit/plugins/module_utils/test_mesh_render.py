@@ -1,0 +1,154 @@
+"""What the catalog renders to, rule by rule (Istio objects as a customer cluster receives them)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RenderOptions, render
+
+RAW = yaml.safe_load((Path(__file__).parents[4] / "inventories/lab/group_vars/all/services_catalog.yml").read_text())[
+    "services_catalog"
+]
+CATALOG = mesh_catalog.load(RAW)
+OBJECTS = render(CATALOG, RenderOptions(image="registry.local/miniapp-services:0.1.0"))
+
+
+def one(kind: str, name: str) -> dict:
+    (found,) = [o for o in OBJECTS if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
+
+
+def test_tenants_come_first_and_every_name_is_unique_per_kind_and_namespace() -> None:
+    assert [o["kind"] for o in OBJECTS[:4]] == ["Namespace", "ResourceQuota", "LimitRange", "PeerAuthentication"]
+    keys = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in OBJECTS]
+    assert len(keys) == len(set(keys))
+
+
+def test_quota_is_the_sum_of_budgets_with_one_surge_pod_per_deployment() -> None:
+    trade = [s for s in CATALOG.services if s.tenant == "trade"]
+    pods = sum(n + 1 for s in trade for n in mesh_render.pods_of(s).values())
+    hard = next(o for o in OBJECTS if o["kind"] == "ResourceQuota" and o["metadata"]["namespace"] == "trade")["spec"][
+        "hard"
+    ]
+    assert hard["pods"] == str(pods)
+    assert hard["limits.memory"] == f"{96 * pods}Mi"
+
+
+def test_stable_version_gets_the_replicas_and_the_canary_one_pod() -> None:
+    assert (
+        one("Deployment", "product-v1")["spec"]["replicas"],
+        one("Deployment", "product-v2")["spec"]["replicas"],
+    ) == (2, 1)
+    labels = one("Deployment", "product-v2")["spec"]["template"]["metadata"]["labels"]
+    assert labels == {"app": "product", "version": "v2"}
+
+
+def test_pod_runs_within_its_budget_as_non_root_with_probes() -> None:
+    pod = one("Deployment", "pay-v1")["spec"]["template"]["spec"]
+    app = pod["containers"][0]
+    assert app["resources"]["limits"] == app["resources"]["requests"] == {"memory": "96Mi", "cpu": "200m"}
+    assert app["securityContext"]["runAsNonRoot"]
+    assert app["securityContext"]["runAsUser"] == 10001
+    assert (app["livenessProbe"]["httpGet"]["path"], app["readinessProbe"]["httpGet"]["path"]) == (
+        "/healthz",
+        "/readyz",
+    )
+    assert pod["initContainers"][0]["args"] == ["migrate"]
+    env = {e["name"]: e.get("value") for e in app["env"]}
+    assert env["MINIAPP_DEPENDENCIES__ORDER"] == "order.trade.svc.cluster.local:9090"
+
+
+def test_database_url_and_session_secret_come_from_secrets_never_values() -> None:
+    env = one("Deployment", "gateway-v1")["spec"]["template"]["spec"]["containers"][0]["env"]
+    secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
+    assert secret_refs == {"MINIAPP_DATABASE_URL": "gateway-db", "MINIAPP_SESSION_SECRET": "gateway-session"}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "pay",
+            {
+                "connectionPool": {
+                    "tcp": {"maxConnections": 32},
+                    "http": {"http1MaxPendingRequests": 8, "http2MaxRequests": 64},
+                },
+                "outlierDetection": {
+                    "consecutive5xxErrors": 3,
+                    "interval": "1s",
+                    "baseEjectionTime": "15s",
+                    "maxEjectionPercent": 50,
+                },
+            },
+        ),
+        (
+            "user",
+            {
+                "connectionPool": {
+                    "tcp": {"maxConnections": 64},
+                    "http": {"http1MaxPendingRequests": 32, "http2MaxRequests": 128},
+                },
+                "outlierDetection": {
+                    "consecutive5xxErrors": 5,
+                    "interval": "5s",
+                    "baseEjectionTime": "30s",
+                    "maxEjectionPercent": 50,
+                },
+            },
+        ),
+    ],
+)
+def test_destination_rule_traffic_policy(name: str, expected: dict) -> None:
+    assert one("DestinationRule", name)["spec"]["trafficPolicy"] == expected
+
+
+def test_virtual_service_sends_tagged_traffic_to_the_canary_then_splits() -> None:
+    http = one("VirtualService", "product")["spec"]["http"]
+    assert [r["name"] for r in http] == ["release-tag", "weighted"]
+    assert http[0]["match"] == [{"headers": {"x-release-tag": {"exact": "v2"}}}]
+    assert [(d["destination"]["subset"], d["weight"]) for d in http[1]["route"]] == [("v1", 90), ("v2", 10)]
+    assert (http[1]["timeout"], http[1]["retries"]) == ("3s", {"attempts": 2, "perTryTimeout": "1s"})
+
+
+def test_single_version_has_no_tag_route() -> None:
+    assert [r["name"] for r in one("VirtualService", "user")["spec"]["http"]] == ["weighted"]
+
+
+@pytest.mark.parametrize(
+    ("name", "principals"),
+    [
+        ("gateway", ["cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"]),
+        ("order", ["cluster.local/ns/miniapp/sa/gateway", "cluster.local/ns/trade/sa/pay"]),
+    ],
+)
+def test_authorization_allows_only_the_callers(name: str, principals: list[str]) -> None:
+    spec = one("AuthorizationPolicy", name)["spec"]
+    assert spec["action"] == "ALLOW"
+    assert spec["rules"] == [{"from": [{"source": {"principals": principals}}]}]
+
+
+def test_no_callers_means_an_empty_allow_that_denies_all() -> None:
+    assert one("AuthorizationPolicy", "notify")["spec"]["rules"] == []
+
+
+def test_sidecar_egress_is_only_what_the_service_calls() -> None:
+    spec = one("Sidecar", "order")["spec"]
+    assert spec["egress"] == [
+        {
+            "hosts": [
+                "miniapp/product.miniapp.svc.cluster.local",
+                "trade/inventory.trade.svc.cluster.local",
+                "istio-system/*",
+            ]
+        }
+    ]
+    assert spec["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+
+
+def test_namespaces_get_strict_mtls_and_injection() -> None:
+    strict = [o for o in OBJECTS if o["kind"] == "PeerAuthentication"]
+    assert {o["metadata"]["namespace"] for o in strict} == {"miniapp", "trade"}
+    assert all(o["spec"] == {"mtls": {"mode": "STRICT"}} for o in strict)
+    assert one("Namespace", "trade")["metadata"]["labels"] == {"istio-injection": "enabled"}
