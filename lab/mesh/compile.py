@@ -153,3 +153,48 @@ def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust
     admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104  # tests and Prometheus read it
     resources = {"listeners": in_listeners + out_listeners, "clusters": out_clusters + in_clusters}
     return {"node": {"id": pod.name, "cluster": pod.app}, "admin": admin, "static_resources": resources}
+
+
+def pods_from(objects: list[dict], prefix: str, first: int) -> list[Pod]:
+    """The pods the Deployments ask for, each with the next address of the lab network (deterministic)."""
+    pods = []
+    for deployment in _kind(objects, "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        for i in range(deployment["spec"]["replicas"]):
+            ip = f"{prefix}{first + len(pods)}"
+            pods.append(
+                Pod(
+                    f"{deployment['metadata']['name']}-{i}",
+                    deployment["metadata"]["namespace"],
+                    labels["app"],
+                    labels["version"],
+                    account,
+                    ip,
+                )
+            )
+    return pods
+
+
+def ingress(objects: list[dict], pods: list[Pod], tls: TlsFiles, trust_domain: str, hosts: set[str], port: int) -> dict:
+    """The lab's edge: plaintext HTTP in on `port`, out over mTLS with the ingress gateway's own identity,
+    to the hosts whose callers include the ingress."""
+    edge = Pod("ingress", "istio-system", "istio-ingressgateway", "", "istio-ingressgateway-service-account", "0.0.0.0")  # noqa: S104
+    sidecar_hosts = {f"istio-system/{h}" for h in hosts}
+    scoped = [
+        *objects,
+        {
+            "kind": "Sidecar",
+            "metadata": {"namespace": "istio-system", "name": "ingress"},
+            "spec": {"workloadSelector": {"labels": {"app": edge.app}}, "egress": [{"hosts": sorted(sidecar_hosts)}]},
+        },
+    ]
+    clusters, outbound = _outbound(scoped, pods, edge, tls, trust_domain)
+    (listener,) = [o for o in outbound if o["address"]["socket_address"]["port_value"] == port]
+    listener["name"], listener["address"]["socket_address"]["address"] = f"ingress_{port}", "0.0.0.0"  # noqa: S104
+    admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
+    return {
+        "node": {"id": "ingress", "cluster": edge.app},
+        "admin": admin,
+        "static_resources": {"listeners": [listener], "clusters": clusters},
+    }

@@ -22,26 +22,7 @@ ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"  # the static binary insi
 TLS = TlsFiles("/certs/cert.pem", "/certs/key.pem", "/certs/ca.pem")
 
 
-def _pods() -> list[mesh.Pod]:
-    pods, n = [], 10
-    for d in (o for o in OBJECTS if o["kind"] == "Deployment"):
-        labels = d["spec"]["template"]["metadata"]["labels"]
-        for i in range(d["spec"]["replicas"]):
-            pods.append(
-                mesh.Pod(
-                    f"{d['metadata']['name']}-{i}",
-                    d["metadata"]["namespace"],
-                    labels["app"],
-                    labels["version"],
-                    labels["app"],
-                    f"10.89.0.{n}",
-                )
-            )
-            n += 1
-    return pods
-
-
-PODS = _pods()
+PODS = mesh.pods_from(OBJECTS, "10.89.0.", 10)
 
 
 def _pod(app: str) -> mesh.Pod:

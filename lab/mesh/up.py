@@ -1,0 +1,251 @@
+"""Realize the rendered objects as podman pods, each an app container beside a real Envoy 1.40 sidecar
+compiled from the Istio objects, plus the lab's PostgreSQL and the edge ingress. The lab's stand-in for
+K3s + istiod; only the project's own containers on the internal network miniapp-mesh are involved.
+
+    python -m lab.mesh.up OBJECTS_DIR SECRETS_JSON     # create or replace the mesh
+    python -m lab.mesh.up --down                        # remove it
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import envoy
+import httpx
+import yaml
+
+from lab.mesh import compile as mesh
+from lab.mesh import pki, plan
+from lab.mesh.clusters import TlsFiles
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = ROOT / ".cache" / "mesh"
+NETWORK, SUBNET, PREFIX = "miniapp-mesh", "10.89.7.0/24", "10.89.7."
+DATABASE_IP, INGRESS_IP, FIRST_POD = PREFIX + "5", PREFIX + "6", 10
+DATABASE_HOST, DATABASE = "postgresql.data.svc.cluster.local", "miniapp"
+INGRESS_PORT, SIDECAR_MEMORY, TRUST_DOMAIN = 8080, "64m", "cluster.local"
+LABEL = "miniapp.mesh=lab"
+SOCKET_DIR = "/tmp"  # noqa: S108  # the database container's own socket directory (start.sh)
+ENVOY_BIN = Path(envoy.__file__).parent / "_bin" / "envoy"
+MESH_TLS = TlsFiles("/etc/mesh/cert.pem", "/etc/mesh/key.pem", "/etc/mesh/ca.pem")
+
+
+def podman(*args: str, check: bool = True, stdin: str | None = None) -> str:
+    done = subprocess.run(["podman", *args], input=stdin, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"podman {' '.join(args[:3])}: {done.stderr.strip()[-1500:]}")
+    return done.stdout.strip()
+
+
+def image(script: str, *args: str) -> str:
+    """Build the image if its recipe changed; its reference."""
+    subprocess.run([ROOT / script, *args], check=True, stdout=subprocess.DEVNULL)
+    return subprocess.run([ROOT / script, *args, "--tag-only"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def down() -> None:
+    for pod in podman("pod", "ps", "--filter", f"label={LABEL}", "--format", "{{.Name}}").split():
+        podman("pod", "rm", "-f", "-t", "5", pod, check=False)
+    podman("rm", "-f", "-t", "5", "miniapp-mesh-postgres", check=False)
+    podman("network", "rm", "-f", NETWORK, check=False)
+
+
+def start_database(postgres_image: str, secrets: list[dict]) -> None:
+    podman(
+        "run",
+        "-d",
+        "--name",
+        "miniapp-mesh-postgres",
+        "--label",
+        LABEL,
+        "--network",
+        NETWORK,
+        "--ip",
+        DATABASE_IP,
+        postgres_image,
+    )
+    for _ in range(60):
+        if podman("exec", "miniapp-mesh-postgres", "pg_isready", "-h", SOCKET_DIR, check=False).endswith(
+            "accepting connections"
+        ):
+            break
+        time.sleep(0.5)
+    podman(
+        "exec",
+        "-i",
+        "miniapp-mesh-postgres",
+        "psql",
+        "-h",
+        SOCKET_DIR,
+        "-U",
+        "postgres",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        stdin=plan.database_roles(secrets, DATABASE),
+    )
+
+
+def _sidecar_dir(name: str, ca: pki.Issued, spiffe: str, config: dict) -> Path:
+    directory = STATE / "pods" / name
+    pki.write(directory, ca, pki.issue(ca, spiffe))
+    (directory / "envoy.json").write_text(json.dumps(config, indent=1))
+    return directory
+
+
+def _run_envoy(pod: str, directory: Path, node_image: str) -> None:
+    podman(
+        "run",
+        "-d",
+        "--pod",
+        pod,
+        "--name",
+        f"{pod}-envoy",
+        "--memory",
+        SIDECAR_MEMORY,
+        "-v",
+        f"{ENVOY_BIN}:/usr/local/bin/envoy:ro",
+        "-v",
+        f"{directory}:/etc/mesh:ro",
+        node_image,
+        "/usr/local/bin/envoy",
+        "-c",
+        "/etc/mesh/envoy.json",
+        "--concurrency",
+        "2",
+        "-l",
+        "warning",
+    )
+
+
+def start_pod(
+    objects: list[dict],
+    pods: list[mesh.Pod],
+    pod: mesh.Pod,
+    images: dict[str, str],
+    ca: pki.Issued,
+    lookup: plan.SecretLookup,
+    migrated: set[str],
+) -> None:
+    deployment = next(
+        o
+        for o in objects
+        if o["kind"] == "Deployment"
+        and pod.name.startswith(o["metadata"]["name"] + "-")
+        and o["metadata"]["namespace"] == pod.namespace
+    )
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    hosts = [a for h in plan.host_entries(objects, DATABASE_HOST, DATABASE_IP) for a in ("--add-host", h)]
+    podman("pod", "create", "--name", pod.name, "--label", LABEL, "--network", NETWORK, "--ip", pod.ip, *hosts)
+    env = [a for k, v in plan.app_env(app, pod.namespace, lookup).items() for a in ("-e", f"{k}={v}")]
+    limits = [
+        "--memory",
+        app["resources"]["limits"]["memory"].replace("Mi", "m"),
+        "--cpus",
+        str(int(app["resources"]["limits"]["cpu"].rstrip("m")) / 1000),
+    ]
+    if pod.app not in migrated:
+        podman("run", "--rm", "--pod", pod.name, *env, images["services"], "migrate")
+        migrated.add(pod.app)
+    podman("run", "-d", "--pod", pod.name, "--name", f"{pod.name}-app", *limits, *env, images["services"], "serve")
+    spiffe = f"spiffe://{TRUST_DOMAIN}/ns/{pod.namespace}/sa/{pod.account}"
+    _run_envoy(
+        pod.name,
+        _sidecar_dir(pod.name, ca, spiffe, mesh.sidecar(objects, pods, pod, MESH_TLS, TRUST_DOMAIN)),
+        images["node"],
+    )
+
+
+def start_ingress(objects: list[dict], pods: list[mesh.Pod], images: dict[str, str], ca: pki.Issued) -> None:
+    edge = {mesh.fqdn(s) for s in objects if s["kind"] == "Service" and s["metadata"]["name"] == "gateway"}
+    config = mesh.ingress(objects, pods, MESH_TLS, TRUST_DOMAIN, edge, INGRESS_PORT)
+    spiffe = f"spiffe://{TRUST_DOMAIN}/ns/istio-system/sa/istio-ingressgateway-service-account"
+    podman(
+        "pod", "create", "--name", "miniapp-mesh-ingress", "--label", LABEL, "--network", NETWORK, "--ip", INGRESS_IP
+    )
+    _run_envoy("miniapp-mesh-ingress", _sidecar_dir("ingress", ca, spiffe, config), images["node"])
+
+
+def wait_ready(pods: list[mesh.Pod], timeout_s: float = 240) -> None:
+    """Every sidecar's admin says LIVE and every app answers /readyz on loopback inside its pod."""
+    deadline = time.monotonic() + timeout_s
+    for pod in pods:
+        while not (_envoy_live(pod) and _app_ready(pod)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{pod.name} not ready: {podman('logs', '--tail', '15', pod.name + '-app', check=False)}"
+                )
+            time.sleep(1)
+
+
+def _envoy_live(pod: mesh.Pod) -> bool:
+    try:
+        return httpx.get(f"http://{pod.ip}:{mesh.ADMIN_PORT}/ready", timeout=1).text.strip() == "LIVE"
+    except httpx.TransportError:
+        return False
+
+
+def _app_ready(pod: mesh.Pod) -> bool:
+    probe = ["podman", "exec", f"{pod.name}-envoy", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/readyz"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+def _running(pods: list[mesh.Pod]) -> bool:
+    names = set(podman("ps", "--filter", f"label={LABEL}", "--format", "{{.Names}}", check=False).split())
+    return all({f"{p.name}-app", f"{p.name}-envoy"} <= names for p in pods)
+
+
+def up(objects_dir: Path, secrets_file: Path) -> list[mesh.Pod] | None:
+    """Create the mesh, or leave it when it already runs exactly these objects, secrets and images (None)."""
+    objects = [yaml.safe_load(p.read_text()) for p in sorted(objects_dir.glob("*.yml"))]
+    secrets = json.loads(secrets_file.read_text())
+    images = {
+        "services": image("services/image/build.sh"),
+        "postgres": image("lab/images/postgres/build.sh"),
+        "node": image("lab/images/build.sh", "node"),
+    }
+    fingerprint = hashlib.sha256(json.dumps([objects, secrets, images], sort_keys=True).encode()).hexdigest()
+    applied = STATE / "applied.sha256"
+    if applied.exists() and applied.read_text() == fingerprint and _running(mesh.pods_from(objects, PREFIX, FIRST_POD)):
+        return None
+    down()
+    podman("network", "create", "--internal", "--subnet", SUBNET, NETWORK)
+    start_database(images["postgres"], secrets)
+    pods, ca, migrated = mesh.pods_from(objects, PREFIX, FIRST_POD), pki.new_ca(TRUST_DOMAIN), set()
+    (STATE / "pods").mkdir(parents=True, exist_ok=True)
+    for pod in pods:
+        start_pod(objects, pods, pod, images, ca, plan.secret_lookup(secrets), migrated)
+    start_ingress(objects, pods, images, ca)
+    (STATE / "pods.json").write_text(json.dumps([vars(p) for p in pods], indent=1))
+    wait_ready(pods)
+    applied.write_text(fingerprint)
+    return pods
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.mesh.up", description=__doc__.splitlines()[0])
+    parser.add_argument("objects", nargs="?", type=Path)
+    parser.add_argument("secrets", nargs="?", type=Path)
+    parser.add_argument("--down", action="store_true")
+    args = parser.parse_args()
+    if args.down:
+        down()
+        return 0
+    if not (args.objects and args.secrets):
+        parser.error("OBJECTS_DIR and SECRETS_JSON are required (written by site.yml's services role)")
+    pods = up(args.objects, args.secrets)
+    if pods is None:
+        print("mesh unchanged")
+    else:
+        print(f"mesh up: {len(pods)} pods, ingress at http://{INGRESS_IP}:{INGRESS_PORT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
