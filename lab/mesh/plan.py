@@ -24,7 +24,8 @@ def secret_lookup(secrets: list[dict]) -> SecretLookup:
 
 
 def app_env(container: dict, namespace: str, lookup: SecretLookup) -> dict[str, str]:
-    """The container's env with secretKeyRefs resolved; the app listens on loopback only, behind its sidecar."""
+    """The container's env with secretKeyRefs resolved; the app listens on loopback only, behind its sidecar,
+    and accepts fault injection (its /admin/faults is reachable only from inside its own pod)."""
     env = {}
     for item in container.get("env", []):
         if "value" in item:
@@ -33,6 +34,7 @@ def app_env(container: dict, namespace: str, lookup: SecretLookup) -> dict[str, 
             ref = item["valueFrom"]["secretKeyRef"]
             env[item["name"]] = lookup(namespace, ref["name"], ref["key"])
     env["MINIAPP_HTTP_HOST"] = "127.0.0.1"
+    env["MINIAPP_FAULTS_ENABLED"] = "true"
     return env
 
 

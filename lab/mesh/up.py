@@ -109,6 +109,8 @@ def _run_envoy(pod: str, directory: Path, node_image: str) -> None:
         f"{pod}-envoy",
         "--memory",
         SIDECAR_MEMORY,
+        "--stop-signal",
+        "SIGTERM",
         "-v",
         f"{ENVOY_BIN}:/usr/local/bin/envoy:ro",
         "-v",

@@ -1,0 +1,151 @@
+"""The mesh's guarantees, end to end on the lab's pods with real Envoy 1.40 sidecars."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+import socket
+import time
+
+import httpx
+import pytest
+from conftest import INGRESS, in_pod, mesh_tls, pod, stats
+
+PRODUCT = "product.miniapp.svc.cluster.local"
+PAY = "pay.trade.svc.cluster.local"
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    centre, half = (
+        (p + z * z / (2 * n)) / (1 + z * z / n),
+        z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)),
+    )
+    return centre - half, centre + half
+
+
+def completed(subset: str) -> int:
+    """Requests the gateway sidecars completed to a product subset, retries not counted twice."""
+    total = 0
+    for name in ("gateway-v1-0", "gateway-v1-1"):
+        found = stats(
+            name, rf"^cluster\.outbound\|8080\|{subset}\|{PRODUCT}\.(upstream_rq_completed|upstream_rq_retry)$"
+        )
+        total += found.get(f"cluster.outbound|8080|{subset}|{PRODUCT}.upstream_rq_completed", 0)
+        total -= found.get(f"cluster.outbound|8080|{subset}|{PRODUCT}.upstream_rq_retry", 0)
+    return total
+
+
+@pytest.fixture(scope="module")
+def token() -> str:
+    reply = httpx.post(f"{INGRESS}/api/login", json={"code": "code-e2e-split"}, timeout=10)
+    assert reply.status_code == 201, reply.text
+    in_pod(
+        "product-v1-0",
+        """curl -sf -X PUT -H 'content-type: application/json' http://127.0.0.1:8080/products/E2E-TEA \
+        -d '{"title": "Tea", "price_cents": 300, "category": "e2e"}' -o /dev/null""",
+    )
+    return reply.json()["token"]
+
+
+async def _drive(token: str, n: int, headers: dict[str, str]) -> list[int]:
+    codes: list[int] = []
+    counter = iter(range(n))
+    async with httpx.AsyncClient(
+        base_url=INGRESS, timeout=10, headers={"authorization": f"Bearer {token}", **headers}
+    ) as client:
+
+        async def worker() -> None:
+            for _ in counter:
+                codes.append((await client.get("/api/products/E2E-TEA")).status_code)
+
+        await asyncio.gather(*(worker() for _ in range(12)))
+    return codes
+
+
+def test_plaintext_to_an_inbound_port_is_refused() -> None:
+    with socket.create_connection((pod("user-v1-0")["ip"], 8080), timeout=5) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: user\r\n\r\n")
+        try:
+            answer = conn.recv(100)
+        except ConnectionResetError:
+            answer = b""
+    assert not answer.startswith(b"HTTP/")
+
+
+def test_caller_not_allowed_by_authorization_policy_gets_403() -> None:
+    url = f"https://{pod('user-v1-0')['ip']}:8080/users/1"
+    refused = httpx.get(url, verify=mesh_tls("ingress"), timeout=5)
+    allowed = httpx.get(url, verify=mesh_tls("gateway-v1-0"), timeout=5)
+    assert refused.status_code == 403
+    assert "RBAC: access denied" in refused.text
+    assert allowed.status_code in (200, 404)
+
+
+def test_ninety_ten_split_within_the_wilson_interval(token: str) -> None:
+    before = {s: completed(s) for s in ("v1", "v2")}
+    codes = asyncio.run(_drive(token, 2000, {}))
+    assert codes.count(200) == 2000
+    got = {s: completed(s) - before[s] for s in ("v1", "v2")}
+    n = got["v1"] + got["v2"]
+    low, high = wilson(got["v2"], n)
+    assert n >= 2000
+    assert low <= 0.10 <= high, f"v2 share {got['v2'] / n:.3f} of {n}, 95% Wilson [{low:.3f}, {high:.3f}]"
+
+
+def test_release_tag_sends_everything_to_the_canary(token: str) -> None:
+    before = {s: completed(s) for s in ("v1", "v2")}
+    codes = asyncio.run(_drive(token, 200, {"x-release-tag": "v2"}))
+    assert codes.count(200) == 200
+    assert (completed("v1") - before["v1"], completed("v2") - before["v2"]) == (0, 200)
+
+
+def _fault(name: str, spec: dict | None) -> None:
+    body = json.dumps(spec) if spec else ""
+    method = f"-X PUT -H 'content-type: application/json' -d '{body}'" if spec else "-X DELETE"
+    in_pod(name, f"curl -sf {method} http://127.0.0.1:8080/admin/faults -o /dev/null")
+
+
+def _pay_calls(n: int, parallel: int = 1) -> list[int]:
+    """n GETs from the gateway-v1-0 pod through its sidecar to pay (an unknown order: 404 when healthy)."""
+    urls = " ".join(["-o /dev/null http://127.0.0.2:8080/payments/no-such-order"] * n)
+    script = f"curl -s --parallel --parallel-max {parallel} -H 'Host: {PAY}' -w '%{{http_code}}\\n' {urls}"
+    return [int(c) for c in in_pod("gateway-v1-0", script).split()]
+
+
+def _pay_stat(key: str) -> int:
+    name = f"cluster.outbound|8080|v1|{PAY}.{key}"
+    return stats("gateway-v1-0", "^" + re.escape(name) + "$").get(name, 0)
+
+
+def test_faulty_replica_is_ejected_and_returns() -> None:
+    _fault("pay-v1-0", {"error_rate": 1.0, "status": 503})
+    try:
+        codes = _pay_calls(40)
+        assert _pay_stat("outlier_detection.ejections_active") >= 1
+        assert _pay_stat("outlier_detection.ejections_enforced_consecutive_5xx") >= 1
+        assert codes[-20:].count(404) == 20, f"after ejection only the healthy replica answers: {codes}"
+    finally:
+        _fault("pay-v1-0", None)
+    deadline = time.monotonic() + 40  # base ejection 15 s, interval 1 s
+    while _pay_stat("outlier_detection.ejections_active") > 0:
+        assert time.monotonic() < deadline, "the replica was not returned after its ejection time"
+        time.sleep(1)
+
+
+def test_concurrency_beyond_the_pool_overflows_while_the_app_stays_healthy() -> None:
+    before = _pay_stat("upstream_rq_pending_overflow")
+    for name in ("pay-v1-0", "pay-v1-1"):
+        _fault(name, {"delay_ms": 500})
+    try:
+        codes = _pay_calls(120, parallel=120)
+    finally:
+        for name in ("pay-v1-0", "pay-v1-1"):
+            _fault(name, None)
+    assert _pay_stat("upstream_rq_pending_overflow") > before
+    assert 503 in codes
+    assert 404 in codes
+    for name in ("pay-v1-0", "pay-v1-1"):
+        assert in_pod(name, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/readyz") == "200"
