@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test molecule test bench bench-services
+.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,9 +68,18 @@ molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop)
 	pytest -p no:cacheprovider tests/image
 
-test: ## Everything CI runs: lint, syntax, unit tests, the services image, molecule
+mesh: services-image ## Render the services and run them as pods with Envoy sidecars (the lab backend)
+	ansible-playbook playbooks/services.yml
+
+mesh-test: mesh ## End-to-end mesh proofs: mTLS, authorization, split, canary tag, ejection, overflow
+	pytest -p no:cacheprovider tests/mesh
+
+mesh-down: bootstrap ## Remove the lab mesh
+	python3 -m lab.mesh.up --down
+
+test: ## Everything CI runs: lint, syntax, unit tests, the services image, the mesh end to end, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax unit image-test molecule; \
+	$(MAKE) --no-print-directory lint syntax unit image-test mesh-test molecule; \
 	scripts/record-time.sh test "$$start"
 
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)

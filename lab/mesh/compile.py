@@ -194,7 +194,9 @@ def ingress(objects: list[dict], pods: list[Pod], tls: TlsFiles, trust_domain: s
     listener["name"], listener["address"]["socket_address"]["address"] = f"ingress_{port}", "0.0.0.0"  # noqa: S104
     # The edge answers for any host name, as an Istio Gateway with hosts ["*"] does.
     config = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
-    config["virtual_hosts"] = [{**vhost, "domains": ["*"]} for vhost in config["virtual_hosts"] if vhost["name"] != "block_all"]
+    config["virtual_hosts"] = [
+        {**vhost, "domains": ["*"]} for vhost in config["virtual_hosts"] if vhost["name"] != "block_all"
+    ]
     admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
     return {
         "node": {"id": "ingress", "cluster": edge.app},

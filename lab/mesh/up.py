@@ -2,7 +2,7 @@
 compiled from the Istio objects, plus the lab's PostgreSQL and the edge ingress. The lab's stand-in for
 K3s + istiod; only the project's own containers on the internal network miniapp-mesh are involved.
 
-    python -m lab.mesh.up OBJECTS_DIR SECRETS_JSON     # create or replace the mesh
+    python -m lab.mesh.up OBJECTS_YML SECRETS_JSON     # create or replace the mesh
     python -m lab.mesh.up --down                        # remove it
 """
 
@@ -46,7 +46,9 @@ def podman(*args: str, check: bool = True, stdin: str | None = None) -> str:
 def image(script: str, *args: str) -> str:
     """Build the image if its recipe changed; its reference."""
     subprocess.run([ROOT / script, *args], check=True, stdout=subprocess.DEVNULL)
-    return subprocess.run([ROOT / script, *args, "--tag-only"], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [ROOT / script, *args, "--tag-only"], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def down() -> None:
@@ -199,13 +201,13 @@ def _app_ready(pod: mesh.Pod) -> bool:
 
 
 def _running(pods: list[mesh.Pod]) -> bool:
-    names = set(podman("ps", "--filter", f"label={LABEL}", "--format", "{{.Names}}", check=False).split())
+    names = set(podman("ps", "--format", "{{.Names}}", check=False).split())
     return all({f"{p.name}-app", f"{p.name}-envoy"} <= names for p in pods)
 
 
-def up(objects_dir: Path, secrets_file: Path) -> list[mesh.Pod] | None:
+def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
     """Create the mesh, or leave it when it already runs exactly these objects, secrets and images (None)."""
-    objects = [yaml.safe_load(p.read_text()) for p in sorted(objects_dir.glob("*.yml"))]
+    objects = [o for o in yaml.safe_load_all(objects_file.read_text()) if o]
     secrets = json.loads(secrets_file.read_text())
     images = {
         "services": image("services/image/build.sh"),
@@ -240,7 +242,7 @@ def main() -> int:
         down()
         return 0
     if not (args.objects and args.secrets):
-        parser.error("OBJECTS_DIR and SECRETS_JSON are required (written by site.yml's services role)")
+        parser.error("OBJECTS_YML and SECRETS_JSON are required (written by site.yml's services role)")
     pods = up(args.objects, args.secrets)
     if pods is None:
         print("mesh unchanged")

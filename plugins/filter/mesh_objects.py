@@ -33,7 +33,7 @@ objects: "{{ services_catalog | miniapp.mesh.mesh_objects('registry.local:5000/m
 
 RETURN = r"""
 _value:
-  description: The objects, in the order to apply them (mesh_files pairs each with the file it is written to).
+  description: The objects, in the order to apply them.
   type: list
   elements: dict
 """
@@ -53,11 +53,6 @@ def mesh_objects(catalog, image):
         raise AnsibleFilterError(str(err)) from err
 
 
-def mesh_files(objects):
-    """The objects as [{file, object}], file named by mesh_render.file_name."""
-    return [{"file": mesh_render.file_name(i, obj), "object": obj} for i, obj in enumerate(objects)]
-
-
 class FilterModule(object):
     def filters(self):
-        return {"mesh_objects": mesh_objects, "mesh_files": mesh_files}
+        return {"mesh_objects": mesh_objects}

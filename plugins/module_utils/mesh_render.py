@@ -279,9 +279,3 @@ def render(catalog: Catalog, options: RenderOptions) -> list[dict]:
     """Every object, tenants first so namespaces exist before what goes in them."""
     objects = [obj for tenant in catalog.tenants for obj in tenant_objects(catalog, tenant, options)]
     return objects + [obj for svc in catalog.services for obj in service_objects(catalog, svc, options)]
-
-
-def file_name(index: int, obj: dict) -> str:
-    """Where an object is written: numbered in apply order, then kind, namespace and name."""
-    meta = obj["metadata"]
-    return f"{index:03d}-{obj['kind'].lower()}-{meta.get('namespace', 'cluster')}-{meta['name']}.yml"

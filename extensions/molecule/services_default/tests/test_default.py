@@ -1,4 +1,4 @@
-"""The services role on the controller: every object written once, schema-valid, secrets kept apart."""
+"""The services role on the controller: every object written once in apply order, schema-valid, secrets kept apart."""
 
 import json
 import os
@@ -9,12 +9,12 @@ import yaml
 
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 INVENTORY = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
-RENDERED = INVENTORY / "rendered" / "services"
+RENDERED = INVENTORY / "rendered" / "services" / "services.yml"
 SECRETS = INVENTORY / ".secrets"
 
 
 def _objects() -> list[dict]:
-    return [yaml.safe_load(p.read_text()) for p in sorted(RENDERED.glob("*.yml"))]
+    return [o for o in yaml.safe_load_all(RENDERED.read_text()) if o]
 
 
 def test_every_object_written_once_in_apply_order() -> None:
@@ -40,6 +40,6 @@ def test_secrets_are_per_install_private_and_not_in_the_rendered_files() -> None
     passwords = [p.read_text().split()[0] for p in SECRETS.iterdir()]
     assert len(passwords) == 13
     assert len(set(passwords)) == 13
-    rendered = "".join(p.read_text() for p in RENDERED.glob("*.yml"))
+    rendered = RENDERED.read_text()
     assert not any(pw in rendered for pw in passwords)
     assert "kind: Secret" not in rendered
