@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services
+.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,9 +85,12 @@ test: ## Everything CI runs: lint, syntax, unit tests, the services image, the m
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
 	@services/image/build.sh
 
-bench: image lab-bundle bench-services ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
+bench: image lab-bundle bench-services bench-mesh ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
 	benchmarks/foundation.sh
 	benchmarks/etcd.sh
 
 bench-services: services-image ## Working set of every service container, idle and under load
 	python3 benchmarks/services_memory.py
+
+bench-mesh: mesh ## Latency added by two sidecars and their working set
+	python3 benchmarks/mesh_latency.py

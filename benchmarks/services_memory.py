@@ -57,8 +57,13 @@ def working_set(memory_stat: str, usage_in_bytes: int) -> int:
     return max(usage_in_bytes - int(stats.get("total_inactive_file", 0)), 0)
 
 
-def read_working_set(container_id: str) -> int:
-    cgroup = Path("/sys/fs/cgroup/memory/libpod_parent") / f"libpod-{container_id}"
+def cgroup_dir(container: str) -> Path:
+    """The container's cgroup v1 memory directory (pods nest their containers one level deeper)."""
+    path = podman("inspect", "--format", "{{.State.CgroupPath}}", container)
+    return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+
+
+def read_working_set(cgroup: Path) -> int:
     usage = int((cgroup / "memory.usage_in_bytes").read_text())
     return working_set((cgroup / "memory.stat").read_text(), usage)
 
@@ -69,6 +74,7 @@ class Container:
     http_port: int
     grpc_port: int
     id: str = ""
+    cgroup: Path = Path()
     idle: int = 0
     peak: int = 0
     errors: int = 0
@@ -106,6 +112,7 @@ def start(c: Container, image: str, env: list[str]) -> None:
     common = ["--network", "host", "--memory", "256m", *env, image]
     podman("run", "--rm", *common[:-1], "--entrypoint", "python3", image, "-m", "miniapp_services", "migrate")
     c.id = podman("run", "-d", "--name", f"miniapp-bench-{c.service}", *common, "serve")
+    c.cgroup = cgroup_dir(c.id)
 
 
 def wait_healthy(c: Container, timeout_s: float = 60) -> None:
@@ -121,7 +128,7 @@ def wait_healthy(c: Container, timeout_s: float = 60) -> None:
 
 def sample_while(c: Container, running: threading.Event) -> None:
     while running.is_set():
-        c.samples.append(read_working_set(c.id))
+        c.samples.append(read_working_set(c.cgroup))
         time.sleep(0.1)
 
 
@@ -141,7 +148,7 @@ async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], object
 
 
 def measure(c: Container, request: Callable[[httpx.AsyncClient, int], object]) -> None:
-    c.idle = read_working_set(c.id)
+    c.idle = read_working_set(c.cgroup)
     running = threading.Event()
     running.set()
     sampler = threading.Thread(target=sample_while, args=(c, running))

@@ -30,6 +30,7 @@ NETWORK, SUBNET, PREFIX = "miniapp-mesh", "10.89.7.0/24", "10.89.7."
 DATABASE_IP, INGRESS_IP, FIRST_POD = PREFIX + "5", PREFIX + "6", 10
 DATABASE_HOST, DATABASE = "postgresql.data.svc.cluster.local", "miniapp"
 INGRESS_PORT, SIDECAR_MEMORY, TRUST_DOMAIN = 8080, "64m", "cluster.local"
+EDGE_PORT = 18080  # the lab's front door on the host: http://127.0.0.1:18080
 LABEL = "miniapp.mesh=lab"
 SOCKET_DIR = "/tmp"  # noqa: S108  # the database container's own socket directory (start.sh)
 ENVOY_BIN = Path(envoy.__file__).parent / "_bin" / "envoy"
@@ -171,7 +172,19 @@ def start_ingress(objects: list[dict], pods: list[mesh.Pod], images: dict[str, s
     config = mesh.ingress(objects, pods, MESH_TLS, TRUST_DOMAIN, edge, INGRESS_PORT)
     spiffe = f"spiffe://{TRUST_DOMAIN}/ns/istio-system/sa/istio-ingressgateway-service-account"
     podman(
-        "pod", "create", "--name", "miniapp-mesh-ingress", "--label", LABEL, "--network", NETWORK, "--ip", INGRESS_IP
+        "pod",
+        "create",
+        "--name",
+        "miniapp-mesh-ingress",
+        "--label",
+        LABEL,
+        "--network",
+        f"{NETWORK}:ip={INGRESS_IP}",
+        # A second network only to publish the edge on the host's loopback; the mesh network has no egress.
+        "--network",
+        "podman",
+        "-p",
+        f"127.0.0.1:{EDGE_PORT}:{INGRESS_PORT}",
     )
     _run_envoy("miniapp-mesh-ingress", _sidecar_dir("ingress", ca, spiffe, config), images["node"])
 
@@ -247,7 +260,7 @@ def main() -> int:
     if pods is None:
         print("mesh unchanged")
     else:
-        print(f"mesh up: {len(pods)} pods, ingress at http://{INGRESS_IP}:{INGRESS_PORT}")
+        print(f"mesh up: {len(pods)} pods, ingress at http://127.0.0.1:{EDGE_PORT}")
     return 0
 
 

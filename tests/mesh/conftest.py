@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".cache" / "mesh"
-INGRESS = "http://10.89.7.6:8080"
+INGRESS = "http://127.0.0.1:18080"  # the edge, published on loopback by lab/mesh/up.py
 
 
 def pods() -> list[dict]:
