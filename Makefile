@@ -39,7 +39,8 @@ lab: image lab-bundle ## Create the lab hosts and run site.yml on them
 	ansible-playbook site.yml; \
 	scripts/record-time.sh lab "$$start"
 
-lab-down: bootstrap ## Remove the lab hosts
+lab-down: bootstrap ## Remove the lab hosts and the lab mesh
+	python3 -m lab.mesh.up --down
 	ansible-playbook playbooks/lab_hosts.yml -e lab_hosts_state=absent
 
 lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, the services' import contracts
@@ -79,7 +80,7 @@ mesh-down: bootstrap ## Remove the lab mesh
 
 test: ## Everything CI runs: lint, syntax, unit tests, the services image, the mesh end to end, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax unit image-test mesh-test molecule; \
+	$(MAKE) --no-print-directory lint syntax unit image-test mesh-test mesh-down molecule; \
 	scripts/record-time.sh test "$$start"
 
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
