@@ -82,47 +82,40 @@ def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict:
     return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": DOWNSTREAM_TLS, **context}}
 
 
+TLS_INSPECTOR = {
+    "name": "envoy.filters.listener.tls_inspector",
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"},
+}
+
+
+def inbound_routes(port: int, cluster: str) -> dict:
+    """Istio's inbound route: everything to the app, no timeout, retried only if reset before the request."""
+    action = {
+        "cluster": cluster,
+        "timeout": "0s",
+        "retry_policy": {"retry_on": "reset-before-request", "num_retries": 2},
+    }
+    vhost = {
+        "name": "inbound",
+        "domains": ["*"],
+        "routes": [{"name": "default", "match": {"prefix": "/"}, "route": action}],
+    }
+    return {"name": f"inbound|{port}", "virtual_hosts": [vhost]}
+
+
 def inbound(ip: str, port: int, cluster: str, tls: TlsFiles, trust_domain: str, principals: list[str] | None) -> dict:
     """A plaintext connection matches no filter chain and is closed (Istio: NR filter_chain_not_found)."""
-    route_config = {
-        "name": f"inbound|{port}",
-        "virtual_hosts": [
-            {
-                "name": "inbound",
-                "domains": ["*"],
-                "routes": [
-                    {
-                        "name": "default",
-                        "match": {"prefix": "/"},
-                        "route": {
-                            "cluster": cluster,
-                            "timeout": "0s",
-                            "retry_policy": {"retry_on": "reset-before-request", "num_retries": 2},
-                        },
-                    }
-                ],
-            }
-        ],
-    }
     filters = [f for f in [rbac(principals)] if f]
+    chain = {
+        "filter_chain_match": {"transport_protocol": "tls"},
+        "transport_socket": downstream_tls(tls, trust_domain),
+        "filters": [http_manager(f"inbound_{port}", inbound_routes(port, cluster), filters)],
+    }
     return {
         "name": f"inbound_{ip}_{port}",
         "address": _address(ip, port),
-        "listener_filters": [
-            {
-                "name": "envoy.filters.listener.tls_inspector",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
-                },
-            }
-        ],
-        "filter_chains": [
-            {
-                "filter_chain_match": {"transport_protocol": "tls"},
-                "transport_socket": downstream_tls(tls, trust_domain),
-                "filters": [http_manager(f"inbound_{port}", route_config, filters)],
-            }
-        ],
+        "listener_filters": [TLS_INSPECTOR],
+        "filter_chains": [chain],
     }
 
 

@@ -82,6 +82,13 @@ class ClaimIn(BaseModel):
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api", tags=["gateway"])
+    _browse_routes(api)
+    _trade_routes(api)
+    return api
+
+
+def _browse_routes(api: APIRouter) -> None:
+    """Login, the landing page, catalogue, search, cart and check-in."""
 
     @api.post("/login", status_code=status.HTTP_201_CREATED)
     async def login(body: LoginIn, request: Request) -> LoginOut:
@@ -128,6 +135,10 @@ def router() -> APIRouter:
     async def checkin(request: Request, user: User) -> Any:
         return await up(request, "checkin").request("POST", "/checkins", json={"user_id": user.user_id})
 
+
+def _trade_routes(api: APIRouter) -> None:
+    """Orders, payments, flash sales and coupons: always on behalf of the session's user."""
+
     @api.post("/orders", status_code=status.HTTP_201_CREATED)
     async def place(body: OrderIn, request: Request, user: User) -> Any:
         return await up(request, "order").request(
@@ -152,8 +163,6 @@ def router() -> APIRouter:
     @api.post("/coupons", status_code=status.HTTP_201_CREATED)
     async def claim(body: ClaimIn, request: Request, user: User) -> Any:
         return await up(request, "coupon").request("POST", "/claims", json={"code": body.code, "user_id": user.user_id})
-
-    return api
 
 
 async def _own_order(request: Request, user: Session, order_id: str) -> Any:
