@@ -26,7 +26,7 @@ Date: $(date -u +%F). Command: \`make bench\` (benchmarks/foundation.sh).
 
 | figure | value |
 |---|---|
-| \`make lab\`, first run (image build, lab bundle, lab hosts created, site.yml: preflight + etcd) | ${first}s |
+| \`make lab\`, first run (image build, lab bundle, lab hosts created, site.yml: preflight, etcd, the services and their mesh) | ${first}s |
 | of which the node image build (debootstrap + apt in the root + podman import), $ref | ${build}s |
 | node image size | ${size_mib} MiB |
 | \`make lab\`, second run (changed=0) | ${second}s |
