@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import yaml
+
+from miniapp_services.kit.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -33,21 +36,13 @@ from write_section import DOC, HEADER, replace_section
 BUDGET_MIB = 96
 REQUESTS = 1500
 CONCURRENCY = 16
-SERVICES = (
-    "user",
-    "product",
-    "inventory",
-    "cart",
-    "order",
-    "pay",
-    "coupon",
-    "checkin",
-    "seckill",
-    "notify",
-    "search",
-    "gateway",
-)
-CALLS = {"order": ("product", "inventory"), "pay": ("order",), "cart": ("product",)}
+# Who calls whom comes from the service catalog, the one place that says it.
+CALLS = {
+    name: tuple(spec.get("calls", ()))
+    for name, spec in yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())[
+        "services_catalog"
+    ]["services"].items()
+}
 MIB = 1024 * 1024
 
 
@@ -98,12 +93,10 @@ def env_args(c: Container, database: str, ports: dict[str, Container], secret: s
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": str(c.http_port),
         "GRPC_PORT": str(c.grpc_port),
-        "DEPENDENCIES": json.dumps({d: f"127.0.0.1:{ports[d].grpc_port}" for d in CALLS.get(c.service, ())}),
+        "DEPENDENCIES": json.dumps({d: f"127.0.0.1:{ports[d].grpc_port}" for d in CALLS[c.service]}),
+        "UPSTREAMS": json.dumps({d: ports[d].url for d in CALLS[c.service]}),
     }
     if c.service == "gateway":
-        settings["UPSTREAMS"] = json.dumps(
-            {s: ports[s].url for s in SERVICES if s not in ("gateway", "inventory", "notify")}
-        )
         settings["SESSION_SECRET"] = secret
     return [arg for k, v in settings.items() for arg in ("-e", f"MINIAPP_{k}={v}")]
 

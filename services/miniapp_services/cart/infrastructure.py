@@ -1,16 +1,13 @@
-"""Cart's table (schema "cart"), its repository and the gRPC adapter to product."""
+"""Cart's table (schema "cart") and its repository."""
 
 from __future__ import annotations
 
-import grpc
 from sqlalchemy import BigInteger, Integer, MetaData, String, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.cart.domain import Item
-from miniapp_services.kit.rpc import call
-from miniapp_services.proto import product_pb2, product_pb2_grpc
 
 
 class Base(DeclarativeBase):
@@ -43,12 +40,3 @@ class SqlCartRepository:
 
     async def clear(self, user_id: int) -> None:
         await self.session.execute(delete(ItemRow).where(ItemRow.user_id == user_id))
-
-
-class GrpcCatalogue:
-    def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:
-        self.stub, self.timeout_s = product_pb2_grpc.ProductsStub(channel), timeout_s
-
-    async def price_cents(self, sku: str) -> int:
-        product = await call(self.stub.GetProduct, product_pb2.GetProductRequest(sku=sku), self.timeout_s)
-        return product.price_cents

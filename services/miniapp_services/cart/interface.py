@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.cart import application as app_
 from miniapp_services.cart.domain import total_cents
-from miniapp_services.cart.infrastructure import GrpcCatalogue
 from miniapp_services.cart.infrastructure import SqlCartRepository as Repo
+from miniapp_services.clients.product import GrpcCatalogue
 from miniapp_services.kit.app import transaction
 from miniapp_services.kit.types import EntityIdPath, IdentPath
 

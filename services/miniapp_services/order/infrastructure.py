@@ -1,4 +1,4 @@
-"""Order's tables (schema "order"), the SQLAlchemy repository and the gRPC adapters to product and inventory."""
+"""Order's tables (schema "order"), the SQLAlchemy repository and the gRPC adapter to inventory."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from miniapp_services.kit.rpc import call
 from miniapp_services.order.domain import Line, Order, Status
-from miniapp_services.proto import inventory_pb2, inventory_pb2_grpc, product_pb2, product_pb2_grpc
+from miniapp_services.proto import inventory_pb2, inventory_pb2_grpc
 
 
 class Base(DeclarativeBase):
@@ -53,15 +53,6 @@ class SqlOrderRepository:
             row = OrderRow(order_id=order.order_id, user_id=order.user_id, total_cents=order.total_cents, lines=lines)
             self.session.add(row)
         row.status, row.payment_id = order.status.value, order.payment_id
-
-
-class GrpcCatalogue:
-    def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:
-        self.stub, self.timeout_s = product_pb2_grpc.ProductsStub(channel), timeout_s
-
-    async def price_cents(self, sku: str) -> int:
-        product = await call(self.stub.GetProduct, product_pb2.GetProductRequest(sku=sku), self.timeout_s)
-        return product.price_cents
 
 
 class GrpcStock:

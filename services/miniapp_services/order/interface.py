@@ -8,12 +8,13 @@ import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniapp_services.clients.product import GrpcCatalogue
 from miniapp_services.kit.app import transaction
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.order import application as app_
 from miniapp_services.order.domain import MAX_LINES, Order, Status
-from miniapp_services.order.infrastructure import GrpcCatalogue, GrpcStock
+from miniapp_services.order.infrastructure import GrpcStock
 from miniapp_services.order.infrastructure import SqlOrderRepository as Repo
 from miniapp_services.proto import order_pb2, order_pb2_grpc
 
