@@ -59,7 +59,7 @@ async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
 async def in_transaction(
     app: FastAPI, repository: Callable[[AsyncSession], R], use_case: Callable[..., Awaitable[T]], *args: Any
 ) -> T:
-    """Run an application use case in one transaction (the gRPC edge's equivalent of transaction())."""
+    """Run an application use case in one transaction, outside a request (gRPC methods, background loops)."""
     async with app.state.sessions() as session, session.begin():
         return await use_case(repository(session), *args)
 

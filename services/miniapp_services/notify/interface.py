@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import in_transaction, transaction
 from miniapp_services.kit.types import EntityId
 from miniapp_services.notify import application as app_
 from miniapp_services.notify.domain import Notification, Status
@@ -65,8 +65,7 @@ async def sender(app: FastAPI) -> None:
     provider = LogOnlyProvider()
     while True:
         try:
-            async with app.state.sessions() as session, session.begin():
-                tried = await app_.deliver_due(Repo(session), provider, BATCH)
+            tried = await in_transaction(app, Repo, app_.deliver_due, provider, BATCH)
         except Exception:
             _log.exception("notification round failed")
             tried = 0

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.clients.product import GrpcCatalogue
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import in_transaction, transaction
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.order import application as app_
@@ -109,13 +109,12 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
     class Servicer(order_pb2_grpc.OrdersServicer):
         @traced
         async def GetOrder(self, request: Any, context: Any) -> order_pb2.Order:
-            async with app.state.sessions() as session, session.begin():
-                return _pb(await app_.get_order(Repo(session), request.order_id))
+            return _pb(await in_transaction(app, Repo, app_.get_order, request.order_id))
 
         @traced
         async def MarkPaid(self, request: Any, context: Any) -> order_pb2.Order:
-            async with app.state.sessions() as session, session.begin():
-                paid, newly = await app_.mark_paid(Repo(session), _ports(app)[1], request.order_id, request.payment_id)
+            stock = _ports(app)[1]
+            paid, newly = await in_transaction(app, Repo, app_.mark_paid, stock, request.order_id, request.payment_id)
             if newly:
                 app.state.metrics.count("order_paid")
             return _pb(paid)
