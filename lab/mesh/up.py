@@ -236,8 +236,9 @@ def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
     start_database(images["postgres"], secrets)
     pods, ca, migrated = mesh.pods_from(objects, PREFIX, FIRST_POD), pki.new_ca(TRUST_DOMAIN), set()
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
+    lookup = plan.secret_lookup(secrets)
     for pod in pods:
-        start_pod(objects, pods, pod, images, ca, plan.secret_lookup(secrets), migrated)
+        start_pod(objects, pods, pod, images, ca, lookup, migrated)
     start_ingress(objects, pods, images, ca)
     (STATE / "pods.json").write_text(json.dumps([vars(p) for p in pods], indent=1))
     wait_ready(pods)
