@@ -14,6 +14,17 @@ from lab.mesh.clusters import TlsFiles, cluster, cluster_name, subset_policy, up
 from lab.mesh.routes import block_all, default_route, domains, routes
 
 ADMIN_PORT = 15000
+STATS_PORT = 15090
+# Istio's bootstrap stats tags, so that the lab's Envoy names its Prometheus series as Istio's sidecars do
+# (cluster_name, response_code, response_code_class) and one set of queries serves both.
+STATS_CONFIG = {
+    "use_all_default_tags": False,
+    "stats_tags": [
+        {"tag_name": "cluster_name", "regex": r"^cluster\.((.+?(\..+?\.svc\.cluster\.local)?)\.)"},
+        {"tag_name": "response_code", "regex": r"_rq(_(\d{3}))$"},
+        {"tag_name": "response_code_class", "regex": r"_rq(_(\dxx))$"},
+    ],
+}
 # The app's calls leave through this address: service names resolve to it inside the pod.
 OUTBOUND_IP = "127.0.0.2"
 
@@ -146,13 +157,27 @@ def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) ->
     return clusters, listeners_
 
 
+def _bootstrap(node: str, app: str, listeners_: list[dict], clusters: list[dict]) -> dict:
+    """Admin (tests read it), Istio's stats listener and tags, and the given listeners and clusters."""
+    admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
+    stats = cluster("prometheus_stats", {}, [("127.0.0.1", ADMIN_PORT)], http2=False)
+    resources = {
+        "listeners": [*listeners_, listeners.prometheus_stats(STATS_PORT, stats["name"])],
+        "clusters": [*clusters, stats],
+    }
+    return {
+        "node": {"id": node, "cluster": app},
+        "admin": admin,
+        "stats_config": STATS_CONFIG,
+        "static_resources": resources,
+    }
+
+
 def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str) -> dict:
     """The Envoy bootstrap of `pod`'s sidecar."""
     out_clusters, out_listeners = _outbound(objects, pods, pod, tls, trust_domain)
     in_clusters, in_listeners = _inbound(objects, pod, tls, trust_domain)
-    admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104  # tests and Prometheus read it
-    resources = {"listeners": in_listeners + out_listeners, "clusters": out_clusters + in_clusters}
-    return {"node": {"id": pod.name, "cluster": pod.app}, "admin": admin, "static_resources": resources}
+    return _bootstrap(pod.name, pod.app, in_listeners + out_listeners, out_clusters + in_clusters)
 
 
 def pods_from(objects: list[dict], prefix: str, first: int) -> list[Pod]:
@@ -197,9 +222,4 @@ def ingress(objects: list[dict], pods: list[Pod], tls: TlsFiles, trust_domain: s
     config["virtual_hosts"] = [
         {**vhost, "domains": ["*"]} for vhost in config["virtual_hosts"] if vhost["name"] != "block_all"
     ]
-    admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
-    return {
-        "node": {"id": "ingress", "cluster": edge.app},
-        "admin": admin,
-        "static_resources": {"listeners": [listener], "clusters": clusters},
-    }
+    return _bootstrap("ingress", edge.app, [listener], clusters)

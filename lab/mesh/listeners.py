@@ -127,3 +127,12 @@ def outbound(ip: str, port: int, virtual_hosts: list[dict]) -> dict:
         "address": _address(ip, port),
         "filter_chains": [{"filters": [http_manager(f"outbound_{port}", route_config, [])]}],
     }
+
+
+def prometheus_stats(port: int, cluster_name: str) -> dict:
+    """Istio's plain stats listener (15090): GET /stats/prometheus answered by the local admin endpoint."""
+    route = {"prefix": "/stats/prometheus"}
+    vhost = {"name": "stats", "domains": ["*"], "routes": [{"match": route, "route": {"cluster": cluster_name}}]}
+    manager = http_manager("stats_prometheus", {"name": "stats", "virtual_hosts": [vhost]}, [])
+    del manager["typed_config"]["access_log"]
+    return {"name": "prometheus_stats", "address": _address("0.0.0.0", port), "filter_chains": [{"filters": [manager]}]}  # noqa: S104

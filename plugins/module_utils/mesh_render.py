@@ -18,6 +18,8 @@ EDGE_NAMESPACE, EDGE_ACCOUNT = "istio-system", "istio-ingressgateway-service-acc
 # So that cluster.outbound circuit-breaker and outlier stats reach Prometheus (Istio drops them by default).
 STATS_INCLUSION = "cluster.outbound,cluster_manager,listener_manager,server,http.inbound"
 RUN_AS = 10001
+# The services' plain /metrics port: excluded from interception so Prometheus needs no mesh identity.
+METRICS_PORT = 9091
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
         {"name": "MINIAPP_VERSION", "value": version},
         {"name": "MINIAPP_HTTP_PORT", "value": str(svc.http_port)},
         {"name": "MINIAPP_GRPC_PORT", "value": str(svc.grpc_port)},
+        {"name": "MINIAPP_METRICS_PORT", "value": str(METRICS_PORT)},
         {"name": "MINIAPP_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": f"{svc.name}-db", "key": "url"}}},
     ]
     for callee in (catalog.service(c) for c in svc.calls):
@@ -117,7 +120,11 @@ def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict
         "image": image,
         "args": ["serve"],
         "env": _env(catalog, svc, version),
-        "ports": [{"name": "http", "containerPort": svc.http_port}, {"name": "grpc", "containerPort": svc.grpc_port}],
+        "ports": [
+            {"name": "http", "containerPort": svc.http_port},
+            {"name": "grpc", "containerPort": svc.grpc_port},
+            {"name": "http-metrics", "containerPort": METRICS_PORT},
+        ],
         "resources": {"requests": budget, "limits": budget},
         "livenessProbe": probe("/healthz", 10),
         "readinessProbe": probe("/readyz", 5 if svc.tier == "P0" else 10),
@@ -145,7 +152,13 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         "initContainers": [migrate],
         "containers": [app],
     }
-    annotations = {"sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION}
+    annotations = {
+        "sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION,
+        "traffic.sidecar.istio.io/excludeInboundPorts": str(METRICS_PORT),
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(METRICS_PORT),
+        "prometheus.io/path": "/metrics",
+    }
     spec = {
         "replicas": replicas,
         "selector": {"matchLabels": labels},

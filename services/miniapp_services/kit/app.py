@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import start_http_server
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,7 +84,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         app.state.sessions = make_sessions(app.state.engine)
         app.state.clients = Clients(settings.dependencies)
         app.state.http = make_http_client(settings.outbound_max_connections, settings.http_timeout_s)
-        async with _grpc_serving(spec, app, settings), _background(spec, app):
+        async with _grpc_serving(spec, app, settings), _metrics_serving(app, settings), _background(spec, app):
             yield
             app.state.draining = True
         await app.state.http.aclose()
@@ -118,6 +119,24 @@ async def _grpc_serving(spec: ServiceSpec, app: FastAPI, settings: Settings) -> 
     finally:
         await health_servicer.enter_graceful_shutdown()
         await server.stop(settings.shutdown_grace_s)
+
+
+@contextlib.asynccontextmanager
+async def _metrics_serving(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Serve /metrics on its own port, which the pod leaves outside the sidecar: Prometheus scrapes it
+    without a mesh identity while the service ports stay STRICT mTLS."""
+    if settings.metrics_port is None:
+        app.state.metrics_port = None
+        yield
+        return
+    server, thread = start_http_server(settings.metrics_port, addr="0.0.0.0", registry=app.state.metrics.registry)  # noqa: S104
+    app.state.metrics_port = server.server_port
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @contextlib.asynccontextmanager

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     http_host: str = "0.0.0.0"  # noqa: S104  # the pod's own address; the sidecar fronts it
     http_port: int = Field(default=8080, ge=0, le=65535)
     grpc_port: int = Field(default=9090, ge=0, le=65535)
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="plain /metrics on all addresses for Prometheus; the pod excludes it from the sidecar",
+    )
     database_url: SecretStr = Field(description="postgresql+asyncpg://user:password@host:port/db")
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)

@@ -1,10 +1,13 @@
 """Whole sidecars compiled from the lab catalog's rendered objects, and checked by the real Envoy 1.40."""
 
 import json
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import envoy
+import httpx
 import pytest
 import yaml
 from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
@@ -121,3 +124,34 @@ def test_workload_certificate_has_exactly_its_spiffe_id() -> None:
     sans = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.UniformResourceIdentifier) == ["spiffe://cluster.local/ns/trade/sa/pay"]
     issued.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.cert_pem))
+
+
+def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
+    """A real Envoy with the sidecar's stats config names series as Istio's sidecars do, on 15090's route."""
+    outbound = "outbound|8080|v1|pay.miniapp.svc.cluster.local"
+    config = mesh._bootstrap("t", "t", [], [mesh.cluster(outbound, {}, [("127.0.0.1", 9)], http2=False)])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        admin_port = probe.getsockname()[1]
+    config["admin"]["address"]["socket_address"].update(address="127.0.0.1", port_value=admin_port)
+    stats_cluster = config["static_resources"]["clusters"][-1]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    stats_cluster["endpoint"]["address"]["socket_address"]["port_value"] = admin_port
+    (stats_listener,) = config["static_resources"]["listeners"]
+    stats_listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
+    path, admin_file = tmp_path / "envoy.json", tmp_path / "admin"
+    path.write_text(json.dumps(config))
+    args = [ENVOY, "-c", path, "--admin-address-path", admin_file, "--base-id", "41", "-l", "error"]
+    with subprocess.Popen(args) as proc:
+        try:
+            for _ in range(100):
+                if admin_file.exists() and admin_file.read_text().strip():
+                    break
+                time.sleep(0.1)
+            admin = f"http://{admin_file.read_text().strip()}"
+            listener = httpx.get(f"{admin}/listeners?format=json").json()["listener_statuses"][0]
+            stats_port = listener["local_address"]["socket_address"]["port_value"]
+            scraped = httpx.get(f"http://127.0.0.1:{stats_port}/stats/prometheus").text
+        finally:
+            proc.terminate()
+    assert f'envoy_cluster_upstream_rq_pending_overflow{{cluster_name="{outbound}"}} 0' in scraped
+    assert listener["name"] == "prometheus_stats"

@@ -126,3 +126,19 @@ def test_json_log_line_carries_trace_ids() -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_metrics_port_serves_the_apps_registry_outside_the_service_port() -> None:
+    app = _app(metrics_port=0)
+    with TestClient(app) as client:
+        client.get("/items/7")
+        scraped = httpx.get(f"http://127.0.0.1:{app.state.metrics_port}/metrics").text
+    assert 'miniapp_http_requests_total{code="200",method="GET",route="/items/{item_id}",service="search"' in scraped
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{app.state.metrics_port}/metrics")
+
+
+def test_no_metrics_port_unless_set() -> None:
+    app = _app()
+    with TestClient(app):
+        assert app.state.metrics_port is None
