@@ -40,6 +40,9 @@ def rpc(metrics: Metrics, tracer: trace.Tracer) -> Callable[[Handler], Handler]:
             except ValidationError as err:
                 code = "INVALID_ARGUMENT"
                 await ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, describe(err))
+            except Exception:
+                code = "INTERNAL"  # grpc.aio answers an unhandled error with UNKNOWN; count it as a server error
+                raise
             finally:
                 tracing.current_release_tag.reset(tag_token)
                 context.detach(token)
