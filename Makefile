@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh
+.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, the servic
 protos: bootstrap ## Regenerate the services' gRPC stubs from services/proto
 	python3 services/gen_protos.py
 
+dashboards: bootstrap ## Regenerate the Grafana dashboards from tools/dashboards (committed JSON)
+	PYTHONPATH=tools python3 -m dashboards
+
 syntax: bootstrap ## Syntax-check site.yml against both inventories
 	ansible-playbook --syntax-check -i inventories/lab/hosts.yml site.yml
 	ansible-playbook --syntax-check -i inventories/production-sample/hosts.yml site.yml
@@ -69,18 +72,18 @@ molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop)
 	pytest -p no:cacheprovider tests/image
 
-mesh: services-image ## Render the services and run them as pods with Envoy sidecars (the lab backend)
-	ansible-playbook playbooks/services.yml
+mesh: services-image ## Render the services and run them as pods with Envoy sidecars, and Prometheus beside them
+	ansible-playbook playbooks/services.yml playbooks/observability.yml
 
-mesh-test: mesh ## End-to-end mesh proofs: mTLS, authorization, split, canary tag, ejection, overflow
+mesh-test: lab ## End-to-end proofs on the lab: mTLS, authorization, split, canary, ejection, overflow, every dashboard and rule
 	pytest -p no:cacheprovider tests/mesh
 
 mesh-down: bootstrap ## Remove the lab mesh
 	python3 -m lab.mesh.up --down
 
-test: ## Everything CI runs: lint, syntax, unit tests, the services image, the mesh end to end, molecule
+test: ## Everything CI runs: lint, syntax, unit tests, the services image, make lab and its end-to-end proofs, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax unit image-test mesh-test mesh-down molecule; \
+	$(MAKE) --no-print-directory lint syntax unit image-test mesh-test lab-down molecule; \
 	scripts/record-time.sh test "$$start"
 
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)

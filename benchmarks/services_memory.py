@@ -33,6 +33,8 @@ import pgtmp
 from services_load import LOADS
 from write_section import DOC, HEADER, replace_section
 
+from lab import cgroups
+
 BUDGET_MIB = 96
 REQUESTS = 1500
 CONCURRENCY = 16
@@ -46,21 +48,9 @@ CALLS = {
 MIB = 1024 * 1024
 
 
-def working_set(memory_stat: str, usage_in_bytes: int) -> int:
-    """cgroup v1 working set, as the kubelet computes it: usage minus inactive page cache."""
-    stats = dict(line.split() for line in memory_stat.splitlines() if line)
-    return max(usage_in_bytes - int(stats.get("total_inactive_file", 0)), 0)
-
-
-def cgroup_dir(container: str) -> Path:
-    """The container's cgroup v1 memory directory (pods nest their containers one level deeper)."""
-    path = podman("inspect", "--format", "{{.State.CgroupPath}}", container)
-    return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
-
-
-def read_working_set(cgroup: Path) -> int:
-    usage = int((cgroup / "memory.usage_in_bytes").read_text())
-    return working_set((cgroup / "memory.stat").read_text(), usage)
+def cgroup_path(container: str) -> str:
+    """The container's cgroup, as lab/cgroups.py reads it (pods nest their containers one level deeper)."""
+    return podman("inspect", "--format", "{{.State.CgroupPath}}", container)
 
 
 @dataclass
@@ -69,7 +59,7 @@ class Container:
     http_port: int
     grpc_port: int
     id: str = ""
-    cgroup: Path = Path()
+    cgroup: str = ""
     idle: int = 0
     peak: int = 0
     errors: int = 0
@@ -105,7 +95,7 @@ def start(c: Container, image: str, env: list[str]) -> None:
     common = ["--network", "host", "--memory", "256m", *env, image]
     podman("run", "--rm", *common[:-1], "--entrypoint", "python3", image, "-m", "miniapp_services", "migrate")
     c.id = podman("run", "-d", "--name", f"miniapp-bench-{c.service}", *common, "serve")
-    c.cgroup = cgroup_dir(c.id)
+    c.cgroup = cgroup_path(c.id)
 
 
 def wait_healthy(c: Container, timeout_s: float = 60) -> None:
@@ -121,7 +111,7 @@ def wait_healthy(c: Container, timeout_s: float = 60) -> None:
 
 def sample_while(c: Container, running: threading.Event) -> None:
     while running.is_set():
-        c.samples.append(read_working_set(c.cgroup))
+        c.samples.append(cgroups.read(c.cgroup).working_set_bytes)
         time.sleep(0.1)
 
 
@@ -141,7 +131,7 @@ async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], object
 
 
 def measure(c: Container, request: Callable[[httpx.AsyncClient, int], object]) -> None:
-    c.idle = read_working_set(c.cgroup)
+    c.idle = cgroups.read(c.cgroup).working_set_bytes
     running = threading.Event()
     running.set()
     sampler = threading.Thread(target=sample_while, args=(c, running))

@@ -67,6 +67,8 @@ def obtain(name: str, entry: dict, out_dir: Path) -> Path:
 def cmd_lock(args: argparse.Namespace) -> int:
     text = args.table.read_text()
     for name, entry in table_entries(args.table):
+        if entry["sha256"] is None and entry["source"].startswith("image:"):
+            print(f"NOT LOCKED {name} {entry['version']}: image sources are not fetched by this tool yet")
         if entry["sha256"] is not None or not entry["source"].startswith("https://"):
             continue
         path = download(entry["source"], CACHE / entry["file"], None)

@@ -73,3 +73,17 @@ def database_roles(secrets: list[dict], database: str) -> str:
         statements.append(f"ALTER ROLE \"{user}\" PASSWORD '{password}';")
         statements.append(f'GRANT CREATE, CONNECT ON DATABASE {database} TO "{user}";')
     return "\n".join(statements) + "\n"
+
+
+def metrics_port(objects: list[dict], namespace: str, app: str, version: str) -> int | None:
+    """The port the pod's Deployment asks Prometheus to scrape (prometheus.io/port), as discovery reads it."""
+    for obj in objects:
+        template = obj["spec"]["template"]["metadata"] if obj["kind"] == "Deployment" else None
+        if (
+            template
+            and obj["metadata"]["namespace"] == namespace
+            and template["labels"] == {"app": app, "version": version}
+        ):
+            port = template.get("annotations", {}).get("prometheus.io/port")
+            return int(port) if port else None
+    return None

@@ -240,7 +240,8 @@ def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
     for pod in pods:
         start_pod(objects, pods, pod, images, ca, lookup, migrated)
     start_ingress(objects, pods, images, ca)
-    (STATE / "pods.json").write_text(json.dumps([vars(p) for p in pods], indent=1))
+    listed = [vars(p) | {"metrics_port": plan.metrics_port(objects, p.namespace, p.app, p.version)} for p in pods]
+    (STATE / "pods.json").write_text(json.dumps(listed, indent=1))
     wait_ready(pods)
     applied.write_text(fingerprint)
     return pods

@@ -42,7 +42,7 @@ class EdgeMiddleware:
             return
         exempt = scope["path"].startswith(_EXEMPT_PREFIXES)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        started, status = time.perf_counter(), 500
+        started, status, trace_id = time.perf_counter(), 500, None
         token = context.attach(tracing.extract(headers))
         tag_token = tracing.current_release_tag.set(headers.get(tracing.RELEASE_TAG))
 
@@ -54,14 +54,16 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            with self.tracer.start_as_current_span(f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER):
+            name = f"{scope['method']} {scope['path']}"
+            with self.tracer.start_as_current_span(name, kind=trace.SpanKind.SERVER) as span:
+                trace_id = format(span.get_span_context().trace_id, "032x")
                 await self._serve(scope, receive, send_versioned, headers, exempt)
         finally:
             tracing.current_release_tag.reset(tag_token)
             context.detach(token)
             if not exempt:
                 route = getattr(scope.get("route"), "path", "unmatched")
-                self.metrics.observe_http(route, scope["method"], status, time.perf_counter() - started)
+                self.metrics.observe_http(route, scope["method"], status, time.perf_counter() - started, trace_id)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], exempt: bool) -> None:
         if exempt:

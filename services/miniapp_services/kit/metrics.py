@@ -18,6 +18,7 @@ class Metrics:
     service: str
     version: str
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    _stock: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         labels = ("service", "version", "route", "method", "code")
@@ -45,10 +46,23 @@ class Metrics:
         self.business = Counter(
             "miniapp_business_events", "business events", ("service", "version", "event"), registry=self.registry
         )
+        self.stock = Gauge(
+            "miniapp_stock_remaining", "units left for sale", ("service", "item"), registry=self.registry
+        )
 
-    def observe_http(self, route: str, method: str, code: int, seconds: float) -> None:
-        self.requests.labels(self.service, self.version, route, method, str(code)).inc()
-        self.latency.labels(self.service, self.version, route, method).observe(seconds)
+    def stock_left(self, item: str, units: int, *, restock: bool = False) -> None:
+        """Units of a limited item (a flash-sale event) still for sale. Only restocking raises the figure:
+        concurrent sales finish in any order, and the lowest count seen is the latest."""
+        if restock or units < self._stock.get(item, units + 1):
+            self._stock[item] = units
+            self.stock.labels(self.service, item).set(units)
+
+    def observe_http(self, route: str, method: str, code: int, seconds: float, trace_id: str | None = None) -> None:
+        """Count and time a request; its trace id rides along as an exemplar (OpenMetrics scrapes carry it,
+        and Grafana links it to the request's log lines)."""
+        exemplar = {"trace_id": trace_id} if trace_id else None
+        self.requests.labels(self.service, self.version, route, method, str(code)).inc(exemplar=exemplar)
+        self.latency.labels(self.service, self.version, route, method).observe(seconds, exemplar=exemplar)
 
     def count(self, event: str, amount: int = 1) -> None:
         """Count a business event; an unknown event name is a programming error."""

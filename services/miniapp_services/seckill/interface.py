@@ -60,7 +60,9 @@ def router() -> APIRouter:
     async def create(event_id: IdentPath, body: EventIn, request: Request) -> EventOut:
         event = domain.new_event(event_id, body.sku, body.price_cents, body.stock, body.starts_at, body.ends_at)
         async with transaction(request) as session:
-            return EventOut(**vars(await app_.create_event(Repo(session), event)))
+            created = await app_.create_event(Repo(session), event)
+        request.app.state.metrics.stock_left(event_id, created.remaining, restock=True)
+        return EventOut(**vars(created))
 
     @api.get("/seckill/events/{event_id}")
     async def get(event_id: IdentPath, request: Request) -> EventOut:
@@ -74,6 +76,7 @@ def router() -> APIRouter:
         async with transaction(request) as session:
             event: Event = await app_.attempt(Repo(session), event_id, body.user_id, at)
         request.app.state.metrics.count("seckill_success")
+        request.app.state.metrics.stock_left(event_id, event.remaining)
         return WinOut(
             event_id=event_id,
             user_id=body.user_id,

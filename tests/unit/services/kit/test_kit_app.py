@@ -142,3 +142,15 @@ def test_no_metrics_port_unless_set() -> None:
     app = _app()
     with TestClient(app):
         assert app.state.metrics_port is None
+
+
+def test_latency_carries_the_trace_id_as_an_exemplar_for_openmetrics_scrapes() -> None:
+    app = _app(metrics_port=0)
+    with TestClient(app) as client:
+        client.get("/items/7", headers={"traceparent": TRACEPARENT})
+        openmetrics = httpx.get(
+            f"http://127.0.0.1:{app.state.metrics_port}/metrics",
+            headers={"Accept": "application/openmetrics-text; version=1.0.0"},
+        ).text
+    counted = next(line for line in openmetrics.splitlines() if line.startswith("miniapp_http_requests_total{"))
+    assert f'# {{trace_id="{TRACE_ID}"}} 1.0' in counted

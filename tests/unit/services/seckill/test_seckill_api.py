@@ -33,7 +33,9 @@ def test_a_crowd_gets_exactly_the_stock(client: TestClient) -> None:
     assert codes.count(201) == 10
     assert set(codes) == {201, 409}
     assert client.get("/seckill/events/fs-crowd").json()["remaining"] == 0
-    assert 'event="seckill_success",service="seckill",version="v1"} 10.0' in client.get("/metrics").text
+    scraped = client.get("/metrics").text
+    assert 'event="seckill_success",service="seckill",version="v1"} 10.0' in scraped
+    assert 'miniapp_stock_remaining{item="fs-crowd",service="seckill"} 0.0' in scraped
 
 
 def test_one_win_per_user(client: TestClient) -> None:
