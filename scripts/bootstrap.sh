@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.9
-# postgresql-15: the real database the service tests start on loopback.
-PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl postgresql-15 postgresql-client-15)
+# postgresql-15: the real database the service tests start on loopback. prometheus: the lab's Prometheus
+# and promtool, which check the rendered configuration and rules.
+PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl postgresql-15 postgresql-client-15 prometheus)
 
 die() { echo "bootstrap: $*" >&2; exit 2; }
 
