@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image lab-bundle lab lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh
+.PHONY: help bootstrap image services-image bundle lab-bundle lab lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ image: bootstrap ## Build the lab node image if its recipe changed
 
 lab-bundle: bootstrap ## Build the lab's signed bundle from Debian packages, verified against the table
 	@python3 tools/bundle.py build $(MINIAPP_BUNDLE_DIR) $(LAB_ARTIFACTS)
+
+BUNDLE_OUT ?= $(CURDIR)/bundle
+
+bundle: bootstrap ## Build the full offline bundle (every locked artifact), its tarball, and verify it
+	python3 tools/bundle.py build $(BUNDLE_OUT) --tarball $(BUNDLE_OUT).tar.gz
+	python3 tools/bundle.py verify $(BUNDLE_OUT)
 
 lab: image lab-bundle ## Create the lab hosts and run site.yml on them
 	@start=$$(date +%s.%N); \
@@ -81,9 +87,9 @@ mesh-test: lab ## End-to-end proofs on the lab: mTLS, authorization, split, cana
 mesh-down: bootstrap ## Remove the lab mesh
 	python3 -m lab.mesh.up --down
 
-test: ## Everything CI runs: lint, syntax, unit tests, the services image, make lab and its end-to-end proofs, molecule
+test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the services image, make lab and its proofs, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax unit image-test mesh-test lab-down molecule; \
+	$(MAKE) --no-print-directory lint syntax unit bundle image-test mesh-test lab-down molecule; \
 	scripts/record-time.sh test "$$start"
 
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)

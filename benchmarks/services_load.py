@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from miniapp_services.clients.signed import login
+
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 TEA = {"title": "Jasmine green tea", "price_cents": 300, "category": "bench"}
 
@@ -90,9 +92,9 @@ def search(c: dict[str, Any]) -> Request:
 
 
 def gateway(c: dict[str, Any]) -> Request:
-    token = httpx.post(f"{c['gateway'].url}/api/login", json={"code": "bench-code-0001"}, timeout=10).json()["token"]
-    headers = {"authorization": f"Bearer {token}"}
-    return lambda client, n: client.get("/api/home", headers=headers)
+    with httpx.Client(base_url=c["gateway"].url, timeout=10) as client:
+        signer = login(client, "bench-code-0001")
+    return lambda client, n: client.get("/api/home", auth=signer)
 
 
 LOADS: dict[str, Callable[[dict[str, Any]], Request]] = {

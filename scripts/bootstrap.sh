@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.9
 # postgresql-15: the real database the service tests start on loopback. prometheus: the lab's Prometheus
-# and promtool, which check the rendered configuration and rules.
-PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl postgresql-15 postgresql-client-15 prometheus)
+# and promtool, which check the rendered configuration and rules. skopeo: images into and out of the
+# bundle; docker-registry: a throwaway loopback registry the bundle's image tests use.
+PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl
+  postgresql-15 postgresql-client-15 prometheus skopeo docker-registry)
 
 die() { echo "bootstrap: $*" >&2; exit 2; }
 

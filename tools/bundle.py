@@ -5,8 +5,9 @@
   python tools/bundle.py verify DIR           check signature, manifest and every file
 
 Artifacts come from the table in roles/offline_bundle/vars/main.yml: https sources are downloaded
-(with a progress bar, verified against the table), ``lab:debian`` sources are built here from
-Debian packages (lab/bundle/build.py), ``build:`` sources are this repository's own images
+(with a progress bar, verified against the table), ``image:`` sources are copied by the digest the table
+pins (tools/bundle_registry.py), ``lab:`` sources are built here from Debian packages or wheels
+(lab/bundle/recipes.py), ``build:`` sources are this repository's own images
 (tools/bundle_image.py). Checksums are never fetched from where the artifact comes from.
 """
 
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import bundle_image
+import bundle_registry
 import bundle_sign
 import yaml
 from bundle_download import DownloadError, download
@@ -27,7 +29,7 @@ from bundle_download import DownloadError, download
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "collections"), str(ROOT / "lab" / "bundle")]
 
-import debian  # noqa: E402  (lab/bundle/debian.py)
+import recipes  # noqa: E402  (lab/bundle/recipes.py)
 from ansible_collections.miniapp.mesh.plugins.module_utils import bundle  # noqa: E402
 
 TABLE = ROOT / "roles" / "offline_bundle" / "vars" / "main.yml"
@@ -54,8 +56,10 @@ def obtain(name: str, entry: dict, out_dir: Path) -> Path:
     target = out_dir / entry["file"]
     if bundle_image.is_built(entry):
         return bundle_image.save(entry, out_dir)
+    if bundle_registry.is_image(entry):
+        return bundle_registry.fetch(entry, out_dir)
     if entry["source"].startswith("lab:"):
-        debian.build(name, entry, out_dir)
+        recipes.build(name, entry, out_dir)
         return target
     cached = CACHE / entry["file"]
     if not cached.exists() or sha256(cached) != entry["sha256"]:
@@ -67,14 +71,14 @@ def obtain(name: str, entry: dict, out_dir: Path) -> Path:
 def cmd_lock(args: argparse.Namespace) -> int:
     text = args.table.read_text()
     for name, entry in table_entries(args.table):
-        if entry["sha256"] is None and entry["source"].startswith("image:"):
-            print(f"NOT LOCKED {name} {entry['version']}: image sources are not fetched by this tool yet")
-        if entry["sha256"] is not None or not entry["source"].startswith("https://"):
+        if entry["sha256"] is not None or not entry["source"].startswith(("https://", bundle_registry.PREFIX)):
             continue
-        path = download(entry["source"], CACHE / entry["file"], None)
-        digest = sha256(path)
+        if bundle_registry.is_image(entry):
+            digest, what = bundle_registry.resolve_digest(entry), "image digest"
+        else:
+            digest, what = sha256(download(entry["source"], CACHE / entry["file"], None)), "sha256"
         print(
-            f"TRUST ON FIRST USE {name} {entry['version']}: {entry['file']} sha256 {digest}\n"
+            f"TRUST ON FIRST USE {name} {entry['version']}: {entry['file']} {what} {digest}\n"
             f"  from {entry['source']}; compare it with the publisher's signed checksums before shipping"
         )
         text = bundle.lock_checksum(text, entry["file"], digest)
@@ -102,7 +106,9 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise SystemExit(f"{entry['file']}: sha256 not locked; run: python tools/bundle.py lock")
         path = obtain(name, entry, out)
         digest = sha256(path)
-        if entry["sha256"] != bundle_image.BUILT and digest != entry["sha256"]:
+        # Images keep their registry digest in the table; the signed manifest records their archive's sha256.
+        pinned_file = entry["sha256"] != bundle_image.BUILT and not bundle_registry.is_image(entry)
+        if pinned_file and digest != entry["sha256"]:
             raise SystemExit(f"{entry['file']}: sha256 {digest} does not match the table's {entry['sha256']}")
         artifacts.append(bundle.manifest_entry(name, entry, path.stat().st_size, digest))
     manifest = bundle.build_manifest(artifacts, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -126,7 +132,8 @@ def write_signed(out: Path, manifest: dict) -> None:
 
 
 def pack(out: Path, tarball: Path) -> None:
-    files = sorted(p for p in out.iterdir() if p.is_file())
+    # Dot files are the builder's own markers (which image or digest an archive holds), not the bundle's.
+    files = sorted(p for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
     total = sum(p.stat().st_size for p in files)
     done = 0
     with tarfile.open(tarball, "w:gz") as tar:
@@ -182,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"lock": cmd_lock, "build": cmd_build, "verify": cmd_verify}[args.command](args)
-    except DownloadError as exc:
+    except (DownloadError, bundle_registry.ImageError) as exc:
         print(exc, file=sys.stderr)
         return 1
 

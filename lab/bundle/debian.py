@@ -13,7 +13,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-BINARIES = {"etcd": ["usr/bin/etcd", "usr/bin/etcdctl"]}
+BINARIES = {"etcd": ["usr/bin/etcd", "usr/bin/etcdctl"], "prometheus": ["usr/bin/prometheus", "usr/bin/promtool"]}
 
 
 def unpack_debs(packages: list[str], workdir: Path) -> Path:
@@ -25,13 +25,13 @@ def unpack_debs(packages: list[str], workdir: Path) -> Path:
     return root
 
 
-def repack(root: Path, members: list[str], top: str, out: Path) -> None:
+def repack(root: Path, members: list[str], top: str, out: Path, mode: int = 0o755) -> None:
     """Write a tarball of members under top/, byte-identical for identical inputs."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for member in sorted(members):
             info = tar.gettarinfo(str(root / member), arcname=f"{top}/{Path(member).name}")
-            info.mtime, info.uid, info.gid, info.uname, info.gname, info.mode = 0, 0, 0, "root", "root", 0o755
+            info.mtime, info.uid, info.gid, info.uname, info.gname, info.mode = 0, 0, 0, "root", "root", mode
             with (root / member).open("rb") as handle:
                 tar.addfile(info, handle)
     with out.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:

@@ -45,7 +45,11 @@ def verify_files(manifest, present):
     for item in manifest["artifacts"]:
         found = present.get(item["file"])
         if found is None:
-            problems.append("%s: missing from the bundle (source: %s)" % (item["file"], item["source"]))
+            problems.append(
+                "%s: missing from the bundle; fetch it on a connected machine with: "
+                "python tools/bundle.py build BUNDLE_DIR %s@%s (source: %s)"
+                % (item["file"], item["name"], item["version"], item["source"])
+            )
         elif found[1] != item["sha256"]:
             problems.append(
                 "%s: sha256 %s does not match the manifest's %s (damaged or tampered with)"

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from conftest import INGRESS, in_pod, mesh_tls, pod, stats
 
+from miniapp_services.clients.signed import SignedSession, login
+
 PRODUCT = "product.miniapp.svc.cluster.local"
 PAY = "pay.trade.svc.cluster.local"
 
@@ -39,23 +41,22 @@ def completed(subset: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def token() -> str:
-    reply = httpx.post(f"{INGRESS}/api/login", json={"code": "code-e2e-split"}, timeout=10)
-    assert reply.status_code == 201, reply.text
+def token() -> SignedSession:
+    """A signed-in mini-program user (every request signed, as the gateway requires)."""
+    with httpx.Client(base_url=INGRESS, timeout=10) as client:
+        signer = login(client, "code-e2e-split")
     in_pod(
         "product-v1-0",
         """curl -sf -X PUT -H 'content-type: application/json' http://127.0.0.1:8080/products/E2E-TEA \
         -d '{"title": "Tea", "price_cents": 300, "category": "e2e"}' -o /dev/null""",
     )
-    return reply.json()["token"]
+    return signer
 
 
-async def _drive(token: str, n: int, headers: dict[str, str]) -> list[int]:
+async def _drive(token: SignedSession, n: int, headers: dict[str, str]) -> list[int]:
     codes: list[int] = []
     counter = iter(range(n))
-    async with httpx.AsyncClient(
-        base_url=INGRESS, timeout=10, headers={"authorization": f"Bearer {token}", **headers}
-    ) as client:
+    async with httpx.AsyncClient(base_url=INGRESS, timeout=10, headers=headers, auth=token) as client:
 
         async def worker() -> None:
             for _ in counter:
@@ -84,7 +85,7 @@ def test_caller_not_allowed_by_authorization_policy_gets_403() -> None:
     assert allowed.status_code in (200, 404)
 
 
-def _split_sample(token: str, n: int) -> tuple[int, int]:
+def _split_sample(token: SignedSession, n: int) -> tuple[int, int]:
     """(requests to v2, requests in all) over n requests through the edge."""
     before = {s: completed(s) for s in ("v1", "v2")}
     codes = asyncio.run(_drive(token, n, {}))
@@ -93,7 +94,7 @@ def _split_sample(token: str, n: int) -> tuple[int, int]:
     return got["v2"], got["v1"] + got["v2"]
 
 
-def test_ninety_ten_split_within_the_wilson_interval(token: str) -> None:
+def test_ninety_ten_split_within_the_wilson_interval(token: SignedSession) -> None:
     """The configured 10 % must lie in the 95 % Wilson interval of the observed v2 share, n >= 2,000.
 
     A correct split still misses a 95 % interval 1 time in 20, so a miss is checked once more on a fresh,
@@ -110,7 +111,7 @@ def test_ninety_ten_split_within_the_wilson_interval(token: str) -> None:
     pytest.fail("10 % outside the interval twice: " + "; ".join(samples))
 
 
-def test_release_tag_sends_everything_to_the_canary(token: str) -> None:
+def test_release_tag_sends_everything_to_the_canary(token: SignedSession) -> None:
     before = {s: completed(s) for s in ("v1", "v2")}
     codes = asyncio.run(_drive(token, 200, {"x-release-tag": "v2"}))
     assert codes.count(200) == 200

@@ -20,6 +20,8 @@ import yaml
 from conftest import INGRESS, ROOT, in_pod
 from dashboards.kit import queries
 
+from miniapp_services.clients.signed import alogin
+
 PROMETHEUS = "http://127.0.0.1:19090"  # published on loopback by lab/observability/up.py
 DASHBOARDS = sorted((ROOT / "roles/observability/files/dashboards").glob("*.json"))
 RULES = ROOT / "roles/observability/files/rules/miniapp.rules.yml"
@@ -56,21 +58,20 @@ def _seed() -> str:
 
 async def _journey(client: httpx.AsyncClient, user: int, event: str, run: str) -> list[int]:
     """One user's day, compressed: login, browse, check in, order and pay, try the flash sale."""
-    login = await client.post("/api/login", json={"code": f"obs-{run}-{user}"})
-    auth = {"authorization": f"Bearer {login.json()['token']}"}
-    codes = [login.status_code]
+    auth = await alogin(client, f"obs-{run}-{user}")
+    codes = [201]
     for r in range(ROUNDS):
-        codes.append((await client.get("/api/home", headers=auth)).status_code)
-        codes.append((await client.get("/api/products/OBS-TEA", headers=auth)).status_code)
+        codes.append((await client.get("/api/home", auth=auth)).status_code)
+        codes.append((await client.get("/api/products/OBS-TEA", auth=auth)).status_code)
         order_id = f"obs-{run}-{user}-{r}"
         lines = [{"sku": "OBS-TEA", "quantity": 1}]
-        placed = await client.post("/api/orders", json={"order_id": order_id, "lines": lines}, headers=auth)
+        placed = await client.post("/api/orders", json={"order_id": order_id, "lines": lines}, auth=auth)
         codes.append(placed.status_code)
         if placed.status_code == 201:
             pay = {"order_id": order_id, "amount_cents": placed.json()["total_cents"]}
-            codes.append((await client.post("/api/payments", json=pay, headers=auth)).status_code)
-    codes.append((await client.post("/api/checkin", headers=auth)).status_code)
-    codes.append((await client.post(f"/api/seckill/{event}", headers=auth)).status_code)
+            codes.append((await client.post("/api/payments", json=pay, auth=auth)).status_code)
+    codes.append((await client.post("/api/checkin", auth=auth)).status_code)
+    codes.append((await client.post(f"/api/seckill/{event}", auth=auth)).status_code)
     return codes
 
 

@@ -1,9 +1,9 @@
-"""Gateway: the mini-program's backend-for-frontend: login, sessions, and one API over the services."""
+"""Gateway: the mini-program's backend-for-frontend: login, signed requests, and one API over the services."""
 
 from pathlib import Path
 
 from miniapp_services.gateway.infrastructure import Base
-from miniapp_services.gateway.interface import UPSTREAMS, router
+from miniapp_services.gateway.interface import UPSTREAMS, purge_nonces, router
 from miniapp_services.kit.app import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -13,4 +13,5 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations=Path(__file__).with_name("migrations"),
     upstreams=UPSTREAMS,
+    background=purge_nonces,
 )

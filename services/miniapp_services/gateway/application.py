@@ -1,32 +1,38 @@
-"""Gateway use cases: login and session checks (the proxying is in the interface layer)."""
+"""Gateway use cases: login, and the check of every signed request (the proxying is in the interface layer)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from miniapp_services.gateway import domain
-from miniapp_services.gateway.domain import Session
+from miniapp_services.gateway.domain import AuthError, Reason, Session, SignedRequest
 
 
-class SessionRepository(Protocol):
-    async def add(self, session: Session) -> None: ...
-    async def get(self, token_hash: str) -> Session | None: ...
+class NonceStore(Protocol):
+    async def claim(self, key: str, now: datetime, expires_at: datetime) -> bool:
+        """True when the key was not in use; it is then held until expires_at (shared by every replica)."""
+        ...
 
 
 class UsersPort(Protocol):
     async def register(self, openid: str, nickname: str) -> int: ...
 
 
-async def login(
-    repo: SessionRepository, users: UsersPort, code: str, nickname: str, secret: bytes, now: datetime
-) -> tuple[str, Session]:
+async def login(users: UsersPort, code: str, nickname: str, secret: bytes, now: datetime) -> tuple[str, str, Session]:
     openid = domain.simulated_code2session(code, secret)
     user_id = await users.register(openid, nickname)
-    token, session = domain.open_session(user_id, openid, now)
-    await repo.add(session)
-    return token, session
+    return domain.open_session(user_id, openid, secret, now)
 
 
-async def authenticate(repo: SessionRepository, token: str, now: datetime) -> Session:
-    return domain.check_session(await repo.get(domain.token_hash(token)), now)
+async def authenticate(
+    nonces: NonceStore, authorization: str | None, request: SignedRequest, secret: bytes, now: datetime, window_s: int
+) -> Session:
+    """The session of a signed, fresh, unaltered request whose nonce was never seen within the window."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise AuthError(Reason.UNSIGNED, "send Authorization: Bearer <token> from /api/login")
+    session = domain.read_token(authorization.removeprefix("Bearer "), secret, now)
+    domain.check_request(domain.signing_key(secret, session.jti), request, now, window_s)
+    if not await nonces.claim(f"{session.jti}:{request.nonce}", now, now + timedelta(seconds=window_s)):
+        raise AuthError(Reason.REPLAYED, "this nonce was used already: sign each request with a new one")
+    return session

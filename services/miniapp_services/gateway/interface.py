@@ -4,21 +4,25 @@ it acts for always comes from that session, never from the request body.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.gateway import application as app_
-from miniapp_services.gateway.domain import Session
+from miniapp_services.gateway.domain import Session, SignedRequest
 from miniapp_services.gateway.infrastructure import HttpUsers
-from miniapp_services.gateway.infrastructure import SqlSessionRepository as Repo
-from miniapp_services.kit.app import transaction
-from miniapp_services.kit.errors import NotFound, Unauthorized, Unavailable
+from miniapp_services.gateway.infrastructure import SqlNonceStore as Repo
+from miniapp_services.kit import signing
+from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.errors import NotFound, Unavailable
 from miniapp_services.kit.outbound import Upstream
 from miniapp_services.kit.types import Ident, IdentPath
 
+_log = logging.getLogger(__name__)
 UPSTREAMS = ("user", "product", "search", "cart", "order", "pay", "coupon", "checkin", "seckill")
 
 
@@ -31,10 +35,21 @@ def up(request: Request, name: str) -> Upstream:
 
 
 async def current(request: Request, authorization: Annotated[str | None, Header()] = None) -> Session:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("send Authorization: Bearer <token> from /api/login", field="authorization")
-    async with transaction(request) as session:
-        return await app_.authenticate(Repo(session), authorization.removeprefix("Bearer "), now())
+    """The session of a signed request; anything else is 401 with a reason, before any upstream is called."""
+    settings = request.app.state.settings
+    query = request.scope.get("query_string", b"")
+    path = request.scope.get("raw_path", request.url.path.encode()).decode() + (f"?{query.decode()}" if query else "")
+    signed = SignedRequest(
+        request.method,
+        path,
+        request.headers.get(signing.TIMESTAMP),
+        request.headers.get(signing.NONCE),
+        request.headers.get(signing.SIGNATURE),
+        await request.body(),
+    )
+    secret = settings.session_secret.get_secret_value().encode()
+    async with transaction(request) as db:
+        return await app_.authenticate(Repo(db), authorization, signed, secret, now(), settings.signature_window_s)
 
 
 User = Annotated[Session, Depends(current)]
@@ -48,8 +63,23 @@ class LoginIn(BaseModel):
 
 class LoginOut(BaseModel):
     token: str
+    signing_key: str
     user_id: int
     expires_at: datetime
+
+
+async def purge_nonces(app: FastAPI) -> None:
+    """Drop nonces past their window, once a minute, for the app's lifetime."""
+    while True:
+        try:
+            await in_transaction(app, Repo, _purge, now())
+        except Exception:
+            _log.exception("nonce purge failed")
+        await asyncio.sleep(60)
+
+
+async def _purge(repo: Repo, at: datetime) -> int:
+    return await repo.purge(at)
 
 
 class LineIn(BaseModel):
@@ -93,10 +123,8 @@ def _browse_routes(api: APIRouter) -> None:
     @api.post("/login", status_code=status.HTTP_201_CREATED)
     async def login(body: LoginIn, request: Request) -> LoginOut:
         secret = request.app.state.settings.session_secret.get_secret_value().encode()
-        users = HttpUsers(up(request, "user"))
-        async with transaction(request) as session:
-            token, s = await app_.login(Repo(session), users, body.code, body.nickname, secret, now())
-        return LoginOut(token=token, user_id=s.user_id, expires_at=s.expires_at)
+        token, key, s = await app_.login(HttpUsers(up(request, "user")), body.code, body.nickname, secret, now())
+        return LoginOut(token=token, signing_key=key, user_id=s.user_id, expires_at=s.expires_at)
 
     @api.get("/home")
     async def home(request: Request, user: User) -> dict[str, Any]:

@@ -9,10 +9,11 @@ class DomainError(Exception):
     status = 400
     grpc_code = "INVALID_ARGUMENT"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.reason = reason  # a stable code clients can act on, where the domain defines one
 
 
 class NotFound(DomainError):

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
     upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
     session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")
+    signature_window_s: int = Field(
+        default=300, ge=10, le=3600, description="gateway only: how far a signed request's timestamp may be off"
+    )
     http_timeout_s: float = Field(default=2.0, gt=0, le=60)
     outbound_max_connections: int = Field(default=32, ge=1, le=1000)
     faults_enabled: bool = False

@@ -52,7 +52,8 @@ def test_tampered_artifact_is_named(signed):
 def test_missing_artifact_is_named_with_its_source(signed):
     (signed / "tool.tar.gz").unlink()
     assert bundle_tool.verify_dir(signed, None) == [
-        "tool.tar.gz: missing from the bundle (source: https://example.invalid/tool.tar.gz)"
+        "tool.tar.gz: missing from the bundle; fetch it on a connected machine with: "
+        "python tools/bundle.py build BUNDLE_DIR tool@1.0 (source: https://example.invalid/tool.tar.gz)"
     ]
 
 

@@ -37,7 +37,8 @@ def test_verify_files_accepts_a_complete_bundle(manifest):
     [
         (
             {"lab.tar.gz": (10, "b" * 64)},
-            "etcd.tar.gz: missing from the bundle (source: https://example.invalid/etcd.tar.gz)",
+            "etcd.tar.gz: missing from the bundle; fetch it on a connected machine with: "
+            "python tools/bundle.py build BUNDLE_DIR etcd@3.4.23 (source: https://example.invalid/etcd.tar.gz)",
         ),
         (
             {"etcd.tar.gz": (20, "c" * 64), "lab.tar.gz": (10, "b" * 64)},
