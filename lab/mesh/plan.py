@@ -87,3 +87,19 @@ def metrics_port(objects: list[dict], namespace: str, app: str, version: str) ->
             port = template.get("annotations", {}).get("prometheus.io/port")
             return int(port) if port else None
     return None
+
+
+def config_files(objects: list[dict], container: dict, pod_spec: dict, namespace: str) -> dict[str, dict[str, str]]:
+    """mountPath -> {file: content} for the container's ConfigMap volumes, as the kubelet would project them."""
+    volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+    maps = {
+        o["metadata"]["name"]: o
+        for o in objects
+        if o["kind"] == "ConfigMap" and o["metadata"]["namespace"] == namespace
+    }
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        source = volumes[mount["name"]].get("configMap")
+        if source:
+            files[mount["mountPath"]] = dict(maps[source["name"]]["data"])
+    return files

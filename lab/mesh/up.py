@@ -149,16 +149,24 @@ def start_pod(
     hosts = [a for h in plan.host_entries(objects, DATABASE_HOST, DATABASE_IP) for a in ("--add-host", h)]
     podman("pod", "create", "--name", pod.name, "--label", LABEL, "--network", NETWORK, "--ip", pod.ip, *hosts)
     env = [a for k, v in plan.app_env(app, pod.namespace, lookup).items() for a in ("-e", f"{k}={v}")]
-    limits = [
+    run_args = [
         "--memory",
         app["resources"]["limits"]["memory"].replace("Mi", "m"),
         "--cpus",
         str(int(app["resources"]["limits"]["cpu"].rstrip("m")) / 1000),
     ]
+    for mount_path, files in plan.config_files(
+        objects, app, deployment["spec"]["template"]["spec"], pod.namespace
+    ).items():
+        directory = STATE / "pods" / pod.name / "config" / mount_path.strip("/").replace("/", "_")
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            (directory / name).write_text(content)
+        run_args += ["-v", f"{directory}:{mount_path}:ro"]
     if pod.app not in migrated:
         podman("run", "--rm", "--pod", pod.name, *env, images["services"], "migrate")
         migrated.add(pod.app)
-    podman("run", "-d", "--pod", pod.name, "--name", f"{pod.name}-app", *limits, *env, images["services"], "serve")
+    podman("run", "-d", "--pod", pod.name, "--name", f"{pod.name}-app", *run_args, *env, images["services"], "serve")
     spiffe = f"spiffe://{TRUST_DOMAIN}/ns/{pod.namespace}/sa/{pod.account}"
     _run_envoy(
         pod.name,

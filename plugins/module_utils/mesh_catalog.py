@@ -27,7 +27,10 @@ _SERVICE_KEYS = {
     "versions",
     "callers",
     "calls",
+    "degradation",
 }
+# The gateway's endpoints that have a fallback under overload (services/miniapp_services/gateway).
+DEGRADABLE = ("login", "product", "order_create")
 
 
 class CatalogError(ValueError):
@@ -57,6 +60,7 @@ class Service:
     versions: tuple[Version, ...]
     callers: tuple[str, ...]
     calls: tuple[str, ...] = field(default_factory=tuple)
+    degradation: dict = field(default_factory=dict)
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
         return f"{self.name}.{self.tenant}.{suffix}"
@@ -97,6 +101,21 @@ def _versions(name: str, raw: list | None) -> tuple[Version, ...]:
     return versions
 
 
+def _degradation(name: str, raw: dict | None) -> dict:
+    """Per-endpoint rate limits of the gateway's rules file; the gateway checks the rest when it loads it."""
+    rules = dict(raw or {})
+    if rules and name != "gateway":
+        raise CatalogError(f"{_where(name, 'degradation')}: only the gateway has degradation rules")
+    for endpoint, rule in rules.items():
+        if endpoint not in DEGRADABLE:
+            raise CatalogError(f"{_where(name, 'degradation')}.{endpoint}: unknown endpoint; use {list(DEGRADABLE)}")
+        if not isinstance(rule, dict) or not (isinstance(rule.get("qps"), int | float) and rule["qps"] > 0):
+            raise CatalogError(f"{_where(name, 'degradation')}.{endpoint}.qps: set requests per second above 0")
+        if not (isinstance(rule.get("burst"), int) and rule["burst"] >= 1):
+            raise CatalogError(f"{_where(name, 'degradation')}.{endpoint}.burst: set a whole number of 1 or more")
+    return rules
+
+
 def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> Service:
     unknown = sorted(set(raw) - _SERVICE_KEYS)
     if unknown:
@@ -127,6 +146,7 @@ def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> 
         versions=_versions(name, merged.get("versions")),
         callers=tuple(merged.get("callers") or ()),
         calls=tuple(merged.get("calls") or ()),
+        degradation=_degradation(name, raw.get("degradation")),
     )
 
 

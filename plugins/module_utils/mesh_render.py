@@ -8,6 +8,7 @@ The same list is applied to a real cluster (kubernetes.core) and compiled into E
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .mesh_catalog import EDGE_CALLER, Catalog, Service
@@ -20,6 +21,8 @@ STATS_INCLUSION = "cluster.outbound,cluster_manager,listener_manager,server,http
 RUN_AS = 10001
 # The services' plain /metrics port: excluded from interception so Prometheus needs no mesh identity.
 METRICS_PORT = 9091
+# The gateway's degradation rules (a ConfigMap; JSON is YAML), reloaded by the gateway when it changes.
+RULES_FILE = "/etc/miniapp/rules.json"
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,18 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         "name": "migrate",
         "args": ["migrate"],
     }
+    if svc.degradation:
+        rules_dir = RULES_FILE.rsplit("/", 1)[0]
+        app["env"] = [*app["env"], {"name": "MINIAPP_RULES_FILE", "value": RULES_FILE}]
+        app["volumeMounts"] = [{"name": "degradation", "mountPath": rules_dir, "readOnly": True}]
     pod = {
         "serviceAccountName": svc.name,
         "terminationGracePeriodSeconds": 30,
         "initContainers": [migrate],
         "containers": [app],
     }
+    if svc.degradation:
+        pod["volumes"] = [{"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}}]
     annotations = {
         "sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION,
         "traffic.sidecar.istio.io/excludeInboundPorts": str(METRICS_PORT),
@@ -278,6 +287,9 @@ def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> l
             spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": svc.name}}},
         ),
     ]
+    if svc.degradation:
+        rules = {RULES_FILE.rsplit("/", 1)[1]: json.dumps({"endpoints": svc.degradation}, indent=2, sort_keys=True)}
+        objects.append(_obj("v1", "ConfigMap", _meta(f"{svc.name}-degradation", svc.tenant), data=rules))
     objects += [deployment(catalog, svc, v, n, options) for v, n in pods_of(svc).items()]
     return [
         *objects,

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from miniapp_services.gateway.infrastructure import Base
-from miniapp_services.gateway.interface import UPSTREAMS, purge_nonces, router
+from miniapp_services.gateway.interface import UPSTREAMS, background, router
 from miniapp_services.kit.app import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -13,5 +13,5 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations=Path(__file__).with_name("migrations"),
     upstreams=UPSTREAMS,
-    background=purge_nonces,
+    background=background,
 )

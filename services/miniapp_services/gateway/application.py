@@ -1,12 +1,17 @@
-"""Gateway use cases: login, and the check of every signed request (the proxying is in the interface layer)."""
+"""Gateway use cases: login, the check of every signed request, and calls guarded by rate limits, breakers and
+fallbacks (the proxying itself is in the interface layer)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from miniapp_services.gateway import domain
-from miniapp_services.gateway.domain import AuthError, Reason, Session, SignedRequest
+from miniapp_services.gateway.domain import AuthError, Guard, Reason, Session, SignedRequest
+from miniapp_services.kit.errors import Unavailable
+
+T = TypeVar("T")
 
 
 class NonceStore(Protocol):
@@ -36,3 +41,24 @@ async def authenticate(
     if not await nonces.claim(f"{session.jti}:{request.nonce}", now, now + timedelta(seconds=window_s)):
         raise AuthError(Reason.REPLAYED, "this nonce was used already: sign each request with a new one")
     return session
+
+
+async def guarded(
+    guard: Guard | None,
+    now: float,
+    call: Callable[[], Awaitable[T]],
+    fallback: Callable[[], Awaitable[T]],
+) -> tuple[T, bool]:
+    """The call's result, or the fallback's when the endpoint is over its rate, its breaker is open or the
+    call fails; says whether it degraded. Without a rule the call runs as is."""
+    if guard is None:
+        return await call(), False
+    if not guard.bucket.take(now) or not guard.breaker.allow(now):
+        return await fallback(), True
+    try:
+        result = await call()
+    except Unavailable:
+        guard.breaker.record(False, now)
+        return await fallback(), True
+    guard.breaker.record(True, now)
+    return result, False

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -126,3 +127,97 @@ def check_request(key: str, request: SignedRequest, now: datetime, window_s: int
     message = signing.canonical(request.method, request.path, request.timestamp, request.nonce, request.body)
     if not hmac.compare_digest(signing.sign(key.encode(), message), request.signature):
         raise AuthError(Reason.TAMPERED, "the signature does not match the request: it was altered or signed wrongly")
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass
+class TokenBucket:
+    """Requests per second with a burst allowance; one bucket per endpoint per replica."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def take(self, now: float) -> bool:
+        if self.tokens < 0:
+            self.tokens, self.stamp = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class Breaker:
+    """Closed until `failures_to_open` failures in a row; open for `open_s`; then one trial (half-open)
+    whose outcome closes or reopens it."""
+
+    failures_to_open: int
+    open_s: float
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: float = 0.0
+    trial: bool = False
+
+    def allow(self, now: float) -> bool:
+        if self.state is BreakerState.OPEN and now - self.opened_at >= self.open_s:
+            self.state, self.trial = BreakerState.HALF_OPEN, False
+        if self.state is BreakerState.HALF_OPEN:
+            allowed, self.trial = not self.trial, True
+            return allowed
+        return self.state is BreakerState.CLOSED
+
+    def record(self, ok: bool, now: float) -> None:
+        if ok:
+            self.state, self.failures, self.trial = BreakerState.CLOSED, 0, False
+            return
+        self.failures += 1
+        if self.state is BreakerState.HALF_OPEN or self.failures >= self.failures_to_open:
+            self.state, self.opened_at, self.trial = BreakerState.OPEN, now, False
+
+
+@dataclass(frozen=True)
+class EndpointRule:
+    qps: float
+    burst: int
+    failures_to_open: int
+    open_s: float
+
+
+@dataclass
+class Guard:
+    """An endpoint's limiter and breaker, rebuilt when its rule changes."""
+
+    rule: EndpointRule
+    bucket: TokenBucket
+    breaker: Breaker
+
+    @classmethod
+    def of(cls, rule: EndpointRule) -> Guard:
+        return cls(rule, TokenBucket(rule.qps, rule.burst), Breaker(rule.failures_to_open, rule.open_s))
+
+
+class Lru:
+    """A bounded map that forgets the least recently used entry first (the fallbacks' caches)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items = size, OrderedDict[str, object]()
+
+    def get(self, key: str) -> object | None:
+        if key in self.items:
+            self.items.move_to_end(key)
+        return self.items.get(key)
+
+    def put(self, key: str, value: object) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)

@@ -5,24 +5,32 @@ it acts for always comes from that session, never from the request body.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.gateway import application as app_
-from miniapp_services.gateway.domain import Session, SignedRequest
-from miniapp_services.gateway.infrastructure import HttpUsers
+from miniapp_services.gateway import domain
+from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
+from miniapp_services.gateway.infrastructure import HttpUsers, RulesError, SqlOrderQueue, load_rules
 from miniapp_services.gateway.infrastructure import SqlNonceStore as Repo
 from miniapp_services.kit import signing
-from miniapp_services.kit.app import in_transaction, transaction
-from miniapp_services.kit.errors import NotFound, Unavailable
+from miniapp_services.kit.app import transaction
+from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
 from miniapp_services.kit.outbound import Upstream
 from miniapp_services.kit.types import Ident, IdentPath
 
 _log = logging.getLogger(__name__)
+DEGRADED = "x-miniapp-degraded"  # says which fallback answered
+STATES = tuple(state.value for state in BreakerState)
+CACHE_ENTRIES = 10_000  # per fallback cache, per replica
 UPSTREAMS = ("user", "product", "search", "cart", "order", "pay", "coupon", "checkin", "seckill")
 
 
@@ -68,18 +76,109 @@ class LoginOut(BaseModel):
     expires_at: datetime
 
 
-async def purge_nonces(app: FastAPI) -> None:
-    """Drop nonces past their window, once a minute, for the app's lifetime."""
+async def background(app: FastAPI) -> None:
+    """The gateway's loops for its lifetime: nonce purge, rules reload, queued-order drain."""
+    await asyncio.gather(_every(60, _purge_nonces, app), _every(_reload_s(app), _reload_rules, app), _drain(app))
+
+
+def _reload_s(app: FastAPI) -> float:
+    return app.state.settings.rules_reload_s
+
+
+async def _every(seconds: float, step: Callable[[FastAPI], Awaitable[None]], app: FastAPI) -> None:
     while True:
         try:
-            await in_transaction(app, Repo, _purge, now())
+            await step(app)
         except Exception:
-            _log.exception("nonce purge failed")
-        await asyncio.sleep(60)
+            _log.exception("%s failed", step.__name__)
+        await asyncio.sleep(seconds)
 
 
-async def _purge(repo: Repo, at: datetime) -> int:
-    return await repo.purge(at)
+async def _purge_nonces(app: FastAPI) -> None:
+    async with app.state.sessions() as db, db.begin():
+        await Repo(db).purge(now())
+
+
+async def _reload_rules(app: FastAPI) -> None:
+    """Load the rules file when it changed; a bad file is reported and the rules in force stay."""
+    path = app.state.settings.rules_file
+    if path is None:
+        return
+    stamp = path.stat().st_mtime_ns if path.exists() else None
+    if stamp == getattr(app.state, "rules_stamp", -1):
+        return
+    app.state.rules_stamp = stamp
+    try:
+        rules = load_rules(path)
+    except RulesError as err:
+        app.state.metrics.rules_reloads.labels("gateway", "refused").inc()
+        _log.error("degradation rules refused, keeping the current ones: %s", err)
+        return
+    app.state.guards = {name: Guard.of(rule) for name, rule in rules.items()}
+    for name, guard in app.state.guards.items():
+        app.state.metrics.breaker_state(name, guard.breaker.state.value, STATES)
+    app.state.metrics.rules_reloads.labels("gateway", "loaded").inc()
+    _log.info("degradation rules loaded", extra={"endpoints": sorted(rules)})
+
+
+async def _drain(app: FastAPI) -> None:
+    """Place queued orders with the order service, oldest first; an order service that cannot answer
+    keeps them queued for the next round."""
+    while True:
+        try:
+            placed = await _place_one(app)
+        except Unavailable:
+            placed = False
+        except Exception:
+            _log.exception("queued order drain failed")
+            placed = False
+        await asyncio.sleep(0.05 if placed else 0.5)
+
+
+async def _place_one(app: FastAPI) -> bool:
+    async with app.state.sessions() as db, db.begin():
+        queue = SqlOrderQueue(db)
+        taken = await queue.take()
+        if taken is None:
+            return False
+        order_id, body = taken
+        # Conflict: placed already (a retry after a lost answer); order ids make it idempotent.
+        with contextlib.suppress(Conflict):
+            await Upstream(app.state.http, "order", _url(app, "order")).request("POST", "/orders", json=body)
+        await queue.done(order_id)
+        return True
+
+
+def _url(app: FastAPI, name: str) -> str:
+    return str(app.state.settings.upstreams[name])
+
+
+def _cache(request: Request, name: str) -> domain.Lru:
+    state = request.app.state
+    if not hasattr(state, name):
+        setattr(state, name, domain.Lru(CACHE_ENTRIES))
+    return getattr(state, name)
+
+
+def _guard(request: Request, endpoint: str) -> Guard | None:
+    return getattr(request.app.state, "guards", {}).get(endpoint)
+
+
+async def _degrade(
+    request: Request, endpoint: str, call: Callable[[], Awaitable[Any]], fallback: Callable[[], Awaitable[Any]]
+) -> tuple[Any, bool]:
+    """Run the endpoint's call under its rule; every fallback taken is counted, even one that has nothing to give."""
+    guard, metrics = _guard(request, endpoint), request.app.state.metrics
+
+    async def counted() -> Any:
+        metrics.degraded.labels("gateway", endpoint).inc()
+        return await fallback()
+
+    try:
+        return await app_.guarded(guard, time.monotonic(), call, counted)
+    finally:
+        if guard is not None:
+            metrics.breaker_state(endpoint, guard.breaker.state.value, STATES)
 
 
 class LineIn(BaseModel):
@@ -121,9 +220,27 @@ def _browse_routes(api: APIRouter) -> None:
     """Login, the landing page, catalogue, search, cart and check-in."""
 
     @api.post("/login", status_code=status.HTTP_201_CREATED)
-    async def login(body: LoginIn, request: Request) -> LoginOut:
+    async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
+        """Under overload, or with the user service down, a returning user logs in from the cached profile."""
         secret = request.app.state.settings.session_secret.get_secret_value().encode()
-        token, key, s = await app_.login(HttpUsers(up(request, "user")), body.code, body.nickname, secret, now())
+        profiles = _cache(request, "profiles")
+        users = HttpUsers(up(request, "user"))
+
+        async def register() -> int:
+            return await users.register(domain.simulated_code2session(body.code, secret), body.nickname)
+
+        async def cached() -> int:
+            user_id = profiles.get(domain.simulated_code2session(body.code, secret))
+            if user_id is None:
+                raise Unavailable("login is degraded and this user has no cached profile: try again shortly")
+            return user_id
+
+        user_id, degraded = await _degrade(request, "login", register, cached)
+        openid = domain.simulated_code2session(body.code, secret)
+        profiles.put(openid, user_id)
+        token, key, s = domain.open_session(user_id, openid, secret, now())
+        if degraded:
+            response.headers[DEGRADED] = "cached-profile"
         return LoginOut(token=token, signing_key=key, user_id=s.user_id, expires_at=s.expires_at)
 
     @api.get("/home")
@@ -143,9 +260,26 @@ def _browse_routes(api: APIRouter) -> None:
         return page
 
     @api.get("/products/{sku}")
-    async def product(sku: IdentPath, request: Request, _user: User) -> Any:
+    async def product(sku: IdentPath, request: Request, response: Response, _user: User) -> Any:
+        """Under overload, or with the product service down, the last page served for this product."""
         request.app.state.metrics.count("page_view")
-        return await up(request, "product").request("GET", f"/products/{sku}")
+        pages = _cache(request, "pages")
+
+        async def fetch() -> Any:
+            return await up(request, "product").request("GET", f"/products/{sku}")
+
+        async def cached() -> Any:
+            page = pages.get(sku)
+            if page is None:
+                raise Unavailable("product pages are degraded and this one is not cached: try again shortly")
+            return page
+
+        page, degraded = await _degrade(request, "product", fetch, cached)
+        if degraded:
+            response.headers[DEGRADED] = "cached-page"
+        else:
+            pages.put(sku, page)
+        return page
 
     @api.get("/search")
     async def search(request: Request, _user: User, q: Annotated[str, Query(min_length=1, max_length=128)]) -> Any:
@@ -169,9 +303,19 @@ def _trade_routes(api: APIRouter) -> None:
 
     @api.post("/orders", status_code=status.HTTP_201_CREATED)
     async def place(body: OrderIn, request: Request, user: User) -> Any:
-        return await up(request, "order").request(
-            "POST", "/orders", json={**body.model_dump(), "user_id": user.user_id}
-        )
+        """Under overload, the order is accepted into the queue (202) and placed shortly after."""
+        order = {**body.model_dump(), "user_id": user.user_id}
+
+        async def create() -> Any:
+            return await up(request, "order").request("POST", "/orders", json=order)
+
+        async def queue() -> Any:
+            async with transaction(request) as db:
+                await SqlOrderQueue(db).put(body.order_id, order, now())
+            return JSONResponse({"order_id": body.order_id, "status": "queued"}, status.HTTP_202_ACCEPTED)
+
+        placed, _ = await _degrade(request, "order_create", create, queue)
+        return placed
 
     @api.get("/orders/{order_id}")
     async def order(order_id: IdentPath, request: Request, user: User) -> Any:
@@ -194,7 +338,10 @@ def _trade_routes(api: APIRouter) -> None:
 
 
 async def _own_order(request: Request, user: Session, order_id: str) -> Any:
-    """The order if it is this user's; another user's order is reported as not found (nothing leaks)."""
+    """The order if it is this user's (one still queued says so); another user's is not found (nothing leaks)."""
+    async with transaction(request) as db:
+        if await SqlOrderQueue(db).holds(order_id):
+            return {"order_id": order_id, "status": "queued"}
     found = await up(request, "order").request("GET", f"/orders/{order_id}")
     if found["user_id"] != user.user_id:
         raise NotFound(f"no order {order_id!r}", field="order_id")

@@ -46,9 +46,25 @@ class Metrics:
         self.business = Counter(
             "miniapp_business_events", "business events", ("service", "version", "event"), registry=self.registry
         )
+        self.breaker = Gauge(
+            "miniapp_breaker_state",
+            "1 for each endpoint's current breaker state (closed, open, half_open)",
+            ("service", "endpoint", "state"),
+            registry=self.registry,
+        )
+        self.degraded = Counter(
+            "miniapp_degraded", "requests answered by a fallback", ("service", "endpoint"), registry=self.registry
+        )
+        self.rules_reloads = Counter(
+            "miniapp_rules_reloads", "rules file loads, by result", ("service", "result"), registry=self.registry
+        )
         self.stock = Gauge(
             "miniapp_stock_remaining", "units left for sale", ("service", "item"), registry=self.registry
         )
+
+    def breaker_state(self, endpoint: str, state: str, states: tuple[str, ...]) -> None:
+        for each in states:
+            self.breaker.labels(self.service, endpoint, each).set(1 if each == state else 0)
 
     def stock_left(self, item: str, units: int, *, restock: bool = False) -> None:
         """Units of a limited item (a flash-sale event) still for sale. Only restocking raises the figure:

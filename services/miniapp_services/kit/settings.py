@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AnyHttpUrl, Field, PostgresDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
     upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
     session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")
+    rules_file: Path | None = Field(default=None, description="gateway only: degradation rules, reloaded on change")
+    rules_reload_s: float = Field(
+        default=2.0, gt=0, le=60, description="gateway only: how often the rules file is checked"
+    )
     signature_window_s: int = Field(
         default=300, ge=10, le=3600, description="gateway only: how far a signed request's timestamp may be off"
     )

@@ -95,3 +95,23 @@ def make_client(database: str) -> Callable[..., TestClient]:
         return TestClient(create_app(spec, settings))
 
     return make
+
+
+# The real upstream processes the gateway tests put behind the gateway, started once per session.
+@pytest.fixture(scope="session")
+def upstreams(database: str) -> Iterator[dict[str, Running]]:
+    started: dict[str, Running] = {}
+    try:
+        for name in ("user", "product", "inventory", "checkin"):
+            started[name] = start_service(name, database)
+        deps = {"product": started["product"].target, "inventory": started["inventory"].target}
+        started["order"] = start_service("order", database, dependencies=deps)
+        started["pay"] = start_service("pay", database, dependencies={"order": started["order"].target})
+        httpx.put(
+            f"{started['product'].url}/products/GW-TEA", json={"title": "Tea", "price_cents": 300, "category": "gw"}
+        )
+        httpx.put(f"{started['inventory'].url}/stock/GW-TEA", json={"available": 5})
+        yield started
+    finally:
+        for running in started.values():
+            running.stop()

@@ -19,7 +19,7 @@ def _objects() -> list[dict]:
 
 def test_every_object_written_once_in_apply_order() -> None:
     objects = _objects()
-    assert len(objects) == 105
+    assert len(objects) == 106
     assert objects[0]["kind"] == "Namespace"
     assert sum(o["kind"] == "Deployment" for o in objects) == 13
 

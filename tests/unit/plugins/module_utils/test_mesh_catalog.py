@@ -1,11 +1,15 @@
 """The catalog is checked with errors that name the field and the fix, and completed from its defaults."""
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import CatalogError, Version, load
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RULES_FILE, RenderOptions, render
+
+from lab.mesh import plan
 
 CATALOG = yaml.safe_load(
     (Path(__file__).parents[4] / "inventories/lab/group_vars/all/services_catalog.yml").read_text()
@@ -51,8 +55,23 @@ def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
         (["services", "cart", "calls"], ["user"], "services.user.callers: add 'cart', which calls user"),
         (["services", "cart", "calls"], ["billing"], "services.cart.calls: 'billing' is not a service"),
         (["tenants"], {}, "services_catalog.tenants: list at least one tenant"),
+        (["services", "user", "degradation"], {"login": {"qps": 5}}, "only the gateway has degradation rules"),
+        (["services", "gateway", "degradation"], {"search": {"qps": 5}}, "degradation.search: unknown endpoint"),
+        (["services", "gateway", "degradation"], {"login": {"qps": 0}}, "degradation.login.qps: set requests"),
     ],
 )
 def test_bad_catalog_names_the_field_and_the_fix(path: list[str], value: object, message: str) -> None:
     with pytest.raises(CatalogError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
         load(_with(path, value))
+
+
+def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() -> None:
+    objects = render(load(RAW), RenderOptions(image="x/miniapp-services:0.1.0"))
+    (rules,) = [o for o in objects if o["kind"] == "ConfigMap"]
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "gateway-v1")
+    pod = deployment["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    files = plan.config_files(objects, pod["containers"][0], pod, "miniapp")
+    assert env["MINIAPP_RULES_FILE"] == RULES_FILE
+    assert json.loads(files["/etc/miniapp"]["rules.json"])["endpoints"]["order_create"]["qps"] == 100
+    assert rules["metadata"]["name"] == "gateway-degradation"

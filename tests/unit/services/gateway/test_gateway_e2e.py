@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from conftest import Running, start_service
+from conftest import Running
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import SignedSession, login
@@ -19,25 +19,6 @@ from miniapp_services.kit import signing
 
 CLOSED = "http://127.0.0.1:1"
 SECRET = secrets.token_hex(32)
-
-
-@pytest.fixture(scope="module")
-def upstreams(database: str) -> Iterator[dict[str, Running]]:
-    started: dict[str, Running] = {}
-    try:
-        for name in ("user", "product", "inventory", "checkin"):
-            started[name] = start_service(name, database)
-        deps = {"product": started["product"].target, "inventory": started["inventory"].target}
-        started["order"] = start_service("order", database, dependencies=deps)
-        started["pay"] = start_service("pay", database, dependencies={"order": started["order"].target})
-        httpx.put(
-            f"{started['product'].url}/products/GW-TEA", json={"title": "Tea", "price_cents": 300, "category": "gw"}
-        )
-        httpx.put(f"{started['inventory'].url}/stock/GW-TEA", json={"available": 5})
-        yield started
-    finally:
-        for running in started.values():
-            running.stop()
 
 
 @pytest.fixture(scope="module")
