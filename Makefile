@@ -89,7 +89,7 @@ mesh-down: bootstrap ## Remove the lab mesh
 
 test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the services image, make lab and its proofs, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax unit bundle image-test mesh-test lab-down molecule; \
+	$(MAKE) --no-print-directory lint syntax bundle unit image-test mesh-test lab-down molecule; \
 	scripts/record-time.sh test "$$start"
 
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)

@@ -16,7 +16,7 @@ import hmac
 import json
 import secrets
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -221,3 +221,42 @@ class Lru:
         self.items.move_to_end(key)
         while len(self.items) > self.size:
             self.items.popitem(last=False)
+
+
+@dataclass
+class Instances:
+    """Design section 2.3, the gateway's view: instances registered under /services/{svc}/{addr} (value: their
+    weight), their health under /health/{svc}/{addr}, and a weighted random pick among the healthy ones."""
+
+    registered: dict[str, dict[str, int]] = field(default_factory=dict)
+    health: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def apply(self, kind: str, key: str, value: str) -> None:
+        parts = key.split("/")
+        if len(parts) != 4 or parts[1] not in ("services", "health"):
+            return
+        _, prefix, service, addr = parts
+        if prefix == "services":
+            addrs = self.registered.setdefault(service, {})
+            if kind == "DELETE":
+                addrs.pop(addr, None)
+            else:
+                addrs[addr] = int(json.loads(value or "{}").get("weight", 100))
+        elif kind == "DELETE":
+            self.health.pop((service, addr), None)
+        else:
+            self.health[(service, addr)] = value
+
+    def healthy(self, service: str) -> dict[str, int]:
+        return {a: w for a, w in self.registered.get(service, {}).items() if self.health.get((service, a)) == "up"}
+
+    def pick(self, service: str, draw: float) -> str | None:
+        """The instance a draw in [0, 1) lands on, each taking a share of [0, 1) by its weight."""
+        up = sorted(self.healthy(service).items())
+        total = sum(w for _, w in up)
+        point = draw * total
+        for addr, weight in up:
+            if point < weight:
+                return addr
+            point -= weight
+        return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -17,13 +18,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.gateway import application as app_
-from miniapp_services.gateway import domain
+from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
 from miniapp_services.gateway.infrastructure import HttpUsers, RulesError, SqlOrderQueue, load_rules
 from miniapp_services.gateway.infrastructure import SqlNonceStore as Repo
 from miniapp_services.kit import signing
 from miniapp_services.kit.app import transaction
 from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
+from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.outbound import Upstream
 from miniapp_services.kit.types import Ident, IdentPath
 
@@ -39,7 +41,11 @@ def now() -> datetime:
 
 
 def up(request: Request, name: str) -> Upstream:
-    return Upstream(request.app.state.http, name, str(request.app.state.settings.upstreams[name]))
+    """The service's healthy registered instance by weighted random when the registry knows one, else its URL."""
+    instances = getattr(request.app.state, "instances", None)
+    addr = instances.pick(name, random.random()) if instances is not None else None  # noqa: S311  # balancing
+    base = f"http://{addr}" if addr else str(request.app.state.settings.upstreams[name])
+    return Upstream(request.app.state.http, name, base)
 
 
 async def current(request: Request, authorization: Annotated[str | None, Header()] = None) -> Session:
@@ -77,8 +83,18 @@ class LoginOut(BaseModel):
 
 
 async def background(app: FastAPI) -> None:
-    """The gateway's loops for its lifetime: nonce purge, rules reload, queued-order drain."""
-    await asyncio.gather(_every(60, _purge_nonces, app), _every(_reload_s(app), _reload_rules, app), _drain(app))
+    """The gateway's loops for its lifetime: nonce purge, rules reload, queued-order drain and, with a
+    registry, following and probing its instances."""
+    loops = [_every(60, _purge_nonces, app), _every(_reload_s(app), _reload_rules, app), _drain(app)]
+    settings = app.state.settings
+    if settings.registry_endpoint is not None:
+        app.state.instances = domain.Instances()
+        etcd = Etcd(app.state.http, str(settings.registry_endpoint))
+        loops += [
+            registry.follow(etcd, app.state.instances),
+            registry.probe(etcd, app.state.instances, settings.registry_p0),
+        ]
+    await asyncio.gather(*loops)
 
 
 def _reload_s(app: FastAPI) -> float:

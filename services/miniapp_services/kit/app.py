@@ -23,6 +23,7 @@ from miniapp_services.kit.faults import FaultState, fault_router
 from miniapp_services.kit.health import probe_router
 from miniapp_services.kit.metrics import Metrics
 from miniapp_services.kit.outbound import make_http_client
+from miniapp_services.kit.registration import registered
 from miniapp_services.kit.rpc import Clients, make_server
 from miniapp_services.kit.settings import Settings
 from miniapp_services.kit.tracing import make_tracer
@@ -84,7 +85,12 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         app.state.sessions = make_sessions(app.state.engine)
         app.state.clients = Clients(settings.dependencies)
         app.state.http = make_http_client(settings.outbound_max_connections, settings.http_timeout_s)
-        async with _grpc_serving(spec, app, settings), _metrics_serving(app, settings), _background(spec, app):
+        async with (
+            _grpc_serving(spec, app, settings),
+            _metrics_serving(app, settings),
+            _background(spec, app),
+            registered(settings),
+        ):
             yield
             app.state.draining = True
         await app.state.http.aclose()

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
     upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
     session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")
+    registry_endpoint: AnyHttpUrl | None = Field(default=None, description="etcd client URL; unset: no registry")
+    registry_advertise: str | None = Field(default=None, description="host:port others reach this instance at")
+    registry_weight: int = Field(default=100, ge=1, le=10_000, description="share of traffic, relative to peers")
+    registry_p0: tuple[str, ...] = Field(default=(), description="gateway only: services probed every 500 ms")
     rules_file: Path | None = Field(default=None, description="gateway only: degradation rules, reloaded on change")
     rules_reload_s: float = Field(
         default=2.0, gt=0, le=60, description="gateway only: how often the rules file is checked"

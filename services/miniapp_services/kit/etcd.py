@@ -1,0 +1,80 @@
+"""A small etcd v3 client over etcd's JSON gateway (HTTP), for the service registry: leases, puts, prefix
+reads and prefix watches. etcd 3.4 serves the gateway on its client port."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _text(b64: str | None) -> str:
+    return base64.b64decode(b64 or "").decode()
+
+
+def prefix_end(prefix: str) -> str:
+    """The first key after every key starting with prefix (etcd's range_end for a prefix)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # PUT or DELETE
+    key: str
+    value: str
+
+
+class Etcd:
+    def __init__(self, client: httpx.AsyncClient, endpoint: str) -> None:
+        self.client, self.endpoint = client, endpoint.rstrip("/")
+
+    async def _call(self, path: str, body: dict) -> dict:
+        reply = await self.client.post(f"{self.endpoint}/v3/{path}", json=body)
+        reply.raise_for_status()
+        return reply.json()
+
+    async def grant(self, ttl_s: int) -> str:
+        return (await self._call("lease/grant", {"TTL": ttl_s}))["ID"]
+
+    async def keepalive(self, lease: str) -> int:
+        """Refresh the lease once; its remaining TTL (0: it expired, its keys are gone)."""
+        async with self.client.stream("POST", f"{self.endpoint}/v3/lease/keepalive", json={"ID": lease}) as reply:
+            reply.raise_for_status()
+            async for line in reply.aiter_lines():
+                return int(json.loads(line).get("result", {}).get("TTL", 0))
+        return 0
+
+    async def revoke(self, lease: str) -> None:
+        await self._call("lease/revoke", {"ID": lease})
+
+    async def put(self, key: str, value: str, lease: str | None = None) -> None:
+        await self._call("kv/put", {"key": _b64(key), "value": _b64(value), **({"lease": lease} if lease else {})})
+
+    async def delete(self, key: str) -> None:
+        await self._call("kv/deleterange", {"key": _b64(key)})
+
+    async def get_prefix(self, prefix: str) -> tuple[dict[str, str], int]:
+        """Every key under prefix and the revision it was read at."""
+        found = await self._call("kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
+        items = {_text(kv["key"]): _text(kv.get("value")) for kv in found.get("kvs", [])}
+        return items, int(found["header"]["revision"])
+
+    async def watch_prefix(self, prefix: str, start_revision: int) -> AsyncIterator[Event]:
+        """Changes under prefix after start_revision, for as long as the caller iterates."""
+        create = {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix)), "start_revision": start_revision}
+        timeout = httpx.Timeout(10, read=None)
+        async with self.client.stream(
+            "POST", f"{self.endpoint}/v3/watch", json={"create_request": create}, timeout=timeout
+        ) as reply:
+            reply.raise_for_status()
+            async for line in reply.aiter_lines():
+                for event in json.loads(line).get("result", {}).get("events", []):
+                    kv = event["kv"]
+                    yield Event(event.get("type", "PUT"), _text(kv["key"]), _text(kv.get("value")))
