@@ -7,14 +7,12 @@ from __future__ import annotations
 import collections
 import secrets
 import signal
-import subprocess
-import tarfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import etcdtmp
 import httpx
-import pgtmp
 import pytest
 from conftest import Running, start_service
 from fastapi.testclient import TestClient
@@ -27,37 +25,14 @@ ROOT = Path(__file__).resolve().parents[4]
 CLOSED = "http://127.0.0.1:1"
 
 
-def _etcd_binary(tmp: Path) -> Path:
-    for bundle in (ROOT / "bundle", ROOT / ".cache" / "bundle"):
-        for tarball in bundle.glob("etcd-v3.4.*-linux-amd64.tar.gz"):
-            with tarfile.open(tarball) as tar:
-                tar.extractall(tmp, filter="data")
-            return next(tmp.glob("etcd-*/etcd"))
-    pytest.fail("no etcd in the bundle: run `make bundle` (or `make lab-bundle`) first")
-
-
 @pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A one-member etcd on loopback, stopped with the module."""
-    tmp = tmp_path_factory.mktemp("etcd")
-    client, peer = pgtmp.free_port(), pgtmp.free_port()
-    url = f"http://127.0.0.1:{client}"
-    args = [
-        _etcd_binary(tmp), "--data-dir", tmp / "data", "--listen-client-urls", url, "--advertise-client-urls", url,
-        "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-        "--initial-cluster", f"default=http://127.0.0.1:{peer}",
-    ]  # fmt: skip
-    with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+def etcd() -> Iterator[str]:
+    """A one-member etcd on loopback (the bundle's), stopped with the module."""
+    try:
+        with etcdtmp.etcd() as url:
             yield url
-        finally:
-            server.terminate()
+    except FileNotFoundError as err:
+        pytest.fail(str(err))
 
 
 def _served(instance: Running) -> float:
