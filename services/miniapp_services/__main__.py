@@ -2,6 +2,7 @@
 
 miniapp-service serve     # HTTP on MINIAPP_HTTP_PORT, gRPC on MINIAPP_GRPC_PORT
 miniapp-service migrate   # upgrade this service's schema (the pod's init container)
+miniapp-service invariants  # check the order saga's invariants across order, pay and inventory
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from miniapp_services import invariants
 from miniapp_services.kit.app import create_app
 from miniapp_services.kit.db import migrate
 from miniapp_services.kit.logs import configure_logging
@@ -21,13 +23,15 @@ from miniapp_services.registry import spec_for
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="miniapp-service", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["serve", "migrate"])
+    parser.add_argument("command", choices=["serve", "migrate", "invariants"])
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
     except ValidationError as err:
         print(f"miniapp-service: bad settings:\n{err}", file=sys.stderr)
         return 2
+    if args.command == "invariants":
+        return invariants.report(settings.database_url.get_secret_value())
     configure_logging(settings.service, settings.version, settings.log_level)
     spec = spec_for(settings.service)
     if args.command == "migrate":

@@ -339,8 +339,10 @@ def _trade_routes(api: APIRouter) -> None:
 
     @api.post("/payments", status_code=status.HTTP_201_CREATED)
     async def pay(body: PayIn, request: Request, user: User) -> Any:
+        """Checkout: order runs the payment saga with pay (charge, confirm, or compensate)."""
         await _own_order(request, user, body.order_id)
-        return await up(request, "pay").request("POST", "/payments", json=body.model_dump())
+        checkout = {"amount_cents": body.amount_cents}
+        return await up(request, "order").request("POST", f"/orders/{body.order_id}/checkout", json=checkout)
 
     @api.post("/seckill/{event_id}", status_code=status.HTTP_201_CREATED)
     async def seckill(event_id: IdentPath, request: Request, user: User) -> Any:

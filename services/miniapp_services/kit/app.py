@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from miniapp_services.kit.outbound import make_http_client
 from miniapp_services.kit.registration import registered
 from miniapp_services.kit.rpc import Clients, make_server
 from miniapp_services.kit.settings import Settings
+from miniapp_services.kit.tasks import running
 from miniapp_services.kit.tracing import make_tracer
 
 GrpcRegistrar = Callable[[grpc.aio.Server, FastAPI], None]
@@ -151,13 +151,8 @@ async def _background(spec: ServiceSpec, app: FastAPI) -> AsyncIterator[None]:
     if spec.background is None:
         yield
         return
-    task = asyncio.create_task(spec.background(app), name=f"{spec.name}-background")
-    try:
+    async with running(spec.background(app), f"{spec.name}-background"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -14,6 +14,7 @@ import httpx
 
 from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.settings import Settings
+from miniapp_services.kit.tasks import running
 
 LEASE_TTL_S, KEEPALIVE_S = 30, 10
 _log = logging.getLogger(__name__)
@@ -35,13 +36,10 @@ async def registered(settings: Settings) -> AsyncIterator[None]:
         lease = await etcd.grant(LEASE_TTL_S)
         value = json.dumps({"version": settings.version, "weight": settings.registry_weight})
         await etcd.put(service_key(settings.service, addr), value, lease)
-        task = asyncio.create_task(_keep(etcd, lease), name="registry-keepalive")
         try:
-            yield
+            async with running(_keep(etcd, lease), "registry-keepalive"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             with contextlib.suppress(httpx.HTTPError):
                 await etcd.revoke(lease)
 

@@ -1,10 +1,10 @@
-"""Order: places priced orders with stock reserved, and records their payment."""
+"""Order: places priced orders with stock reserved, and runs their checkout saga with pay."""
 
 from pathlib import Path
 
 from miniapp_services.kit.app import ServiceSpec
 from miniapp_services.order.infrastructure import Base
-from miniapp_services.order.interface import register_grpc, router
+from miniapp_services.order.interface import recover, register_grpc, router
 
 SPEC = ServiceSpec(
     name="order",
@@ -14,4 +14,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).with_name("migrations"),
     grpc=register_grpc,
     requires=("product", "inventory"),
+    # Checkout needs pay; placing orders does not, so order stays ready without it.
+    degrades_without=("pay",),
+    background=recover,
 )

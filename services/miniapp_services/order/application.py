@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from miniapp_services.kit.errors import Conflict, NotFound
+from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
 from miniapp_services.order import domain
 from miniapp_services.order.domain import Line, Order
 
@@ -12,6 +13,7 @@ from miniapp_services.order.domain import Line, Order
 class OrderRepository(Protocol):
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None: ...
     async def save(self, order: Order) -> None: ...
+    async def in_saga(self) -> list[str]: ...
 
 
 class Catalogue(Protocol):
@@ -82,3 +84,59 @@ async def cancel(repo: OrderRepository, stock: StockPort, order_id: str) -> Orde
         await stock.release(order_id)
         await repo.save(cancelled)
     return cancelled
+
+
+class PaymentsPort(Protocol):
+    """Pay's side of the saga, over one bidirectional stream: each step answered in order."""
+
+    async def charge(self, order_id: str, amount_cents: int) -> tuple[str, str, str]: ...
+    async def refund(self, order_id: str) -> str: ...
+
+
+# Runs a use case in its own transaction (kit.app.in_transaction bound to the app and repository).
+Tx = Callable[..., Awaitable[Any]]
+
+
+async def _transition(repo: OrderRepository, order_id: str, step: Callable[[Order], Order]) -> Order:
+    order = await repo.get(order_id, for_update=True)
+    if order is None:
+        raise NotFound(f"no order {order_id!r}", field="order_id")
+    moved = step(order)
+    if moved is not order:
+        await repo.save(moved)
+    return moved
+
+
+async def begin_charge(repo: OrderRepository, order_id: str) -> Order:
+    return await _transition(repo, order_id, domain.begin_charge)
+
+
+async def begin_compensation(repo: OrderRepository, order_id: str) -> Order:
+    return await _transition(repo, order_id, domain.begin_compensation)
+
+
+async def compensated(repo: OrderRepository, stock: StockPort, order_id: str) -> Order:
+    """Release the order's stock and cancel it; a failed release leaves it COMPENSATING for recovery."""
+    await _release_quietly(stock, order_id)
+    return await _transition(repo, order_id, domain.cancel)
+
+
+async def checkout(tx: Tx, stock: StockPort, payments: PaymentsPort, order_id: str) -> tuple[Order, bool]:
+    """The saga after create and reserve: charge (pay, on the stream), then confirm (commit stock, paid); a
+    refused charge releases the stock and cancels, a failed confirm refunds, releases and cancels. Each state
+    is recorded before its remote step; resuming an interrupted checkout repeats steps, never their effect.
+    The flag says whether this call paid the order."""
+    order = await tx(begin_charge, order_id)
+    if order.status is domain.Status.PAID:
+        return order, False
+    if order.status is domain.Status.CHARGING:
+        outcome, payment_id, _reason = await payments.charge(order_id, order.total_cents)
+        if outcome == "charged":
+            try:
+                return await tx(mark_paid, stock, order_id, payment_id)
+            except Unavailable:
+                await tx(begin_compensation, order_id)
+        else:
+            await tx(begin_compensation, order_id)
+    await payments.refund(order_id)
+    return await tx(compensated, stock, order_id), False

@@ -1,7 +1,9 @@
 """Orders: lines priced from the catalogue, a total, and a status that only moves forward.
 
-PENDING_PAYMENT -> PAID (once, by one payment) and PENDING_PAYMENT -> CANCELLED; nothing leaves PAID
-but a refund, which is not part of this service.
+PENDING_PAYMENT -> CANCELLED, or the checkout saga: PENDING_PAYMENT -> CHARGING (the charge is asked of
+pay) -> PAID (once, by one payment, stock committed), or CHARGING -> COMPENSATING (refund, release) ->
+CANCELLED. CHARGING and COMPENSATING are recorded before the remote step, so a crash or a broken stream
+leaves an order the recovery finds and finishes.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ MAX_LINES = 20
 
 class Status(enum.StrEnum):
     PENDING_PAYMENT = "pending_payment"
+    CHARGING = "charging"
+    COMPENSATING = "compensating"
     PAID = "paid"
     CANCELLED = "cancelled"
+
+
+IN_SAGA = (Status.CHARGING, Status.COMPENSATING)
 
 
 @dataclass(frozen=True)
@@ -60,14 +67,32 @@ def pay(order: Order, payment_id: str) -> Order:
         if order.payment_id != payment_id:
             raise Conflict(f"order {order.order_id} is already paid by {order.payment_id}", field="payment_id")
         return order
-    if order.status != Status.PENDING_PAYMENT:
+    if order.status not in (Status.PENDING_PAYMENT, Status.CHARGING):
         raise Conflict(f"order {order.order_id} is {order.status}, it cannot be paid", field="order_id")
     return replace(order, status=Status.PAID, payment_id=payment_id)
 
 
 def cancel(order: Order) -> Order:
+    """Cancel an unpaid order (or finish a saga's compensation)."""
     if order.status == Status.CANCELLED:
         return order
-    if order.status != Status.PENDING_PAYMENT:
+    if order.status not in (Status.PENDING_PAYMENT, Status.COMPENSATING):
         raise Conflict(f"order {order.order_id} is {order.status}, it cannot be cancelled", field="order_id")
     return replace(order, status=Status.CANCELLED)
+
+
+def begin_charge(order: Order) -> Order:
+    """Checkout starts (or resumes) the saga; a paid order needs nothing more."""
+    if order.status in (Status.CHARGING, Status.PAID, Status.COMPENSATING):
+        return order
+    if order.status != Status.PENDING_PAYMENT:
+        raise Conflict(f"order {order.order_id} is {order.status}, it cannot be checked out", field="order_id")
+    return replace(order, status=Status.CHARGING)
+
+
+def begin_compensation(order: Order) -> Order:
+    if order.status in (Status.COMPENSATING, Status.CANCELLED):
+        return order
+    if order.status not in (Status.CHARGING, Status.PENDING_PAYMENT):
+        raise Conflict(f"order {order.order_id} is {order.status}, it cannot be compensated", field="order_id")
+    return replace(order, status=Status.COMPENSATING)

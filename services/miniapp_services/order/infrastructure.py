@@ -1,4 +1,5 @@
-"""Order's tables (schema "order"), the SQLAlchemy repository and the gRPC adapter to inventory."""
+"""Order's tables (schema "order"), the SQLAlchemy repository and the gRPC adapters to inventory and to pay's
+saga stream."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, MetaData, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
+from miniapp_services.kit import tracing
+from miniapp_services.kit.errors import Unavailable
 from miniapp_services.kit.rpc import call
-from miniapp_services.order.domain import Line, Order, Status
-from miniapp_services.proto import inventory_pb2, inventory_pb2_grpc
+from miniapp_services.order.domain import IN_SAGA, Line, Order, Status
+from miniapp_services.proto import inventory_pb2, inventory_pb2_grpc, pay_pb2, pay_pb2_grpc
 
 
 class Base(DeclarativeBase):
@@ -53,6 +56,41 @@ class SqlOrderRepository:
             row = OrderRow(order_id=order.order_id, user_id=order.user_id, total_cents=order.total_cents, lines=lines)
             self.session.add(row)
         row.status, row.payment_id = order.status.value, order.payment_id
+
+    async def in_saga(self) -> list[str]:
+        """Orders a checkout left between steps (CHARGING or COMPENSATING)."""
+        states = [s.value for s in IN_SAGA]
+        return list((await self.session.scalars(select(OrderRow.order_id).where(OrderRow.status.in_(states)))).all())
+
+
+class GrpcPayments:
+    """Payments.Settle: one stream per checkout; each step written, then its answer read."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:
+        self.stub, self.timeout_s = pay_pb2_grpc.PaymentsStub(channel), timeout_s
+
+    async def _step(self, step: pay_pb2.SettleStep) -> pay_pb2.SettleResult:
+        try:
+            stream = self.stub.Settle(timeout=self.timeout_s, metadata=tuple(tracing.outgoing_metadata()))
+            await stream.write(step)
+            await stream.done_writing()
+            result = await stream.read()
+        except grpc.aio.AioRpcError as err:
+            raise Unavailable(f"pay did not answer the saga step: {err.code().name}") from err
+        if result is grpc.aio.EOF:
+            raise Unavailable("pay closed the saga stream without an answer")
+        return result
+
+    async def charge(self, order_id: str, amount_cents: int) -> tuple[str, str, str]:
+        step = pay_pb2.SettleStep(
+            order_id=order_id, idempotency_key=order_id, charge=pay_pb2.Charge(amount_cents=amount_cents)
+        )
+        result = await self._step(step)
+        return result.outcome, result.payment_id, result.reason
+
+    async def refund(self, order_id: str) -> str:
+        step = pay_pb2.SettleStep(order_id=order_id, idempotency_key=order_id, refund=pay_pb2.Refund())
+        return (await self._step(step)).outcome
 
 
 class GrpcStock:

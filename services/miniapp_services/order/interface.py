@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Annotated, Any
 
 import grpc
@@ -10,13 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.clients.product import GrpcCatalogue
 from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.errors import Conflict, DomainError
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.order import application as app_
 from miniapp_services.order.domain import MAX_LINES, Order, Status
-from miniapp_services.order.infrastructure import GrpcStock
+from miniapp_services.order.infrastructure import GrpcPayments, GrpcStock
 from miniapp_services.order.infrastructure import SqlOrderRepository as Repo
 from miniapp_services.proto import order_pb2, order_pb2_grpc
+
+RECOVERY_S = 2.0
+_log = logging.getLogger(__name__)
 
 
 class LineIn(BaseModel):
@@ -64,6 +71,42 @@ def _ports(app: FastAPI) -> tuple[GrpcCatalogue, GrpcStock]:
     return GrpcCatalogue(clients.channel("product"), timeout), GrpcStock(clients.channel("inventory"), timeout)
 
 
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_cents: int = Field(ge=1, le=10**12)
+
+
+def _payments(app: FastAPI) -> GrpcPayments:
+    return GrpcPayments(app.state.clients.channel("pay"), app.state.settings.http_timeout_s)
+
+
+def _tx(app: FastAPI) -> app_.Tx:
+    async def run(use_case: Any, *args: Any) -> Any:
+        return await in_transaction(app, Repo, use_case, *args)
+
+    return run
+
+
+async def recover(app: FastAPI) -> None:
+    """Finish checkouts left between steps (a crash, a broken stream): an order seen in the saga on two
+    scans in a row is resumed; every step it repeats is idempotent."""
+    seen: set[str] = set()
+    while True:
+        await asyncio.sleep(RECOVERY_S)
+        try:
+            stuck = set(await in_transaction(app, Repo, _in_saga))
+            for order_id in sorted(stuck & seen):
+                with contextlib.suppress(DomainError):
+                    await app_.checkout(_tx(app), _ports(app)[1], _payments(app), order_id)
+            seen = stuck
+        except Exception:
+            _log.exception("saga recovery round failed")
+
+
+async def _in_saga(repo: Repo) -> list[str]:
+    return await repo.in_saga()
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["order"])
 
@@ -79,6 +122,24 @@ def router() -> APIRouter:
         else:
             response.status_code = status.HTTP_200_OK
         return _out(order)
+
+    @api.post("/orders/{order_id}/checkout", status_code=status.HTTP_201_CREATED)
+    async def checkout(order_id: IdentPath, body: CheckoutIn, request: Request, response: Response) -> OrderOut:
+        """Pay for the order through the saga: 201 newly paid, 200 paid already, 409 refused (cancelled)."""
+        app = request.app
+        order = await in_transaction(app, Repo, app_.get_order, order_id)
+        if body.amount_cents != order.total_cents:
+            raise Conflict(
+                f"amount {body.amount_cents} differs from the order total {order.total_cents}", field="amount_cents"
+            )
+        done, newly = await app_.checkout(_tx(app), _ports(app)[1], _payments(app), order_id)
+        if done.status is Status.CANCELLED:
+            raise Conflict(f"order {order_id} was not paid and is cancelled; its stock is released", field="order_id")
+        if newly:
+            app.state.metrics.count("order_paid")
+        else:
+            response.status_code = status.HTTP_200_OK
+        return _out(done)
 
     @api.get("/orders/{order_id}")
     async def get_order(order_id: IdentPath, request: Request) -> OrderOut:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from miniapp_services.kit.app import ServiceSpec
 from miniapp_services.pay.infrastructure import Base
-from miniapp_services.pay.interface import router
+from miniapp_services.pay.interface import register_grpc, router
 
 SPEC = ServiceSpec(
     name="pay",
@@ -12,5 +12,6 @@ SPEC = ServiceSpec(
     router=router,
     metadata=Base.metadata,
     migrations=Path(__file__).with_name("migrations"),
+    grpc=register_grpc,
     requires=("order",),
 )

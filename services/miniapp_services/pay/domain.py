@@ -11,6 +11,7 @@ from miniapp_services.kit.errors import Conflict
 
 class PaymentStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
+    REFUNDED = "refunded"
 
 
 @dataclass(frozen=True)
@@ -31,4 +32,11 @@ def charge(order_id: str, order_status: str, total_cents: int, amount_cents: int
         raise Conflict(f"order {order_id} is {order_status}, it cannot be paid", field="order_id")
     if amount_cents != total_cents:
         raise Conflict(f"amount {amount_cents} differs from the order total {total_cents}", field="amount_cents")
+    return Payment(order_id, payment_id_for(order_id), amount_cents)
+
+
+def settle_charge(order_id: str, amount_cents: int) -> Payment:
+    """The saga's charge: the orchestrator (order) states the amount of the order it owns."""
+    if amount_cents < 1:
+        raise Conflict(f"amount {amount_cents} of order {order_id} is not positive", field="amount_cents")
     return Payment(order_id, payment_id_for(order_id), amount_cents)

@@ -41,6 +41,11 @@ class SqlPaymentRepository:
         result = await self.session.execute(insert(PaymentRow).values(**values).on_conflict_do_nothing())
         return result.rowcount == 1
 
+    async def set_status(self, order_id: str, status: PaymentStatus) -> None:
+        row = await self.session.get(PaymentRow, order_id, with_for_update=True)
+        if row is not None:
+            row.status = status.value
+
 
 class GrpcOrders:
     def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:

@@ -1,16 +1,23 @@
-"""Pay's edge: HTTP for the mini-program's pay step (the payment provider is simulated here)."""
+"""Pay's edges: HTTP for a direct pay step, and Payments.Settle, the order saga's stream (the payment provider
+is simulated here)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.errors import DomainError
 from miniapp_services.kit.types import Ident, IdentPath
 from miniapp_services.pay import application as app_
 from miniapp_services.pay.domain import Payment, PaymentStatus
 from miniapp_services.pay.infrastructure import GrpcOrders
 from miniapp_services.pay.infrastructure import SqlPaymentRepository as Repo
+from miniapp_services.proto import pay_pb2, pay_pb2_grpc
 
 
 class PayIn(BaseModel):
@@ -48,3 +55,38 @@ def router() -> APIRouter:
 
 def _out(p: Payment) -> PaymentOut:
     return PaymentOut(order_id=p.order_id, payment_id=p.payment_id, amount_cents=p.amount_cents, status=p.status)
+
+
+def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
+    """Payments.Settle: one transaction per step, answered in order on the same stream."""
+
+    class Servicer(pay_pb2_grpc.PaymentsServicer):
+        async def Settle(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[pay_pb2.SettleResult]:
+            async for step in requests:
+                # The fault endpoint (when enabled) fails saga steps as it fails HTTP requests.
+                if app.state.settings.faults_enabled and app.state.faults.next().status is not None:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "injected fault")
+                yield await _settle(app, step)
+
+    pay_pb2_grpc.add_PaymentsServicer_to_server(Servicer(), server)
+
+
+async def _settle(app: FastAPI, step: Any) -> pay_pb2.SettleResult:
+    result = pay_pb2.SettleResult(order_id=step.order_id, idempotency_key=step.idempotency_key)
+    action = step.WhichOneof("action")
+    try:
+        if action == "charge":
+            outcome, payment, reason = await in_transaction(
+                app, Repo, app_.saga_charge, step.order_id, step.charge.amount_cents
+            )
+            result.outcome, result.reason = outcome, reason
+            result.payment_id = payment.payment_id if payment else ""
+        elif action == "refund":
+            payment = await in_transaction(app, Repo, app_.saga_refund, step.order_id)
+            result.outcome, result.payment_id = "refunded", payment.payment_id if payment else ""
+        else:
+            result.outcome, result.reason = "refused", "a step must be a charge or a refund"
+    except DomainError as err:
+        result.outcome, result.reason = "refused", err.message
+    app.state.metrics.grpc.labels("pay", app.state.settings.version, f"Settle.{action}", result.outcome).inc()
+    return result

@@ -58,9 +58,10 @@ def service_env(**values: object) -> dict[str, str]:
     return env | {f"MINIAPP_{k.upper()}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
 
 
-def start_service(service: str, database: str, **settings: object) -> Running:
-    """Migrate and start one service on free loopback ports; wait until /healthz answers."""
-    http, grpc_port = pgtmp.free_port(), pgtmp.free_port()
+def start_service(service: str, database: str, ports: tuple[int, int] | None = None, **settings: object) -> Running:
+    """Migrate and start one service on free loopback ports (or these HTTP and gRPC ports, when a peer must
+    know them first); wait until /healthz answers."""
+    http, grpc_port = ports or (pgtmp.free_port(), pgtmp.free_port())
     env = service_env(
         service=service,
         database_url=database,
@@ -91,7 +92,8 @@ def make_client(database: str) -> Callable[..., TestClient]:
     def make(service: str, **overrides: object) -> TestClient:
         spec = spec_for(service)
         migrate(database, spec.metadata, spec.migrations)
-        settings = get_settings(service=service, database_url=database, grpc_port=0, http_host="127.0.0.1", **overrides)
+        base = {"service": service, "database_url": database, "grpc_port": 0, "http_host": "127.0.0.1"}
+        settings = get_settings(**(base | overrides))
         return TestClient(create_app(spec, settings))
 
     return make
@@ -104,9 +106,14 @@ def upstreams(database: str) -> Iterator[dict[str, Running]]:
     try:
         for name in ("user", "product", "inventory", "checkin"):
             started[name] = start_service(name, database)
-        deps = {"product": started["product"].target, "inventory": started["inventory"].target}
+        pay_ports = (pgtmp.free_port(), pgtmp.free_port())
+        deps = {
+            "product": started["product"].target,
+            "inventory": started["inventory"].target,
+            "pay": f"127.0.0.1:{pay_ports[1]}",
+        }
         started["order"] = start_service("order", database, dependencies=deps)
-        started["pay"] = start_service("pay", database, dependencies={"order": started["order"].target})
+        started["pay"] = start_service("pay", database, pay_ports, dependencies={"order": started["order"].target})
         httpx.put(
             f"{started['product'].url}/products/GW-TEA", json={"title": "Tea", "price_cents": 300, "category": "gw"}
         )

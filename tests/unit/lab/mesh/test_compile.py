@@ -42,7 +42,11 @@ def _clusters(app: str) -> dict[str, dict]:
 
 def test_egress_is_only_what_the_sidecar_object_allows() -> None:
     names = {n.split("|")[3] for n in _clusters("order") if n.startswith("outbound")}
-    assert names == {"product.miniapp.svc.cluster.local", "inventory.trade.svc.cluster.local"}
+    assert names == {
+        "product.miniapp.svc.cluster.local",
+        "inventory.trade.svc.cluster.local",
+        "pay.trade.svc.cluster.local",
+    }
 
 
 def test_subset_clusters_hold_only_their_versions_pods() -> None:

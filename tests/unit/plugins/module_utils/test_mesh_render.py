@@ -140,6 +140,7 @@ def test_sidecar_egress_is_only_what_the_service_calls() -> None:
             "hosts": [
                 "miniapp/product.miniapp.svc.cluster.local",
                 "trade/inventory.trade.svc.cluster.local",
+                "trade/pay.trade.svc.cluster.local",
                 "istio-system/*",
             ]
         }

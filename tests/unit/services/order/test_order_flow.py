@@ -1,10 +1,18 @@
-"""Place, pay and cancel orders with product, inventory, order and pay all running and talking gRPC."""
+"""Place, pay and cancel orders with product, inventory, order and pay all running and talking gRPC, and the
+checkout saga: charged once, pay failing at each step, confirm failing, a charge whose answer was lost."""
 
+import asyncio
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import grpc
+import pgtmp
 import pytest
 from fastapi.testclient import TestClient
+
+from miniapp_services import invariants
+from miniapp_services.proto import pay_pb2, pay_pb2_grpc
 
 TEA = {"title": "Tea", "price_cents": 250, "category": "flow"}
 
@@ -15,6 +23,7 @@ class Shop:
     inventory: TestClient
     order: TestClient
     pay: TestClient
+    pay_port: int
 
     def stock(self, sku: str) -> dict:
         return self.inventory.get(f"/stock/{sku}").json()
@@ -27,15 +36,16 @@ def _target(client: TestClient) -> str:
 @pytest.fixture(scope="module")
 def shop(make_client: Callable[..., TestClient]) -> Iterator[Shop]:
     with make_client("product") as product, make_client("inventory") as inventory:
-        deps = {"product": _target(product), "inventory": _target(inventory)}
+        pay_port = pgtmp.free_port()
+        deps = {"product": _target(product), "inventory": _target(inventory), "pay": f"127.0.0.1:{pay_port}"}
         with (
             make_client("order", dependencies=deps) as order,
-            make_client("pay", dependencies={"order": _target(order)}) as pay,
+            make_client("pay", dependencies={"order": _target(order)}, grpc_port=pay_port, faults_enabled=True) as pay,
         ):
             for sku, available in (("FLOW-TEA", 10), ("FLOW-CUP", 1)):
                 product.put(f"/products/{sku}", json=TEA)
                 inventory.put(f"/stock/{sku}", json={"available": available})
-            yield Shop(product, inventory, order, pay)
+            yield Shop(product, inventory, order, pay, pay_port)
 
 
 def _place(shop: Shop, order_id: str, **lines: int) -> object:
@@ -124,3 +134,109 @@ def test_bad_payment_input_is_422_naming_the_field(shop: Shop, body: dict, field
     reply = shop.pay.post("/payments", json=body)
     assert reply.status_code == 422, reply.text
     assert field in reply.text
+
+
+# The checkout saga: order orchestrates, pay answers on a bidirectional gRPC stream; after each case the
+# invariants across order, pay and inventory hold.
+
+
+def _checkout(shop: Shop, order_id: str, amount: int, client: TestClient | None = None) -> object:
+    return (client or shop.order).post(f"/orders/{order_id}/checkout", json={"amount_cents": amount})
+
+
+def _status(shop: Shop, order_id: str) -> str:
+    return shop.order.get(f"/orders/{order_id}").json()["status"]
+
+
+def _wait_status(shop: Shop, order_id: str, wanted: str, timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _status(shop, order_id) != wanted:
+        assert time.monotonic() < deadline, f"{order_id} stayed {_status(shop, order_id)}, not {wanted}"
+        time.sleep(0.2)
+
+
+def _invariants_hold(database: str) -> None:
+    found, _ = asyncio.run(invariants.check(database))
+    assert not any(found.values()), found
+
+
+def test_checkout_charges_once_and_confirms(shop: Shop, database: str) -> None:
+    _place(shop, "saga-1", **{"FLOW-TEA": 1})
+    first, again = _checkout(shop, "saga-1", 250), _checkout(shop, "saga-1", 250)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["payment_id"] == again.json()["payment_id"]
+    assert shop.pay.get("/payments/saga-1").json()["status"] == "succeeded"
+    assert _checkout(shop, "saga-1", 999).status_code == 409
+    _invariants_hold(database)
+
+
+def test_pay_failing_at_the_charge_leaves_the_order_to_recovery(shop: Shop, database: str) -> None:
+    _place(shop, "saga-2", **{"FLOW-TEA": 1})
+    shop.pay.put("/admin/faults", json={"error_rate": 1.0})
+    try:
+        assert _checkout(shop, "saga-2", 250).status_code == 503
+        assert _status(shop, "saga-2") == "charging"
+    finally:
+        shop.pay.delete("/admin/faults")
+    _wait_status(shop, "saga-2", "paid")
+    assert shop.pay.get("/payments/saga-2").json()["status"] == "succeeded"
+    _invariants_hold(database)
+
+
+def test_confirm_failing_refunds_releases_and_cancels(
+    shop: Shop, database: str, make_client: Callable[..., TestClient]
+) -> None:
+    _place(shop, "saga-3", **{"FLOW-TEA": 2})
+    before = shop.stock("FLOW-TEA")
+    cut_off = {"product": _target(shop.product), "inventory": "127.0.0.1:1", "pay": f"127.0.0.1:{shop.pay_port}"}
+    with make_client("order", dependencies=cut_off) as without_inventory:
+        assert _checkout(shop, "saga-3", 500, without_inventory).status_code == 503
+    assert _status(shop, "saga-3") == "compensating"
+    assert shop.pay.get("/payments/saga-3").json()["status"] == "refunded"
+    _wait_status(shop, "saga-3", "cancelled")
+    after = shop.stock("FLOW-TEA")
+    assert (after["reserved"], after["available"]) == (before["reserved"] - 2, before["available"] + 2)
+    _invariants_hold(database)
+
+
+def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, database: str) -> None:
+    """pay dies after charging, before order reads the answer: the resumed saga gets the same payment."""
+    _place(shop, "saga-4", **{"FLOW-TEA": 1})
+    shop.pay.put("/admin/faults", json={"error_rate": 1.0})
+    try:
+        assert _checkout(shop, "saga-4", 250).status_code == 503  # order now waits in CHARGING
+    finally:
+        shop.pay.delete("/admin/faults")
+
+    async def charge_behind_orders_back() -> str:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{shop.pay_port}") as channel:
+            stream = pay_pb2_grpc.PaymentsStub(channel).Settle()
+            step = pay_pb2.SettleStep(
+                order_id="saga-4", idempotency_key="saga-4", charge=pay_pb2.Charge(amount_cents=250)
+            )
+            await stream.write(step)
+            await stream.done_writing()
+            return (await stream.read()).payment_id
+
+    lost_payment = asyncio.run(charge_behind_orders_back())
+    _wait_status(shop, "saga-4", "paid")
+    assert shop.order.get("/orders/saga-4").json()["payment_id"] == lost_payment
+    _invariants_hold(database)
+
+
+@pytest.mark.usefixtures("shop")
+def test_the_checker_reports_drift(database: str) -> None:
+    async def nudge(delta: int) -> None:
+        engine = invariants.create_async_engine(database)
+        update = "update inventory.stock set reserved = reserved + :delta where sku = 'FLOW-CUP'"
+        async with engine.begin() as db:
+            await db.execute(invariants.text(update), {"delta": delta})
+        await engine.dispose()
+
+    asyncio.run(nudge(1))
+    try:
+        found, _ = asyncio.run(invariants.check(database))
+        assert found["stock drift (counters disagree with reservations)"] == ["FLOW-CUP"]
+    finally:
+        asyncio.run(nudge(-1))
+    _invariants_hold(database)
