@@ -160,6 +160,28 @@ def _invariants_hold(database: str) -> None:
     assert not any(found.values()), found
 
 
+def _settle_charge(shop: Shop, order_id: str, amount: int) -> str:
+    """Charge on pay's saga stream directly, as order's stream would (the answer then lost to order)."""
+
+    async def charge() -> str:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{shop.pay_port}") as channel:
+            stream = pay_pb2_grpc.PaymentsStub(channel).Settle()
+            charge = pay_pb2.Charge(amount_cents=amount)
+            await stream.write(pay_pb2.SettleStep(order_id=order_id, idempotency_key=order_id, charge=charge))
+            await stream.done_writing()
+            return (await stream.read()).payment_id
+
+    return asyncio.run(charge())
+
+
+async def _set_status(database: str, order_id: str, status: str) -> None:
+    engine = invariants.create_async_engine(database)
+    async with engine.begin() as db:
+        update = 'update "order"."order" set status = :status where order_id = :order_id'
+        await db.execute(invariants.text(update), {"status": status, "order_id": order_id})
+    await engine.dispose()
+
+
 def test_checkout_charges_once_and_confirms(shop: Shop, database: str) -> None:
     _place(shop, "saga-1", **{"FLOW-TEA": 1})
     first, again = _checkout(shop, "saga-1", 250), _checkout(shop, "saga-1", 250)
@@ -208,17 +230,7 @@ def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, datab
     finally:
         shop.pay.delete("/admin/faults")
 
-    async def charge_behind_orders_back() -> str:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{shop.pay_port}") as channel:
-            stream = pay_pb2_grpc.PaymentsStub(channel).Settle()
-            step = pay_pb2.SettleStep(
-                order_id="saga-4", idempotency_key="saga-4", charge=pay_pb2.Charge(amount_cents=250)
-            )
-            await stream.write(step)
-            await stream.done_writing()
-            return (await stream.read()).payment_id
-
-    lost_payment = asyncio.run(charge_behind_orders_back())
+    lost_payment = _settle_charge(shop, "saga-4", 250)
     _wait_status(shop, "saga-4", "paid")
     assert shop.order.get("/orders/saga-4").json()["payment_id"] == lost_payment
     _invariants_hold(database)
@@ -239,4 +251,21 @@ def test_the_checker_reports_drift(database: str) -> None:
         assert found["stock drift (counters disagree with reservations)"] == ["FLOW-CUP"]
     finally:
         asyncio.run(nudge(-1))
+    _invariants_hold(database)
+
+
+def test_pay_failing_at_the_refund_leaves_compensation_to_recovery(shop: Shop, database: str) -> None:
+    """A confirm failed after the charge (the order is COMPENSATING) and pay fails the refund: the order
+    waits, refund unanswered, until pay answers again; then it is refunded, released and cancelled."""
+    _place(shop, "saga-5", **{"FLOW-TEA": 1})
+    _settle_charge(shop, "saga-5", 250)
+    shop.pay.put("/admin/faults", json={"error_rate": 1.0})
+    try:
+        asyncio.run(_set_status(database, "saga-5", "compensating"))
+        time.sleep(5)  # two recovery rounds, each refund refused by the fault
+        assert _status(shop, "saga-5") == "compensating"
+    finally:
+        shop.pay.delete("/admin/faults")
+    _wait_status(shop, "saga-5", "cancelled")
+    assert shop.pay.get("/payments/saga-5").json()["status"] == "refunded"
     _invariants_hold(database)
