@@ -11,7 +11,7 @@ name: observability_stack
 short_description: Configuration files and Kubernetes objects of Prometheus, Loki, Alloy and Grafana
 version_added: 0.1.0
 description:
-  - Builds prometheus.yml (see M(miniapp.mesh.prometheus_config)), Loki's configuration, Grafana Alloy's pipeline,
+  - Builds prometheus.yml (plugins/module_utils/obs_prometheus.py), Loki's configuration, Grafana Alloy's pipeline,
     Grafana's datasources and dashboard provider, each checked by a strict model of the fields used, and the
     Kubernetes objects that run them from the site's registry.
   - A bad setting fails with a message naming it and the fix.
