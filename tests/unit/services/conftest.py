@@ -91,7 +91,7 @@ def make_client(database: str) -> Callable[..., TestClient]:
 
     def make(service: str, **overrides: object) -> TestClient:
         spec = spec_for(service)
-        migrate(database, spec.metadata, spec.migrations)
+        migrate(str(overrides.get("database_url", database)), spec.metadata, spec.migrations)
         base = {"service": service, "database_url": database, "grpc_port": 0, "http_host": "127.0.0.1"}
         settings = get_settings(**(base | overrides))
         return TestClient(create_app(spec, settings))

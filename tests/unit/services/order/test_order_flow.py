@@ -2,6 +2,7 @@
 checkout saga: charged once, pay failing at each step, confirm failing, a charge whose answer was lost."""
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,13 +35,22 @@ def _target(client: TestClient) -> str:
 
 
 @pytest.fixture(scope="module")
-def shop(make_client: Callable[..., TestClient]) -> Iterator[Shop]:
-    with make_client("product") as product, make_client("inventory") as inventory:
+def own_database() -> Iterator[str]:
+    """This module's own PostgreSQL: the saga's recovery loop must not meet the session's order processes,
+    which would finish these checkouts against their own pay."""
+    with pgtmp.postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shop(make_client: Callable[..., TestClient], own_database: str) -> Iterator[Shop]:
+    make = functools.partial(make_client, database_url=own_database)
+    with make("product") as product, make("inventory") as inventory:
         pay_port = pgtmp.free_port()
         deps = {"product": _target(product), "inventory": _target(inventory), "pay": f"127.0.0.1:{pay_port}"}
         with (
-            make_client("order", dependencies=deps) as order,
-            make_client("pay", dependencies={"order": _target(order)}, grpc_port=pay_port, faults_enabled=True) as pay,
+            make("order", dependencies=deps) as order,
+            make("pay", dependencies={"order": _target(order)}, grpc_port=pay_port, faults_enabled=True) as pay,
         ):
             for sku, available in (("FLOW-TEA", 10), ("FLOW-CUP", 1)):
                 product.put(f"/products/{sku}", json=TEA)
@@ -182,17 +192,17 @@ async def _set_status(database: str, order_id: str, status: str) -> None:
     await engine.dispose()
 
 
-def test_checkout_charges_once_and_confirms(shop: Shop, database: str) -> None:
+def test_checkout_charges_once_and_confirms(shop: Shop, own_database: str) -> None:
     _place(shop, "saga-1", **{"FLOW-TEA": 1})
     first, again = _checkout(shop, "saga-1", 250), _checkout(shop, "saga-1", 250)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["payment_id"] == again.json()["payment_id"]
     assert shop.pay.get("/payments/saga-1").json()["status"] == "succeeded"
     assert _checkout(shop, "saga-1", 999).status_code == 409
-    _invariants_hold(database)
+    _invariants_hold(own_database)
 
 
-def test_pay_failing_at_the_charge_leaves_the_order_to_recovery(shop: Shop, database: str) -> None:
+def test_pay_failing_at_the_charge_leaves_the_order_to_recovery(shop: Shop, own_database: str) -> None:
     _place(shop, "saga-2", **{"FLOW-TEA": 1})
     shop.pay.put("/admin/faults", json={"error_rate": 1.0})
     try:
@@ -202,26 +212,26 @@ def test_pay_failing_at_the_charge_leaves_the_order_to_recovery(shop: Shop, data
         shop.pay.delete("/admin/faults")
     _wait_status(shop, "saga-2", "paid")
     assert shop.pay.get("/payments/saga-2").json()["status"] == "succeeded"
-    _invariants_hold(database)
+    _invariants_hold(own_database)
 
 
 def test_confirm_failing_refunds_releases_and_cancels(
-    shop: Shop, database: str, make_client: Callable[..., TestClient]
+    shop: Shop, own_database: str, make_client: Callable[..., TestClient]
 ) -> None:
     _place(shop, "saga-3", **{"FLOW-TEA": 2})
     before = shop.stock("FLOW-TEA")
     cut_off = {"product": _target(shop.product), "inventory": "127.0.0.1:1", "pay": f"127.0.0.1:{shop.pay_port}"}
-    with make_client("order", dependencies=cut_off) as without_inventory:
+    with make_client("order", dependencies=cut_off, database_url=own_database) as without_inventory:
         assert _checkout(shop, "saga-3", 500, without_inventory).status_code == 503
     assert _status(shop, "saga-3") == "compensating"
     assert shop.pay.get("/payments/saga-3").json()["status"] == "refunded"
     _wait_status(shop, "saga-3", "cancelled")
     after = shop.stock("FLOW-TEA")
     assert (after["reserved"], after["available"]) == (before["reserved"] - 2, before["available"] + 2)
-    _invariants_hold(database)
+    _invariants_hold(own_database)
 
 
-def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, database: str) -> None:
+def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, own_database: str) -> None:
     """pay dies after charging, before order reads the answer: the resumed saga gets the same payment."""
     _place(shop, "saga-4", **{"FLOW-TEA": 1})
     shop.pay.put("/admin/faults", json={"error_rate": 1.0})
@@ -233,13 +243,13 @@ def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, datab
     lost_payment = _settle_charge(shop, "saga-4", 250)
     _wait_status(shop, "saga-4", "paid")
     assert shop.order.get("/orders/saga-4").json()["payment_id"] == lost_payment
-    _invariants_hold(database)
+    _invariants_hold(own_database)
 
 
 @pytest.mark.usefixtures("shop")
-def test_the_checker_reports_drift(database: str) -> None:
+def test_the_checker_reports_drift(own_database: str) -> None:
     async def nudge(delta: int) -> None:
-        engine = invariants.create_async_engine(database)
+        engine = invariants.create_async_engine(own_database)
         update = "update inventory.stock set reserved = reserved + :delta where sku = 'FLOW-CUP'"
         async with engine.begin() as db:
             await db.execute(invariants.text(update), {"delta": delta})
@@ -247,25 +257,25 @@ def test_the_checker_reports_drift(database: str) -> None:
 
     asyncio.run(nudge(1))
     try:
-        found, _ = asyncio.run(invariants.check(database))
+        found, _ = asyncio.run(invariants.check(own_database))
         assert found["stock drift (counters disagree with reservations)"] == ["FLOW-CUP"]
     finally:
         asyncio.run(nudge(-1))
-    _invariants_hold(database)
+    _invariants_hold(own_database)
 
 
-def test_pay_failing_at_the_refund_leaves_compensation_to_recovery(shop: Shop, database: str) -> None:
+def test_pay_failing_at_the_refund_leaves_compensation_to_recovery(shop: Shop, own_database: str) -> None:
     """A confirm failed after the charge (the order is COMPENSATING) and pay fails the refund: the order
     waits, refund unanswered, until pay answers again; then it is refunded, released and cancelled."""
     _place(shop, "saga-5", **{"FLOW-TEA": 1})
     _settle_charge(shop, "saga-5", 250)
     shop.pay.put("/admin/faults", json={"error_rate": 1.0})
     try:
-        asyncio.run(_set_status(database, "saga-5", "compensating"))
+        asyncio.run(_set_status(own_database, "saga-5", "compensating"))
         time.sleep(5)  # two recovery rounds, each refund refused by the fault
         assert _status(shop, "saga-5") == "compensating"
     finally:
         shop.pay.delete("/admin/faults")
     _wait_status(shop, "saga-5", "cancelled")
     assert shop.pay.get("/payments/saga-5").json()["status"] == "refunded"
-    _invariants_hold(database)
+    _invariants_hold(own_database)
