@@ -29,6 +29,7 @@ from miniapp_services.kit.settings import SERVICES
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))  # lab.cgroups
 import pgtmp
 from services_load import LOADS
 from write_section import DOC, HEADER, replace_section
