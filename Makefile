@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,11 +39,15 @@ bundle: bootstrap ## Build the full offline bundle (every locked artifact), its 
 	python3 tools/bundle.py build $(BUNDLE_OUT) --tarball $(BUNDLE_OUT).tar.gz
 	python3 tools/bundle.py verify $(BUNDLE_OUT)
 
-lab: image lab-bundle ## Create the lab hosts and run site.yml on them
+lab: image lab-bundle ## Create the lab hosts, run site.yml on them, then a short peak-day smoke with the handover gates
 	@start=$$(date +%s.%N); \
 	ansible-playbook playbooks/lab_hosts.yml; \
 	ansible-playbook site.yml; \
 	scripts/record-time.sh lab "$$start"
+	python3 -m load.handover --smoke --out .cache/load/smoke
+
+load: bootstrap ## The full peak-day replay on the running lab: handover gates, report in .cache/load/report.html
+	python3 -m load.handover --out .cache/load
 
 lab-down: bootstrap ## Remove the lab hosts and the lab mesh
 	python3 -m lab.mesh.up --down
@@ -95,7 +99,7 @@ test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the serv
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
 	@services/image/build.sh
 
-bench: image lab-bundle bench-services bench-mesh ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
+bench: image lab-bundle bench-services bench-mesh bench-load ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
 	benchmarks/foundation.sh
 	benchmarks/etcd.sh
 
@@ -104,3 +108,6 @@ bench-services: services-image ## Working set of every service container, idle a
 
 bench-mesh: mesh ## Latency added by two sidecars and their working set
 	python3 benchmarks/mesh_latency.py
+
+bench-load: mesh ## Locust requests/s per core (lab against an Envoy direct-response baseline), highest peak within the SLOs
+	python3 benchmarks/load_capacity.py

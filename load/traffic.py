@@ -44,13 +44,14 @@ class Replay:
 
     day_s: float
     peak_rps: float
+    start_hour: float = 0.0  # the hour of the day the replay begins at
 
     @property
     def scale(self) -> float:
         return self.peak_rps / hourly_rate(peak_hour())
 
     def hour_at(self, t: float) -> float:
-        return (t % self.day_s) / self.day_s * 24
+        return (self.start_hour + (t % self.day_s) / self.day_s * 24) % 24
 
     def rate_at(self, t: float) -> float:
         """Target requests per second t seconds into the replay, linear between hourly midpoints."""

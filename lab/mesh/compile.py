@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import istio_models
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import EDGE_ACCOUNT, EDGE_APP, EDGE_NAMESPACE
+
 from lab.mesh import listeners
 from lab.mesh.clusters import TlsFiles, cluster, cluster_name, subset_policy, upstream_tls
 from lab.mesh.routes import block_all, default_route, domains, routes
@@ -173,6 +176,18 @@ def _bootstrap(node: str, app: str, listeners_: list[dict], clusters: list[dict]
     }
 
 
+class RefusedObjects(ValueError):
+    pass
+
+
+def checked(objects: list[dict]) -> list[dict]:
+    """The objects, once every Istio object among them passes the strict models the roles check with."""
+    refused = istio_models.validate(objects)
+    if refused:
+        raise RefusedObjects("Istio objects refused by the models:\n" + "\n".join(refused))
+    return objects
+
+
 def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str) -> dict:
     """The Envoy bootstrap of `pod`'s sidecar."""
     out_clusters, out_listeners = _outbound(objects, pods, pod, tls, trust_domain)
@@ -202,15 +217,15 @@ def pods_from(objects: list[dict], prefix: str, first: int) -> list[Pod]:
 
 
 def ingress(objects: list[dict], pods: list[Pod], tls: TlsFiles, trust_domain: str, hosts: set[str], port: int) -> dict:
-    """The lab's edge: plaintext HTTP in on `port`, out over mTLS with the ingress gateway's own identity,
+    """The lab's edge: plaintext HTTP in on `port`, out over mTLS with the ingress controller's own identity,
     to the hosts whose callers include the ingress."""
-    edge = Pod("ingress", "istio-system", "istio-ingressgateway", "", "istio-ingressgateway-service-account", "0.0.0.0")  # noqa: S104
-    sidecar_hosts = {f"istio-system/{h}" for h in hosts}
+    edge = Pod("ingress", EDGE_NAMESPACE, EDGE_APP, "", EDGE_ACCOUNT, "0.0.0.0")  # noqa: S104
+    sidecar_hosts = {f"{EDGE_NAMESPACE}/{h}" for h in hosts}
     scoped = [
         *objects,
         {
             "kind": "Sidecar",
-            "metadata": {"namespace": "istio-system", "name": "ingress"},
+            "metadata": {"namespace": EDGE_NAMESPACE, "name": "ingress"},
             "spec": {"workloadSelector": {"labels": {"app": edge.app}}, "egress": [{"hosts": sorted(sidecar_hosts)}]},
         },
     ]

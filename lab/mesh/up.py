@@ -178,7 +178,7 @@ def start_pod(
 def start_ingress(objects: list[dict], pods: list[mesh.Pod], images: dict[str, str], ca: pki.Issued) -> None:
     edge = {mesh.fqdn(s) for s in objects if s["kind"] == "Service" and s["metadata"]["name"] == "gateway"}
     config = mesh.ingress(objects, pods, MESH_TLS, TRUST_DOMAIN, edge, INGRESS_PORT)
-    spiffe = f"spiffe://{TRUST_DOMAIN}/ns/istio-system/sa/istio-ingressgateway-service-account"
+    spiffe = f"spiffe://{TRUST_DOMAIN}/ns/{mesh.EDGE_NAMESPACE}/sa/{mesh.EDGE_ACCOUNT}"
     podman(
         "pod",
         "create",
@@ -228,7 +228,7 @@ def _running(pods: list[mesh.Pod]) -> bool:
 
 def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
     """Create the mesh, or leave it when it already runs exactly these objects, secrets and images (None)."""
-    objects = [o for o in yaml.safe_load_all(objects_file.read_text()) if o]
+    objects = mesh.checked([o for o in yaml.safe_load_all(objects_file.read_text()) if o])
     secrets = json.loads(secrets_file.read_text())
     images = {
         "services": image("services/image/build.sh"),

@@ -36,8 +36,8 @@ def targets(pods: list[dict]) -> dict[str, list[dict]]:
     """file_sd groups per job, labelled as the cluster's Kubernetes discovery labels them."""
     edge = {
         "name": "ingress",
-        "namespace": "istio-system",
-        "app": "istio-ingressgateway",
+        "namespace": mesh.EDGE_NAMESPACE,
+        "app": mesh.EDGE_APP,
         "version": "",
         "ip": INGRESS_IP,
     }

@@ -15,7 +15,7 @@ description:
     (Namespace, ResourceQuota, LimitRange, PeerAuthentication STRICT), then per service ServiceAccount, Service,
     PodDisruptionBudget, a Deployment per version, DestinationRule, VirtualService, AuthorizationPolicy and Sidecar.
   - A catalog error fails with a message naming the field and the fix.
-positional: image
+positional: image, revision
 options:
   _input:
     description: The service catalog.
@@ -25,6 +25,10 @@ options:
     description: Reference of the services image (registry/repository:tag).
     type: str
     required: true
+  revision:
+    description: Istio revision the tenants' namespaces select (istio.io/rev); empty selects the default control plane.
+    type: str
+    default: ""
 """
 
 EXAMPLES = r"""
@@ -39,16 +43,18 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
+from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, mesh_catalog, mesh_render
 
 
-def mesh_objects(catalog, image):
+def mesh_objects(catalog, image, revision=""):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError(
             "mesh_objects: services_catalog must be a mapping (see roles/services/meta/argument_specs.yml)"
         )
     try:
-        return mesh_render.render(mesh_catalog.load(catalog), mesh_render.RenderOptions(image=str(image)))
+        labels = tuple(cluster_render.mesh_label(str(revision)).items())
+        options = mesh_render.RenderOptions(image=str(image), injection_labels=labels)
+        return mesh_render.render(mesh_catalog.load(catalog), options)
     except mesh_catalog.CatalogError as err:
         raise AnsibleFilterError(str(err)) from err
 

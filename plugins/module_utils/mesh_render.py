@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from .mesh_catalog import EDGE_CALLER, Catalog, Service
 
 RELEASE_TAG = "x-release-tag"
-# The ingress's own identity: Istio's ingress gateway service account in istio-system.
-EDGE_NAMESPACE, EDGE_ACCOUNT = "istio-system", "istio-ingressgateway-service-account"
+# The ingress's own identity: the NGINX Ingress Controller's service account (roles/ingress), in the mesh.
+EDGE_NAMESPACE, EDGE_ACCOUNT, EDGE_APP = "nginx-ingress", "nginx-ingress", "nginx-ingress"
 # So that cluster.outbound circuit-breaker and outlier stats reach Prometheus (Istio drops them by default).
 STATS_INCLUSION = "cluster.outbound,cluster_manager,listener_manager,server,http.inbound"
 RUN_AS = 10001

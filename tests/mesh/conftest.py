@@ -3,47 +3,15 @@ their sidecars' admin stats. Every address is one of the project's own container
 
 from __future__ import annotations
 
-import json
-import re
 import ssl
-import subprocess
 from pathlib import Path
 
-import pytest
+from lab.mesh.probe import in_pod, pod, pods, stats
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".cache" / "mesh"
+__all__ = ["in_pod", "mesh_tls", "pod", "pods", "stats"]
 INGRESS = "http://127.0.0.1:18080"  # the edge, published on loopback by lab/mesh/up.py
-
-
-def pods() -> list[dict]:
-    path = STATE / "pods.json"
-    if not path.exists():
-        pytest.fail("the lab mesh is not up: run `make mesh`")
-    return json.loads(path.read_text())
-
-
-def pod(name: str) -> dict:
-    return next(p for p in pods() if p["name"] == name)
-
-
-def in_pod(name: str, script: str) -> str:
-    """Run a shell script in the pod's network namespace (its sidecar container), as kubectl exec would."""
-    done = subprocess.run(
-        ["podman", "exec", f"{name}-envoy", "sh", "-c", script], capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
-def stats(name: str, pattern: str) -> dict[str, int]:
-    """Counters and gauges of a pod's sidecar whose names match the regex."""
-    text = in_pod(name, "curl -s http://127.0.0.1:15000/stats")
-    found = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(": ")
-        if re.search(pattern, key) and value.strip().lstrip("-").isdigit():
-            found[key] = int(value)
-    return found
 
 
 def mesh_tls(identity: str) -> ssl.SSLContext:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 import re
 import socket
 import time
@@ -13,31 +11,18 @@ import httpx
 import pytest
 from conftest import INGRESS, in_pod, mesh_tls, pod, stats
 
+from lab.mesh.probe import set_fault
+from load import evidence
+from load.gates import wilson
 from miniapp_services.clients.signed import SignedSession, login
 
 PRODUCT = "product.miniapp.svc.cluster.local"
 PAY = "pay.trade.svc.cluster.local"
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    centre, half = (
-        (p + z * z / (2 * n)) / (1 + z * z / n),
-        z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)),
-    )
-    return centre - half, centre + half
-
-
 def completed(subset: str) -> int:
     """Requests the gateway sidecars completed to a product subset, retries not counted twice."""
-    total = 0
-    for name in ("gateway-v1-0", "gateway-v1-1"):
-        found = stats(
-            name, rf"^cluster\.outbound\|8080\|{subset}\|{PRODUCT}\.(upstream_rq_completed|upstream_rq_retry)$"
-        )
-        total += found.get(f"cluster.outbound|8080|{subset}|{PRODUCT}.upstream_rq_completed", 0)
-        total -= found.get(f"cluster.outbound|8080|{subset}|{PRODUCT}.upstream_rq_retry", 0)
-    return total
+    return evidence.completed(["gateway-v1-0", "gateway-v1-1"], PRODUCT, [subset])[subset]
 
 
 @pytest.fixture(scope="module")
@@ -118,10 +103,7 @@ def test_release_tag_sends_everything_to_the_canary(token: SignedSession) -> Non
     assert (completed("v1") - before["v1"], completed("v2") - before["v2"]) == (0, 200)
 
 
-def _fault(name: str, spec: dict | None) -> None:
-    body = json.dumps(spec) if spec else ""
-    method = f"-X PUT -H 'content-type: application/json' -d '{body}'" if spec else "-X DELETE"
-    in_pod(name, f"curl -sf {method} http://127.0.0.1:8080/admin/faults -o /dev/null")
+_fault = set_fault
 
 
 def _pay_calls(n: int, parallel: int = 1) -> list[int]:

@@ -19,13 +19,19 @@ class SignedSession(httpx.Auth):
         self.token, self.key = token, signing_key.encode()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-        path = request.url.raw_path.decode()
-        message = signing.canonical(request.method, path, timestamp, nonce, request.content)
-        request.headers["authorization"] = f"Bearer {self.token}"
-        request.headers[signing.TIMESTAMP], request.headers[signing.NONCE] = timestamp, nonce
-        request.headers[signing.SIGNATURE] = signing.sign(self.key, message)
+        request.headers.update(self.headers(request.method, request.url.raw_path.decode(), request.content))
         yield request
+
+    def headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        """The session and signature headers for one request (path with its query, body as sent)."""
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        message = signing.canonical(method, path, timestamp, nonce, body)
+        return {
+            "authorization": f"Bearer {self.token}",
+            signing.TIMESTAMP: timestamp,
+            signing.NONCE: nonce,
+            signing.SIGNATURE: signing.sign(self.key, message),
+        }
 
 
 def login(client: httpx.Client, code: str, nickname: str = "mini-program user") -> SignedSession:

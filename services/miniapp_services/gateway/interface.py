@@ -344,6 +344,12 @@ def _trade_routes(api: APIRouter) -> None:
         checkout = {"amount_cents": body.amount_cents}
         return await up(request, "order").request("POST", f"/orders/{body.order_id}/checkout", json=checkout)
 
+    @api.get("/payments/{order_id}")
+    async def payment(order_id: IdentPath, request: Request, user: User) -> Any:
+        """The payment result page: the payment of this user's order, read from pay."""
+        await _own_order(request, user, order_id)
+        return await up(request, "pay").request("GET", f"/payments/{order_id}")
+
     @api.post("/seckill/{event_id}", status_code=status.HTTP_201_CREATED)
     async def seckill(event_id: IdentPath, request: Request, user: User) -> Any:
         return await up(request, "seckill").request(

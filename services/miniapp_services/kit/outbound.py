@@ -39,7 +39,8 @@ class Upstream:
             detail = reply.json().get("detail") if reply.headers.get("content-type") == "application/json" else None
             error = _ERRORS_BY_STATUS.get(reply.status_code, DomainError)
             raise _refusal(error, self.name, reply.status_code, detail)
-        return reply.json()
+        # 204 No Content (a cart line set) has no body to decode.
+        return reply.json() if reply.content else None
 
 
 def _refusal(error: type[DomainError], name: str, status: int, detail: Any) -> DomainError:

@@ -3,6 +3,7 @@ is simulated here)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -63,9 +64,12 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
     class Servicer(pay_pb2_grpc.PaymentsServicer):
         async def Settle(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[pay_pb2.SettleResult]:
             async for step in requests:
-                # The fault endpoint (when enabled) fails saga steps as it fails HTTP requests.
-                if app.state.settings.faults_enabled and app.state.faults.next().status is not None:
-                    await context.abort(grpc.StatusCode.UNAVAILABLE, "injected fault")
+                # The fault endpoint (when enabled) delays and fails saga steps as it does HTTP requests.
+                if app.state.settings.faults_enabled:
+                    fault = app.state.faults.next()
+                    await asyncio.sleep(fault.delay_s)
+                    if fault.status is not None:
+                        await context.abort(grpc.StatusCode.UNAVAILABLE, "injected fault")
                 yield await _settle(app, step)
 
     pay_pb2_grpc.add_PaymentsServicer_to_server(Servicer(), server)

@@ -41,3 +41,10 @@ def test_the_replay_scales_the_peak_to_the_target_and_wraps_the_day() -> None:
     assert max(replay.rate_at(t / 10) for t in range(2400)) == pytest.approx(50)
     assert replay.rate_at(240 * 3.5 / 24) < 5
     assert "scale 0.20455" in replay.describe()
+
+
+def test_a_replay_can_begin_at_any_hour() -> None:
+    replay = traffic.Replay(day_s=240, peak_rps=10, start_hour=21)
+    assert replay.hour_at(0) == 21
+    assert replay.hour_at(60) == 3
+    assert replay.rate_at(5) == pytest.approx(10, rel=0.05)

@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
 import yaml
 from ansible_collections.miniapp.mesh.plugins.module_utils import obs_grafana, obs_logging, obs_stack
@@ -38,6 +39,18 @@ def test_every_object_is_valid_against_the_kubernetes_schemas() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == f"{len(STACK['objects'])} objects valid"
+
+
+@pytest.mark.parametrize("version", ["1.35.0", "1.27.16"])
+def test_every_object_is_valid_for_the_target_kubernetes_releases(version: str) -> None:
+    """kubernetes-validate, strict (unknown fields refused), for the default and the design's line."""
+    problems = []
+    for obj in STACK["objects"]:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {err.message}")
+    assert problems == []
 
 
 def test_workloads_run_from_the_site_registry_as_non_root_and_roll_on_config_change() -> None:

@@ -97,7 +97,7 @@ def test_inbound_cluster_is_the_app_on_loopback_with_the_pool_limits() -> None:
         "address": "127.0.0.1",
         "port_value": 8080,
     }
-    assert inbound["circuit_breakers"]["thresholds"][0]["max_pending_requests"] == 8
+    assert inbound["circuit_breakers"]["thresholds"][0]["max_pending_requests"] == 2
     assert "outlier_detection" not in inbound
 
 
@@ -159,3 +159,14 @@ def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
             proc.terminate()
     assert f'envoy_cluster_upstream_rq_pending_overflow{{cluster_name="{outbound}"}} 0' in scraped
     assert listener["name"] == "prometheus_stats"
+
+
+def test_the_compiler_takes_only_objects_the_istio_models_accept() -> None:
+    assert mesh.checked(OBJECTS) == OBJECTS
+    broken = json.loads(json.dumps(OBJECTS))
+    rule = next(o for o in broken if o["kind"] == "DestinationRule" and o["metadata"]["name"] == "pay")
+    rule["spec"]["trafficPolicy"]["outlierDetection"]["consecutive5xxError"] = 3
+    with pytest.raises(
+        mesh.RefusedObjects, match=r"DestinationRule trade/pay: spec.trafficPolicy.outlierDetection.consecutive5xxError"
+    ):
+        mesh.checked(broken)

@@ -72,8 +72,8 @@ def test_database_url_and_session_secret_come_from_secrets_never_values() -> Non
             "pay",
             {
                 "connectionPool": {
-                    "tcp": {"maxConnections": 32},
-                    "http": {"http1MaxPendingRequests": 8, "http2MaxRequests": 64},
+                    "tcp": {"maxConnections": 4},
+                    "http": {"http1MaxPendingRequests": 2, "http2MaxRequests": 8},
                 },
                 "outlierDetection": {
                     "consecutive5xxErrors": 3,
@@ -119,7 +119,7 @@ def test_single_version_has_no_tag_route() -> None:
 @pytest.mark.parametrize(
     ("name", "principals"),
     [
-        ("gateway", ["cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"]),
+        ("gateway", ["cluster.local/ns/nginx-ingress/sa/nginx-ingress"]),
         ("order", ["cluster.local/ns/miniapp/sa/gateway", "cluster.local/ns/trade/sa/pay"]),
     ],
 )

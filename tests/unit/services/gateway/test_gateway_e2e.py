@@ -54,6 +54,8 @@ def test_journey_check_in_order_pay(gateway: TestClient) -> None:
     paid = gateway.post("/api/payments", auth=me, json={"order_id": "gw-1", "amount_cents": 600})
     assert paid.status_code == 201, paid.text
     assert gateway.get("/api/orders/gw-1", auth=me).json()["status"] == "paid"
+    result = gateway.get("/api/payments/gw-1", auth=me)
+    assert (result.status_code, result.json()["status"], result.json()["amount_cents"]) == (200, "succeeded", 600)
 
 
 def test_another_users_order_is_not_found(gateway: TestClient) -> None:
@@ -61,6 +63,7 @@ def test_another_users_order_is_not_found(gateway: TestClient) -> None:
     gateway.post("/api/orders", auth=owner, json={"order_id": "gw-2", "lines": [{"sku": "GW-TEA", "quantity": 1}]})
     assert gateway.get("/api/orders/gw-2", auth=other).status_code == 404
     assert gateway.post("/api/payments", auth=other, json={"order_id": "gw-2", "amount_cents": 300}).status_code == 404
+    assert gateway.get("/api/payments/gw-2", auth=other).status_code == 404
 
 
 def test_down_upstream_is_503_or_degraded_never_500(gateway: TestClient) -> None:

@@ -1,0 +1,120 @@
+"""The fault drill and the canary samples, on the lab while and after Locust runs.
+
+The drill makes one replica slow and failing for a window of the replayed day (by default across the 9pm
+flash-sale peak). A stalled payment page makes its users refresh: the drill replays one such refresh storm
+where it lands, a bounded burst of concurrent payment reads from the callers' pods through their sidecars,
+which is what fills their connection pools (the replay's own rate, at lab scale, never would). Then it removes the fault and times the
+replica's return: no caller ejects it and it serves again. The fault is removed whatever happens (finally),
+and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+
+from lab.mesh import probe
+from load import evidence
+from load.settings import LoadSettings
+from miniapp_services.clients.signed import alogin
+
+
+class Drill(threading.Thread):
+    def __init__(self, settings: LoadSettings, started: threading.Event, callers: list[str], host: str) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.started, self.callers, self.host = settings, started, callers, host
+        self.storm: dict[int, int] = {}
+        self.locust_done = threading.Event()
+        self.started_at: float | None = None
+        self.fault_on: float | None = None
+        self.fault_off: float | None = None
+        self.returned_after_s: float | None = None
+        self.breaker_at_on = self.breaker_at_end = dict.fromkeys(evidence.BREAKER_STATS, 0)
+
+    def run(self) -> None:
+        if not self.started.wait(timeout=120):
+            return
+        self.started_at = time.time()
+        start, end = self.settings.fault_window
+        replica = self.settings.fault_replica
+        try:
+            if self.locust_done.wait(max(self.started_at + start - time.time(), 0)):
+                return
+            self.breaker_at_on = evidence.breaker_stats(self.callers, self.host)
+            fault = {"error_rate": 1.0, "status": 503, "delay_ms": self.settings.fault_delay_ms}
+            probe.set_fault(replica, fault)
+            self.fault_on = time.time()
+            self.storm = _refresh_storm(self.callers, self.host, self.settings.storm_requests)
+            self.locust_done.wait(max(self.started_at + end - time.time(), 0))
+        finally:
+            probe.set_fault(replica, None)
+            if self.fault_on:
+                self.fault_off = time.time()
+        self._watch_return(probe.pod(replica)["ip"])
+        self.breaker_at_end = evidence.breaker_stats(self.callers, self.host)
+
+    def _watch_return(self, ip: str) -> None:
+        """Back when no caller ejects it and it has served since the fault was removed (probes once idle)."""
+        served = evidence.served_by(self.callers, self.host, ip)
+        deadline = self.fault_off + self.settings.recovery_s
+        while time.time() < deadline:
+            ejected = evidence.breaker_stats(self.callers, self.host)["outlier_detection.ejections_active"]
+            if not ejected and evidence.served_by(self.callers, self.host, ip) > served:
+                self.returned_after_s = time.time() - self.fault_off
+                return
+            if self.locust_done.is_set():
+                _probe_calls(self.callers[0], self.host)
+            time.sleep(1)
+
+
+def _probe_calls(caller: str, host: str, n: int = 10) -> None:
+    """A few reads from a caller's pod through its sidecar (an unknown payment: 404 when healthy)."""
+    urls = " ".join(["-o /dev/null http://127.0.0.2:8080/payments/drill-probe"] * n)
+    probe.in_pod(caller, f"curl -s -H 'Host: {host}' {urls}")
+
+
+def _refresh_storm(callers: list[str], host: str, total: int) -> dict[int, int]:
+    """`total` concurrent payment-page reads, shared by the callers, from their pods through their sidecars."""
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def burst(caller: str) -> None:
+        n = max(total // len(callers), 1)
+        urls = " ".join(["-o /dev/null http://127.0.0.2:8080/payments/drill-storm"] * n)
+        script = f"curl -s --parallel --parallel-max {n} -H 'Host: {host}' -w '%{{http_code}}\\n' {urls}"
+        for code in probe.in_pod(caller, script).split():
+            with lock:
+                codes[int(code)] = codes.get(int(code), 0) + 1
+
+    threads = [threading.Thread(target=burst, args=(c,)) for c in callers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
+
+
+def product_sample(
+    settings: LoadSettings, sku: str, n: int, tag: str | None, callers: list[str], host: str, subsets: list[str]
+) -> dict[str, int]:
+    """Requests each subset completed for n product pages through the edge (tagged or not), on a quiet mesh."""
+    before = evidence.completed(callers, host, subsets)
+    headers = {"x-release-tag": tag} if tag else {}
+
+    async def drive() -> None:
+        async with httpx.AsyncClient(base_url=str(settings.target), timeout=10, headers=headers) as client:
+            auth = await alogin(client, f"code-canary-{time.time_ns()}")
+            pending = iter(range(n))
+
+            async def worker() -> None:
+                for _ in pending:
+                    await client.get(f"/api/products/{sku}", auth=auth)
+
+            await asyncio.gather(*(worker() for _ in range(8)))
+
+    asyncio.run(drive())
+    after = evidence.completed(callers, host, subsets)
+    return {s: after[s] - before[s] for s in subsets}

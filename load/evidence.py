@@ -1,0 +1,160 @@
+"""Evidence from the lab while and after the replay runs: the seeded catalogue, memory of every container
+(cgroups, once a second), the faulty service's callers' circuit-breaker statistics, the fault drill, the
+canary subsets' completions, and the saga's invariants on the database. Only the project's own pods."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from lab.mesh import probe
+from load.gates import MemoryPeak
+from load.journeys import Catalogue
+from miniapp_services import invariants
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "inventories/lab/group_vars/all/services_catalog.yml"
+OBJECTS = ROOT / "inventories/lab/rendered/services/services.yml"
+BREAKER_STATS = ("outlier_detection.ejections_active", "outlier_detection.ejections_enforced_total",
+                 "upstream_rq_pending_overflow")  # fmt: skip
+SKUS = 20
+
+
+def host_of(pod_name: str) -> str:
+    p = probe.pod(pod_name)
+    return f"{p['app']}.{p['namespace']}.svc.cluster.local"
+
+
+def callers_of(app: str) -> list[str]:
+    """The pods of the services the catalog lets call this one (the sidecars that eject and overflow)."""
+    allowed = yaml.safe_load(CATALOG.read_text())["services_catalog"]["services"][app].get("callers", [])
+    return [p["name"] for p in probe.pods() if p["app"] in allowed]
+
+
+def seed(run: str) -> Catalogue:
+    """Products with stock and a flash sale open for the run, written straight to their services."""
+    put = "curl -sf -X PUT -H 'content-type: application/json' -o /dev/null"
+    skus = [f"LOAD-{run}-{i:02d}" for i in range(SKUS)]
+    products = "; ".join(
+        f"""{put} http://127.0.0.1:8080/products/{s} -d '{{"title": "Tea {i}", "price_cents": {300 + i}, "category": "tea"}}'"""
+        for i, s in enumerate(skus)
+    )
+    stock = "; ".join(f"""{put} http://127.0.0.1:8080/stock/{s} -d '{{"available": 1000000}}'""" for s in skus)
+    probe.in_pod("product-v1-0", f"set -e; {products}")
+    probe.in_pod("inventory-v1-0", f"set -e; {stock}")
+    now = datetime.now(UTC)
+    event = json.dumps({"sku": skus[0], "price_cents": 99, "stock": 500,
+                        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+                        "ends_at": (now + timedelta(hours=3)).isoformat()})  # fmt: skip
+    probe.in_pod("seckill-v1-0", f"{put} http://127.0.0.1:8080/seckill/events/load-{run} -d '{event}'")
+    return Catalogue(skus=tuple(skus), event_id=f"load-{run}")
+
+
+def completed(callers: list[str], host: str, subsets: list[str]) -> dict[str, int]:
+    """Requests the callers' sidecars completed to each subset of the host, retries not counted twice."""
+    totals = dict.fromkeys(subsets, 0)
+    for name in callers:
+        found = probe.stats(name, rf"^cluster\.outbound\|\d+\|[^|]+\|{host}\.upstream_rq_(completed|retry)$")
+        for key, value in found.items():
+            subset = key.split("|")[2]
+            if subset in totals:
+                totals[subset] += value if key.endswith("completed") else -value
+    return totals
+
+
+def breaker_stats(callers: list[str], host: str) -> dict[str, int]:
+    """Ejections and pool overflows of every caller's clusters to the host, summed."""
+    sums = dict.fromkeys(BREAKER_STATS, 0)
+    for name in callers:
+        for key, value in probe.stats(name, rf"^cluster\.outbound\|\d+\|[^|]+\|{host}\.").items():
+            stat = key.split(f"|{host}.", 1)[1]
+            if stat in sums:
+                sums[stat] += value
+    return sums
+
+
+def served_by(callers: list[str], host: str, ip: str) -> int:
+    """Successful requests the callers' sidecars sent to one upstream address of the host."""
+    total = 0
+    for name in callers:
+        for cluster_stats in _host_clusters(name, host):
+            total += int(probe.host_flags(name, cluster_stats).get(ip, {}).get("rq_success", 0))
+    return total
+
+
+def _host_clusters(name: str, host: str) -> list[str]:
+    found = probe.stats(name, rf"^cluster\.outbound\|\d+\|[^|]+\|{host}\.upstream_cx_total$")
+    return [key.removeprefix("cluster.").rsplit(".upstream_cx_total", 1)[0] for key in found]
+
+
+@dataclass(eq=False)  # a thread: compared and hashed by identity
+class Sampler(threading.Thread):
+    """Once a second: every container's working set, and the breaker statistics of the faulty host's callers."""
+
+    callers: list[str]
+    host: str
+    period_s: float = 1.0
+    samples: list[dict] = field(default_factory=list)
+    peaks: dict[str, int] = field(default_factory=dict)
+    pod_peaks: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        threading.Thread.__init__(self, daemon=True)
+        self.stop_event = threading.Event()
+        self.containers = probe.containers()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(self.period_s)
+
+    def sample(self) -> None:
+        pods: dict[str, int] = {}
+        for c in self.containers:
+            used = probe.working_set(c)
+            self.peaks[c.name] = max(self.peaks.get(c.name, 0), used)
+            pods[c.pod] = pods.get(c.pod, 0) + used
+        for name, used in pods.items():
+            self.pod_peaks[name] = max(self.pod_peaks.get(name, 0), used)
+        self.samples.append({"t": time.time(), "breaker": breaker_stats(self.callers, self.host), "memory": pods})
+
+    def memory_peaks(self) -> list[MemoryPeak]:
+        killed = probe.stopped_or_oom_killed([c.name for c in self.containers])
+        return [
+            MemoryPeak(c.pod, c.name, self.peaks.get(c.name, 0), c.budget_bytes, c.name in killed)
+            for c in self.containers
+        ]
+
+
+def breaker_timeline(samples: list[dict], hour: Callable[[float], float]) -> list[dict]:
+    """The sampler's breaker statistics as the report plots them: active ejections, and overflows and
+    enforced ejections counted from the run's start."""
+    if not samples:
+        return []
+    first = samples[0]["breaker"]
+    return [
+        {
+            "hour": hour(s["t"]),
+            "ejections_active": s["breaker"]["outlier_detection.ejections_active"],
+            "ejections_enforced": s["breaker"]["outlier_detection.ejections_enforced_total"]
+            - first["outlier_detection.ejections_enforced_total"],
+            "overflow": s["breaker"]["upstream_rq_pending_overflow"] - first["upstream_rq_pending_overflow"],
+        }
+        for s in samples
+    ]
+
+
+def saga_invariants(wait_s: float = 90) -> tuple[dict[str, list[str]], list[str]]:
+    """The invariants once the saga's recovery has finished the checkouts still between steps (bounded wait)."""
+    deadline = time.monotonic() + wait_s
+    while probe.sql(invariants.UNFINISHED) and time.monotonic() < deadline:
+        time.sleep(2)
+    violations = {name: probe.sql(query) for name, query in invariants.VIOLATIONS.items()}
+    return violations, probe.sql(invariants.UNFINISHED)

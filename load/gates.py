@@ -1,0 +1,196 @@
+"""The handover gates: pure judgements of a run's evidence, each a pass/fail line with its figures.
+
+Together they are the exit code of `python -m load.handover`. The evidence is gathered by load/evidence.py
+(the lab's sidecars, cgroups and database) and Locust's statistics; nothing here reads the world.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from load.settings import Slo
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    passed: bool
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    evaluated: bool = True  # False: the target gives no evidence for it (not the lab); not counted
+
+    def line(self) -> str:
+        verdict = ("PASS" if self.passed else "FAIL") if self.evaluated else "SKIP"
+        return f"{verdict}  {self.name}: {self.summary}"
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a share k/n (n > 0)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def split_weights(objects: list[dict], host: str) -> dict[str, int]:
+    """Subset weights of the host's unmatched (default) route, from its rendered VirtualService."""
+    for obj in objects:
+        if obj.get("kind") == "VirtualService" and host in obj["spec"].get("hosts", []):
+            default = next(r for r in obj["spec"]["http"] if not r.get("match"))
+            return {d["destination"]["subset"]: d.get("weight", 100) for d in default["route"]}
+    raise LookupError(f"no VirtualService for {host} among the rendered objects")
+
+
+def _split_check(weights: dict[str, int], counts: dict[str, int], min_sample: int) -> tuple[bool, list[dict]]:
+    n = sum(counts.get(s, 0) for s in weights)
+    total = sum(weights.values())
+    rows = []
+    for subset, weight in weights.items():
+        k = counts.get(subset, 0)
+        low, high = wilson(k, n) if n else (0.0, 1.0)
+        rows.append({"subset": subset, "weight": weight / total, "k": k, "n": n, "low": low, "high": high})
+    inside = all(r["low"] <= r["weight"] <= r["high"] for r in rows)
+    return n >= min_sample and inside, rows
+
+
+def canary_gate(
+    weights: dict[str, int],
+    counts: dict[str, int],
+    min_sample: int,
+    tagged: dict[str, int],
+    canary: str,
+    confirmation: dict[str, int] | None = None,
+) -> Gate:
+    """Each subset's share inside the 95 % Wilson interval of its weight over at least min_sample requests.
+
+    A correct split misses a 95 % interval one run in twenty; a miss is judged once more on a fresh,
+    independent confirmation sample (a correct split then fails one run in 400, a wrong one both times).
+    Tagged requests must all reach the canary.
+    """
+    passed, rows = _split_check(weights, counts, min_sample)
+    confirmed = None
+    if not passed and confirmation is not None and rows[0]["n"] >= min_sample:
+        passed, confirmed = _split_check(weights, confirmation, min_sample)
+    tagged_total = sum(tagged.values())
+    tagged_ok = tagged_total > 0 and tagged.get(canary, 0) == tagged_total
+    n = rows[0]["n"] if rows else 0
+    shares = ", ".join(f"{r['subset']} {r['k'] / n if n else 0:.3f} [{r['low']:.3f}, {r['high']:.3f}]" for r in rows)
+    summary = (
+        f"{shares} over n={n} (min {min_sample}); weights "
+        + ", ".join(f"{r['subset']} {r['weight']:.2f}" for r in rows)
+        + f"; tagged {tagged.get(canary, 0)}/{tagged_total} to {canary}"
+        + (" (run sample missed, confirmation sample judged)" if confirmed else "")
+    )
+    evidence = {"rows": rows, "confirmation": confirmed, "tagged": tagged, "min_sample": min_sample}
+    return Gate("canary split", passed and tagged_ok, summary, evidence)
+
+
+@dataclass(frozen=True)
+class MemoryPeak:
+    pod: str
+    container: str
+    peak_bytes: int
+    budget_bytes: int
+    oom_killed: bool = False
+
+
+def memory_gate(peaks: list[MemoryPeak], pod_peaks: dict[str, int]) -> Gate:
+    """Every pod's peak working set within its budget (the sum of its containers' limits), none OOM-killed."""
+    budgets: dict[str, int] = {}
+    for p in peaks:
+        budgets[p.pod] = budgets.get(p.pod, 0) + p.budget_bytes
+    rows = [
+        {"pod": pod, "peak_mib": pod_peaks.get(pod, 0) / MIB, "budget_mib": budget / MIB}
+        for pod, budget in sorted(budgets.items())
+    ]
+    over = [r["pod"] for r in rows if not 0 < r["peak_mib"] <= r["budget_mib"]]
+    killed = sorted(f"{p.container}" for p in peaks if p.oom_killed)
+    unlimited = sorted(p.container for p in peaks if p.budget_bytes <= 0)
+    tightest = min(rows, key=lambda r: r["budget_mib"] - r["peak_mib"]) if rows else None
+    summary = (
+        f"{len(rows)} pods; least headroom {tightest['pod']} {tightest['peak_mib']:.1f} of {tightest['budget_mib']:.0f} MiB"
+        if tightest
+        else "no pods sampled"
+    )
+    problems = [f"over budget or unsampled: {', '.join(over)}"] * bool(over) + [
+        f"OOM-killed or stopped: {', '.join(killed)}"
+    ] * bool(killed)
+    problems += [f"no memory limit: {', '.join(unlimited)}"] * bool(unlimited)
+    passed = bool(rows) and not problems
+    return Gate("memory budgets", passed, "; ".join([summary, *problems]), {"pods": rows})
+
+
+@dataclass(frozen=True)
+class JourneyStats:
+    journey: str
+    requests: int
+    failures: int
+    p50_ms: float
+    p99_ms: float
+
+
+def slo_gate(stats: list[JourneyStats], slos: dict[str, Slo]) -> Gate:
+    """p99 and error rate of every journey within its objective; a journey without requests fails."""
+    by_name = {s.journey: s for s in stats}
+    rows, bad = [], []
+    for journey, slo in slos.items():
+        s = by_name.get(journey, JourneyStats(journey, 0, 0, 0.0, 0.0))
+        rate = s.failures / s.requests if s.requests else 1.0
+        ok = s.requests > 0 and s.p99_ms <= slo.p99_ms and rate <= slo.max_error_rate
+        rows.append(vars(s) | {"error_rate": rate, "slo_p99_ms": slo.p99_ms, "slo_error_rate": slo.max_error_rate})
+        if not ok:
+            bad.append(
+                f"{journey} p99 {s.p99_ms:.0f} ms (≤ {slo.p99_ms:.0f}), errors {rate:.2%} (≤ {slo.max_error_rate:.2%}) over {s.requests}"
+            )
+    summary = (
+        "; ".join(bad)
+        if bad
+        else ", ".join(f"{r['journey']} p99 {r['p99_ms']:.0f} ms err {r['error_rate']:.2%}" for r in rows)
+    )
+    return Gate("journey SLOs", not bad, summary, {"journeys": rows})
+
+
+@dataclass(frozen=True)
+class BreakerEvidence:
+    ejections: int  # outlier ejections enforced on the faulty replica's callers during the run
+    overflow: int  # requests refused by the callers' connection pools (pending or concurrent)
+    fault_requests: int  # client requests while the fault was on
+    fault_failures: int
+    returned_after_s: float | None  # the replica back in rotation and serving, after the fault was removed
+    recovery_bound_s: float
+    max_error_rate: float
+    storm: dict[int, int] = field(default_factory=dict)  # the drill's refresh storm, answers by status
+
+
+def breaker_gate(e: BreakerEvidence) -> Gate:
+    rate = e.fault_failures / e.fault_requests if e.fault_requests else 1.0
+    checks = {
+        "ejected": e.ejections > 0,
+        "pool overflowed": e.overflow > 0,
+        "clients shielded": e.fault_requests > 0 and rate <= e.max_error_rate,
+        "recovered": e.returned_after_s is not None and e.returned_after_s <= e.recovery_bound_s,
+    }
+    returned = f"{e.returned_after_s:.1f} s" if e.returned_after_s is not None else "never"
+    summary = (
+        f"ejections {e.ejections}, pool overflows {e.overflow}, client errors during the fault {rate:.2%} "
+        f"(≤ {e.max_error_rate:.2%}, n={e.fault_requests}), back in rotation after {returned} "
+        f"(≤ {e.recovery_bound_s:.0f} s); refresh storm answers "
+        + (", ".join(f"{code}: {count}" for code, count in sorted(e.storm.items())) or "none")
+    )
+    missing = [name for name, ok in checks.items() if not ok]
+    return Gate("circuit breaking", not missing, summary + (f"; not {', '.join(missing)}" if missing else ""), vars(e))
+
+
+def invariants_gate(violations: dict[str, list[str]], unfinished: list[str]) -> Gate:
+    broken = {name: rows for name, rows in violations.items() if rows}
+    summary = "; ".join(f"{name}: {len(rows)} ({', '.join(rows[:5])})" for name, rows in broken.items()) or (
+        f"{len(violations)} invariants hold"
+    )
+    summary += f"; {len(unfinished)} checkouts still in the saga"
+    return Gate(
+        "saga invariants", not broken and not unfinished, summary, {"violations": violations, "unfinished": unfinished}
+    )

@@ -1,0 +1,203 @@
+"""The handover run: replay the peak day with Locust against the gateway, inject a fault into one pay replica
+mid-run, then judge the gates and write the report (HTML + JSON). Exit code 0 only when every gate passes.
+
+    python -m load.handover                 # the full replay (make load)
+    python -m load.handover --smoke         # a short day, as `make lab` ends with
+    python -m load.handover --target URL --no-lab --sku SKU --event ID   # any gateway: SLOs only
+
+Traffic goes only to the target (the lab's edge on loopback by default) and the lab's own pods.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from load import evidence, gates, locust_stats, report, traffic
+from load.drill import Drill, product_sample
+from load.journeys import Catalogue
+from load.settings import CATALOGUE_ENV, ENV, LoadSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = {"day_s": 90, "peak_rps": 30, "canary_min_sample": 300, "tagged_sample": 50}
+
+
+def parse(argv: list[str]) -> tuple[LoadSettings, Catalogue | None]:
+    parser = argparse.ArgumentParser(prog="python -m load.handover", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help=f"a short run: {SMOKE}")
+    parser.add_argument("--target", help="the gateway's edge URL (default: the lab's)")
+    parser.add_argument("--no-lab", action="store_true", help="the target is not the lab: judge the SLOs only")
+    parser.add_argument("--day-s", type=float)
+    parser.add_argument("--peak-rps", type=float)
+    parser.add_argument("--processes", type=int, help="Locust worker processes")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--sku", action="append", default=[], help="a product with stock (targets not the lab)")
+    parser.add_argument("--event", help="an open flash sale (targets not the lab)")
+    args = parser.parse_args(argv)
+    given = {"target": args.target, "day_s": args.day_s, "peak_rps": args.peak_rps,
+             "processes": args.processes, "out": args.out}  # fmt: skip
+    fields = (
+        (SMOKE if args.smoke else {}) | {k: v for k, v in given.items() if v is not None} | {"lab": not args.no_lab}
+    )
+    settings = LoadSettings.model_validate(fields)
+    if settings.lab:
+        return settings, None
+    if not (args.sku and args.event):
+        parser.error("--no-lab needs --sku (at least one product with stock) and --event (an open flash sale)")
+    return settings, Catalogue(skus=tuple(args.sku), event_id=args.event)
+
+
+def run_locust(settings: LoadSettings, catalogue: Catalogue, started: threading.Event) -> int:
+    """Locust headless with the replay shape; `started` is set when the replayed day begins."""
+    command = [sys.executable, "-m", "locust", "-f", str(ROOT / "load/locustfile.py"), "--headless",
+               "--csv", str(settings.out / "locust"), "--csv-full-history", "--only-summary",
+               "--exit-code-on-error", "0", "--loglevel", "WARNING"]  # fmt: skip
+    if settings.processes > 1:
+        command += ["--processes", str(settings.processes)]
+    env = os.environ | {
+        ENV: settings.model_dump_json(),
+        CATALOGUE_ENV: json.dumps(vars(catalogue) | {"skus": list(catalogue.skus)}),
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    with subprocess.Popen(  # noqa: S603  # our own interpreter and locustfile
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        for line in proc.stdout:
+            print(f"  locust | {line}", end="", flush=True)
+            if line.startswith("replaying"):
+                started.set()
+        return proc.wait(timeout=settings.day_s + 180)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings, catalogue = parse(sys.argv[1:] if argv is None else argv)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    print(settings.replay.describe(), flush=True)
+    began = time.time()
+    result = _lab_run(settings) if settings.lab else _remote_run(settings, catalogue)
+    result |= {
+        "duration_s": time.time() - began,
+        "command": shlex.join(["python", "-m", "load.handover", *(argv or sys.argv[1:])]),
+    }
+    return write(settings.out, result)
+
+
+def _common(settings: LoadSettings, started_at: float) -> dict:
+    ticks = locust_stats.timeline(settings.out / "locust_stats_history.csv")
+    hour = lambda t: (t - started_at) / settings.day_s * 24  # noqa: E731  # one expression, used twice below
+    stats = locust_stats.journeys(settings.out / "locust_stats.csv", traffic.JOURNEYS)
+    return {
+        "target": str(settings.target),
+        "settings": json.loads(settings.model_dump_json()),
+        "replay": settings.replay.describe(),
+        "machine": f"{platform.node()} ({os.cpu_count()} CPUs, {platform.platform()})",
+        "started": datetime.fromtimestamp(started_at, UTC).isoformat(timespec="seconds"),
+        "timeline": [vars(t) | {"hour": hour(t.t)} for t in ticks],
+        "ticks": ticks,
+        "slo": gates.slo_gate(stats, settings.slos),
+        "hour": hour,
+    }
+
+
+def _remote_run(settings: LoadSettings, catalogue: Catalogue) -> dict:
+    started = threading.Event()
+    run_locust(settings, catalogue, started)
+    common = _common(settings, time.time() - settings.day_s)
+    skipped = [gates.Gate(name, False, "not evaluated: needs the lab's pods (use the site's Prometheus)", evaluated=False)
+               for name in ("circuit breaking", "canary split", "memory budgets", "saga invariants")]  # fmt: skip
+    return _result(common, [common["slo"], *skipped])
+
+
+def _lab_run(settings: LoadSettings) -> dict:
+    catalogue = evidence.seed(str(int(time.time())))
+    host, callers = evidence.host_of(settings.fault_replica), evidence.callers_of(settings.fault_replica.split("-")[0])
+    canary_host = evidence.host_of(f"{settings.canary_service}-v1-0")
+    canary_callers = evidence.callers_of(settings.canary_service)
+    weights = gates.split_weights(evidence.probe.rendered_objects(evidence.OBJECTS), canary_host)
+    before = evidence.completed(canary_callers, canary_host, list(weights))
+    sampler, started = evidence.Sampler(callers, host), threading.Event()
+    drill = Drill(settings, started, callers, host)
+    sampler.start()
+    drill.start()
+    try:
+        run_locust(settings, catalogue, started)
+    finally:
+        drill.locust_done.set()
+        drill.join(timeout=settings.recovery_s + 30)
+        sampler.stop_event.set()
+        sampler.join()
+    after = evidence.completed(canary_callers, canary_host, list(weights))
+    counts = {s: after[s] - before[s] for s in weights}
+    common = _common(settings, drill.started_at or time.time() - settings.day_s)
+    canary = _canary(settings, weights, counts, catalogue, canary_callers, canary_host)
+    breaker = _breaker(settings, common, drill)
+    memory = gates.memory_gate(sampler.memory_peaks(), sampler.pod_peaks)
+    invariants = gates.invariants_gate(*evidence.saga_invariants())
+    result = _result(common, [breaker, canary, memory, common["slo"], invariants])
+    result["breaker_timeline"] = evidence.breaker_timeline(sampler.samples, common["hour"])
+    result["fault_window_hours"] = [common["hour"](drill.fault_on or 0), common["hour"](drill.fault_off or 0)]
+    return result
+
+
+def _canary(
+    settings: LoadSettings, weights: dict, counts: dict, catalogue: Catalogue, callers: list[str], host: str
+) -> gates.Gate:
+    """The run's split; a tagged sample after it (the mesh is quiet then); a fresh sample only if the run's missed."""
+    canary = max(weights, key=lambda s: (weights[s] < max(weights.values()), s))
+    sku = catalogue.skus[0]
+    tagged = product_sample(settings, sku, settings.tagged_sample, canary, callers, host, list(weights))
+    first = gates.canary_gate(weights, counts, settings.canary_min_sample, tagged, canary)
+    if first.passed or sum(counts.values()) < settings.canary_min_sample:
+        return first
+    fresh = product_sample(settings, sku, settings.canary_min_sample, None, callers, host, list(weights))
+    return gates.canary_gate(weights, counts, settings.canary_min_sample, tagged, canary, confirmation=fresh)
+
+
+def _breaker(settings: LoadSettings, common: dict, drill: Drill) -> gates.Gate:
+    requests, failures = locust_stats.between(common["ticks"], drill.fault_on or 0, drill.fault_off or 0)
+    first, last = drill.breaker_at_on, drill.breaker_at_end
+    return gates.breaker_gate(
+        gates.BreakerEvidence(
+            ejections=last["outlier_detection.ejections_enforced_total"]
+            - first["outlier_detection.ejections_enforced_total"],
+            overflow=last["upstream_rq_pending_overflow"] - first["upstream_rq_pending_overflow"],
+            fault_requests=requests,
+            fault_failures=failures,
+            returned_after_s=drill.returned_after_s,
+            recovery_bound_s=settings.recovery_s,
+            max_error_rate=settings.max_fault_error_rate,
+            storm=drill.storm,
+        )
+    )
+
+
+def _result(common: dict, judged: list[gates.Gate]) -> dict:
+    keep = {k: v for k, v in common.items() if k not in ("ticks", "slo", "hour")}
+    return keep | {"gates": [vars(g) for g in judged]}
+
+
+def write(out: Path, result: dict) -> int:
+    (out / "report.json").write_text(json.dumps(result, indent=1, default=str))
+    (out / "report.html").write_text(report.render(result))
+    for gate in result["gates"]:
+        print(gates.Gate(**gate).line())
+    failed = [g for g in result["gates"] if g["evaluated"] and not g["passed"]]
+    print(f"handover report: {out.resolve() / 'report.html'} (JSON beside it)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Locust's CSV statistics (--csv PREFIX --csv-full-history) as the gates and the report need them.
+
+Locust keys its statistics by method and name; requests are named by journey, so one journey has a row per
+method. Counts add up; a journey's p99 is taken as the largest p99 of its rows, an upper bound of the p99
+of all its requests (no more than 1 % of each row, hence of their union, lies above it).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from load.gates import JourneyStats
+
+
+def _number(text: str) -> float:
+    return 0.0 if text in ("", "N/A") else float(text)
+
+
+def journeys(stats_csv: Path, names: tuple[str, ...]) -> list[JourneyStats]:
+    with stats_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    found = []
+    for name in names:
+        mine = [r for r in rows if r["Name"] == name]
+        found.append(
+            JourneyStats(
+                journey=name,
+                requests=sum(int(r["Request Count"]) for r in mine),
+                failures=sum(int(r["Failure Count"]) for r in mine),
+                p50_ms=max((_number(r["50%"]) for r in mine), default=0.0),
+                p99_ms=max((_number(r["99%"]) for r in mine), default=0.0),
+            )
+        )
+    return found
+
+
+def aggregated(stats_csv: Path) -> tuple[int, int]:
+    """(requests, failures) of the whole run."""
+    with stats_csv.open() as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    return int(row["Request Count"]), int(row["Failure Count"])
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One second of the run, all requests together (Locust's 'Aggregated' history row)."""
+
+    t: float
+    users: int
+    rps: float
+    failures_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int  # cumulative
+    failures: int  # cumulative
+
+
+def timeline(history_csv: Path) -> list[Tick]:
+    with history_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Tick(
+            t=float(r["Timestamp"]),
+            users=int(r["User Count"]),
+            rps=_number(r["Requests/s"]),
+            failures_per_s=_number(r["Failures/s"]),
+            p50_ms=_number(r["50%"]),
+            p99_ms=_number(r["99%"]),
+            requests=int(r["Total Request Count"]),
+            failures=int(r["Total Failure Count"]),
+        )
+        for r in rows
+        if r["Name"] == "Aggregated"
+    ]
+
+
+def between(ticks: list[Tick], start: float, end: float) -> tuple[int, int]:
+    """(requests, failures) made between two epoch times, from the cumulative counters."""
+
+    def at(t: float) -> Tick | None:
+        before = [k for k in ticks if k.t <= t]
+        return before[-1] if before else None
+
+    first, last = at(start), at(end)
+    if last is None:
+        return 0, 0
+    base = (first.requests, first.failures) if first else (0, 0)
+    return last.requests - base[0], last.failures - base[1]

@@ -1,0 +1,108 @@
+"""The peak-day replay as a Locust test: signed mini-program users walking the journeys of the hour, and a
+LoadTestShape that follows the diurnal curve compressed into settings.day_s.
+
+Run by `python -m load.handover` (which seeds the catalogue, injects the fault and judges the gates); on its
+own: `MINIAPP_LOAD_SETTINGS='{...}' locust -f load/locustfile.py --headless`. Requests are named by
+journey, so Locust's per-name statistics are the per-journey p99 and error rates the gates read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import secrets
+import time
+
+from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
+from locust.env import Environment
+
+from load import traffic
+from load.journeys import JOURNEYS, Catalogue, Journey, Reply, Step, Visit
+from load.settings import CATALOGUE_ENV, from_environment
+from miniapp_services.clients.signed import SignedSession
+
+SETTINGS = from_environment()
+_START = {"t": time.monotonic()}
+
+
+def _catalogue() -> Catalogue:
+    raw = json.loads(os.environ.get(CATALOGUE_ENV, '{"skus": ["LOAD-TEA"], "event_id": "load"}'))
+    return Catalogue(skus=tuple(raw["skus"]), event_id=raw["event_id"])
+
+
+@events.test_start.add_listener
+def _started(environment: Environment, **_kwargs: object) -> None:
+    _START["t"] = time.monotonic()
+    if environment.parsed_options is None or not environment.parsed_options.worker:
+        print(SETTINGS.replay.describe(), flush=True)
+
+
+class MiniProgramUser(FastHttpUser):
+    wait_time = constant_throughput(SETTINGS.user_rps)
+    host = str(SETTINGS.target).rstrip("/")
+
+    def on_start(self) -> None:
+        self.signer: SignedSession | None = None
+        self.visit = Visit(user=f"load-{secrets.token_hex(6)}", catalogue=_catalogue(), rng=random.Random())  # noqa: S311  # which page to browse, not a secret
+        self.journey: tuple[str, Journey, Step] | None = None
+
+    def _login(self) -> None:
+        body = json.dumps({"code": f"code-{self.visit.user}", "nickname": "load"}).encode()
+        with self.client.post(
+            "/api/login", data=body, headers={"content-type": "application/json"}, name="login", catch_response=True
+        ) as reply:
+            if reply.status_code != 201:
+                reply.failure(f"login answered {reply.status_code}")
+                return
+            found = reply.json()
+            self.signer = SignedSession(found["token"], found["signing_key"])
+
+    def _next_journey(self) -> None:
+        hour = SETTINGS.replay.hour_at(time.monotonic() - _START["t"])
+        mix = traffic.journey_mix(math.floor(hour))
+        name = self.visit.rng.choices(list(mix), weights=list(mix.values()))[0]
+        journey = JOURNEYS[name](self.visit)
+        self.journey = (name, journey, next(journey))
+
+    @task
+    def step(self) -> None:
+        """One request of the current journey per task, so constant_throughput paces requests, not visits."""
+        if self.signer is None:
+            self._login()
+            return
+        if self.journey is None:
+            self._next_journey()
+        name, journey, step = self.journey
+        reply = self._send(name, step)
+        try:
+            self.journey = (name, journey, journey.send(reply))
+        except StopIteration:
+            self.journey = None
+
+    def _send(self, journey: str, step: Step) -> Reply:
+        body = json.dumps(step.body).encode() if step.body is not None else b""
+        headers = self.signer.headers(step.method, step.path, body)
+        if step.body is not None:
+            headers["content-type"] = "application/json"
+        with self.client.request(
+            step.method, step.path, data=body or None, headers=headers, name=journey, catch_response=True
+        ) as reply:
+            if reply.status_code not in step.ok:
+                route = step.path.split("?")[0].rsplit("/", 1)[0] if step.path.count("/") > 2 else step.path
+                reply.failure(f"{step.method} {route} answered {reply.status_code}")
+                return Reply(reply.status_code)
+            reply.success()
+            return Reply(reply.status_code, reply.json() if reply.text else None)
+
+
+class PeakDay(LoadTestShape):
+    """Users = target rate / per-user rate, following the replayed day; stops when the day is over."""
+
+    def tick(self) -> tuple[int, float] | None:
+        elapsed = self.get_run_time()
+        if elapsed >= SETTINGS.day_s:
+            return None
+        users = max(1, math.ceil(SETTINGS.replay.rate_at(elapsed) / SETTINGS.user_rps))
+        return users, float(max(users, 10))

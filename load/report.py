@@ -1,0 +1,102 @@
+"""The handover report: one self-contained HTML file (inline SVG, inline CSS) and the same facts as JSON.
+
+`render(result)` is pure: the result dictionary written by load.handover (gates, the Locust timeline, the
+circuit-breaker and memory samples) in, HTML out.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from load.svg import Bar, bar_chart, line_chart
+
+STYLE = """body{font-family:sans-serif;max-width:760px;margin:2em auto;color:#222}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;font-size:13px;text-align:left}
+.pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}svg{margin:1em 0}"""
+
+
+def _verdict(gate: dict) -> str:
+    return ("PASS" if gate["passed"] else "FAIL") if gate.get("evaluated", True) else "SKIP"
+
+
+def _gate_table(gates: list[dict]) -> str:
+    rows = "".join(
+        f'<tr><td class="{_verdict(g).lower()}">{_verdict(g)}</td>'
+        f"<td>{escape(g['name'])}</td><td>{escape(g['summary'])}</td></tr>"
+        for g in gates
+    )
+    return f"<table><tr><th>gate</th><th>check</th><th>evidence</th></tr>{rows}</table>"
+
+
+def _journey_table(rows: list[dict]) -> str:
+    body = "".join(
+        f"<tr><td>{escape(r['journey'])}</td><td>{r['requests']}</td><td>{r['error_rate']:.2%} (≤ {r['slo_error_rate']:.2%})</td>"
+        f"<td>{r['p50_ms']:.0f}</td><td>{r['p99_ms']:.0f} (≤ {r['slo_p99_ms']:.0f})</td></tr>"
+        for r in rows
+    )
+    return (
+        f"<table><tr><th>journey</th><th>requests</th><th>errors</th><th>p50 ms</th><th>p99 ms</th></tr>{body}</table>"
+    )
+
+
+def _gate(result: dict, name: str) -> dict[str, Any]:
+    return next((g["evidence"] for g in result["gates"] if g["name"] == name), {})
+
+
+def charts(result: dict) -> list[str]:
+    ticks, window = result["timeline"], result.get("fault_window_hours")
+    hours = [t["hour"] for t in ticks]
+    shade = tuple(window) if window else None
+    out = [
+        line_chart("Requests/s and failures/s across the replayed day",
+                   {"requests/s": list(zip(hours, (t["rps"] for t in ticks), strict=True)),
+                    "failures/s": list(zip(hours, (t["failures_per_s"] for t in ticks), strict=True))},
+                   "replayed hour", "per second", shade),
+        line_chart("Response time across the replayed day",
+                   {"p50 ms": list(zip(hours, (t["p50_ms"] for t in ticks), strict=True)),
+                    "p99 ms": list(zip(hours, (t["p99_ms"] for t in ticks), strict=True))},
+                   "replayed hour", "milliseconds", shade),
+    ]  # fmt: skip
+    breaker = result.get("breaker_timeline", [])
+    if breaker:
+        out.append(
+            line_chart(
+                "Circuit breaker on the faulty service's callers (shaded: fault on)",
+                {
+                    name: [(b["hour"], b[name]) for b in breaker]
+                    for name in ("ejections_active", "overflow", "ejections_enforced")
+                },
+                "replayed hour",
+                "count",
+                shade,
+            )
+        )
+    canary = _gate(result, "canary split").get("rows", [])
+    if canary:
+        bars = [
+            Bar(f"{r['subset']} (n={r['n']})", r["k"] / r["n"] if r["n"] else 0, r["weight"], r["low"], r["high"])
+            for r in canary
+        ]
+        out.append(bar_chart("Canary share with its 95 % Wilson interval", bars, "share of requests"))
+    pods = _gate(result, "memory budgets").get("pods", [])
+    if pods:
+        out.append(bar_chart("Peak working set per pod against its budget",
+                             [Bar(p["pod"], p["peak_mib"], p["budget_mib"]) for p in pods], "MiB"))  # fmt: skip
+    return out
+
+
+def render(result: dict) -> str:
+    passed = all(g["passed"] for g in result["gates"] if g.get("evaluated", True))
+    verdict = "all gates pass" if passed else "some gates fail: not ready for handover"
+    journeys = _gate(result, "journey SLOs").get("journeys", [])
+    head = (
+        f"<h1>Handover load report</h1><p><b>{escape(verdict)}</b></p>"
+        f"<p>{escape(result['replay'])}<br>target {escape(result['target'])}; started {escape(result['started'])} "
+        f"on {escape(result['machine'])}; {result['duration_s']:.0f} s; command <code>{escape(result['command'])}</code></p>"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Handover load report</title><style>{STYLE}</style></head>"
+        f"<body>{head}<h2>Gates</h2>{_gate_table(result['gates'])}<h2>Journeys</h2>{_journey_table(journeys)}"
+        f"<h2>Plots</h2>{''.join(charts(result))}</body></html>"
+    )

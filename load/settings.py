@@ -1,0 +1,80 @@
+"""Every setting of a handover run, in one model: the replay, the target, the fault drill and the gates.
+
+Built by `load_settings()` from the command line (python -m load.handover) and handed to the Locust
+processes as JSON in MINIAPP_LOAD_SETTINGS, so the master, the workers and the gates read the same values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+
+from load import traffic
+
+ENV = "MINIAPP_LOAD_SETTINGS"
+# What the run seeded (load.journeys.Catalogue as JSON), for the Locust processes.
+CATALOGUE_ENV = "MINIAPP_LOAD_CATALOGUE"
+
+
+class Slo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    p99_ms: float = Field(gt=0, description="99th percentile response time of the journey's requests")
+    max_error_rate: float = Field(ge=0, le=1, description="failed requests / requests of the journey")
+
+
+def _default_slos() -> dict[str, Slo]:
+    # The lab's services run on 0.2 CPU each; sites set their own objectives in the handover inventory.
+    return {
+        "browse": Slo(p99_ms=1500, max_error_rate=0.01),
+        "checkin": Slo(p99_ms=1500, max_error_rate=0.01),
+        "order_pay": Slo(p99_ms=3000, max_error_rate=0.02),
+        "flash_sale": Slo(p99_ms=3000, max_error_rate=0.02),
+    }
+
+
+class LoadSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    target: AnyHttpUrl = Field(default="http://127.0.0.1:18080", description="the gateway's edge URL")
+    lab: bool = Field(default=True, description="probe the lab's pods (faults, Envoy stats, cgroups, database)")
+    day_s: float = Field(default=600, ge=20, description="seconds the replayed day lasts")
+    peak_rps: float = Field(default=40, gt=0, description="requests/s at the replayed 9pm peak")
+    start_hour: float = Field(default=0, ge=0, lt=24, description="the hour of the day the replay begins at")
+    user_rps: float = Field(default=0.5, gt=0, description="requests/s one simulated user makes")
+    processes: int = Field(default=1, ge=1, description="Locust worker processes (master/workers when > 1)")
+    out: Path = Field(default=Path(".cache/load"), description="where the report, JSON and Locust CSVs go")
+    fault_replica: str = Field(default="pay-v1-0", description="the pod whose app gets the fault mid-run")
+    fault_from: float = Field(default=0.80, ge=0, lt=1, description="fraction of the run when the fault starts")
+    fault_until: float = Field(default=0.90, gt=0, le=1, description="fraction of the run when it is removed")
+    fault_delay_ms: int = Field(default=200, ge=0, le=30_000, description="the faulty replica is slow, then fails")
+    storm_requests: int = Field(default=64, ge=1, le=512, description="concurrent payment-page refreshes in the drill")
+    max_fault_error_rate: float = Field(default=0.05, ge=0, le=1, description="client-visible, during the fault")
+    recovery_s: float = Field(default=60, gt=0, description="bound for the faulty replica's return")
+    canary_service: str = Field(default="product")
+    canary_min_sample: int = Field(default=1000, ge=100, description="requests split before the gate decides")
+    tagged_sample: int = Field(default=200, ge=20, description="x-release-tag requests sent after the replay")
+    slos: dict[str, Slo] = Field(default_factory=_default_slos)
+
+    @model_validator(mode="after")
+    def _check(self) -> LoadSettings:
+        if self.fault_until <= self.fault_from:
+            raise ValueError("fault_until must be after fault_from: the fault is removed after it is injected")
+        if set(self.slos) != set(traffic.JOURNEYS):
+            raise ValueError(f"slos must name exactly the journeys {sorted(traffic.JOURNEYS)}, got {sorted(self.slos)}")
+        return self
+
+    @property
+    def replay(self) -> traffic.Replay:
+        return traffic.Replay(day_s=self.day_s, peak_rps=self.peak_rps, start_hour=self.start_hour)
+
+    @property
+    def fault_window(self) -> tuple[float, float]:
+        return self.fault_from * self.day_s, self.fault_until * self.day_s
+
+
+def from_environment() -> LoadSettings:
+    """The run's settings inside the Locust processes (set by load.handover); defaults when run bare."""
+    raw = os.environ.get(ENV)
+    return LoadSettings.model_validate_json(raw) if raw else LoadSettings()

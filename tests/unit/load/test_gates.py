@@ -1,0 +1,128 @@
+"""The handover gates, table-driven: each passes on its good case and fails, saying why, on each bad one."""
+
+import pytest
+
+from load import gates
+from load.settings import Slo
+
+WEIGHTS = {"v1": 90, "v2": 10}
+OBJECTS = [
+    {"kind": "VirtualService", "spec": {"hosts": ["product.miniapp.svc.cluster.local"], "http": [
+        {"match": [{"headers": {"x-release-tag": {"exact": "v2"}}}], "route": [{"destination": {"subset": "v2"}}]},
+        {"route": [{"destination": {"subset": "v1"}, "weight": 90}, {"destination": {"subset": "v2"}, "weight": 10}]},
+    ]}},
+]  # fmt: skip
+
+
+def test_wilson_interval_known_value() -> None:
+    low, high = gates.wilson(100, 1000)
+    assert (round(low, 4), round(high, 4)) == (0.0829, 0.1202)
+
+
+def test_split_weights_come_from_the_unmatched_route() -> None:
+    assert gates.split_weights(OBJECTS, "product.miniapp.svc.cluster.local") == WEIGHTS
+    with pytest.raises(LookupError, match="no VirtualService for pay"):
+        gates.split_weights(OBJECTS, "pay")
+
+
+@pytest.mark.parametrize(
+    ("counts", "tagged", "confirmation", "passed", "says"),
+    [
+        ({"v1": 1800, "v2": 200}, {"v1": 0, "v2": 50}, None, True, "tagged 50/50"),
+        ({"v1": 1900, "v2": 100}, {"v1": 0, "v2": 50}, None, False, "v2 0.050"),
+        ({"v1": 1900, "v2": 100}, {"v1": 0, "v2": 50}, {"v1": 1795, "v2": 205}, True, "confirmation sample"),
+        ({"v1": 1900, "v2": 100}, {"v1": 0, "v2": 50}, {"v1": 1900, "v2": 100}, False, "confirmation sample"),
+        ({"v1": 180, "v2": 20}, {"v1": 0, "v2": 50}, None, False, "n=200 (min 1000)"),
+        ({"v1": 1800, "v2": 200}, {"v1": 3, "v2": 47}, None, False, "tagged 47/50"),
+        ({"v1": 1800, "v2": 200}, {"v1": 0, "v2": 0}, None, False, "tagged 0/0"),
+    ],
+)
+def test_canary_gate(counts: dict, tagged: dict, confirmation: dict | None, passed: bool, says: str) -> None:
+    gate = gates.canary_gate(WEIGHTS, counts, 1000, tagged, "v2", confirmation)
+    assert gate.passed is passed
+    assert says in gate.summary
+
+
+def _peaks(app_mib: float, oom: bool = False) -> list[gates.MemoryPeak]:
+    mib = gates.MIB
+    return [gates.MemoryPeak("pay-v1-0", "pay-v1-0-app", int(app_mib * mib), 96 * mib, oom),
+            gates.MemoryPeak("pay-v1-0", "pay-v1-0-envoy", 20 * mib, 64 * mib)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("peaks", "pod_peak_mib", "passed", "says"),
+    [
+        (_peaks(70), 90, True, "least headroom pay-v1-0 90.0 of 160 MiB"),
+        (_peaks(70), 161, False, "over budget or unsampled: pay-v1-0"),
+        (_peaks(70), 0, False, "over budget or unsampled: pay-v1-0"),
+        (_peaks(70, oom=True), 90, False, "OOM-killed or stopped: pay-v1-0-app"),
+        ([], 0, False, "no pods sampled"),
+    ],
+)
+def test_memory_gate(peaks: list, pod_peak_mib: float, passed: bool, says: str) -> None:
+    gate = gates.memory_gate(peaks, {"pay-v1-0": int(pod_peak_mib * gates.MIB)})
+    assert gate.passed is passed
+    assert says in gate.summary
+
+
+SLOS = {"browse": Slo(p99_ms=1000, max_error_rate=0.01), "checkin": Slo(p99_ms=1000, max_error_rate=0.01)}
+
+
+@pytest.mark.parametrize(
+    ("browse", "passed", "says"),
+    [
+        (gates.JourneyStats("browse", 1000, 5, 100, 900), True, "browse p99 900 ms err 0.50%"),
+        (gates.JourneyStats("browse", 1000, 5, 100, 1100), False, "browse p99 1100 ms (≤ 1000)"),
+        (gates.JourneyStats("browse", 1000, 20, 100, 900), False, "errors 2.00% (≤ 1.00%)"),
+        (gates.JourneyStats("browse", 0, 0, 0, 0), False, "over 0"),
+    ],
+)
+def test_slo_gate(browse: gates.JourneyStats, passed: bool, says: str) -> None:
+    gate = gates.slo_gate([browse, gates.JourneyStats("checkin", 100, 0, 50, 200)], SLOS)
+    assert gate.passed is passed
+    assert says in gate.summary
+
+
+def test_slo_gate_fails_a_journey_that_never_ran() -> None:
+    gate = gates.slo_gate([gates.JourneyStats("browse", 1000, 0, 100, 200)], SLOS)
+    assert not gate.passed
+    assert "checkin" in gate.summary
+
+
+GOOD = {"ejections": 2, "overflow": 5, "fault_requests": 1000, "fault_failures": 10, "returned_after_s": 16.0,
+        "recovery_bound_s": 60, "max_error_rate": 0.05}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ({}, None),
+        ({"ejections": 0}, "ejected"),
+        ({"overflow": 0}, "pool overflowed"),
+        ({"fault_failures": 60}, "clients shielded"),
+        ({"fault_requests": 0, "fault_failures": 0}, "clients shielded"),
+        ({"returned_after_s": None}, "recovered"),
+        ({"returned_after_s": 61.0}, "recovered"),
+    ],
+)
+def test_breaker_gate(change: dict, missing: str | None) -> None:
+    gate = gates.breaker_gate(gates.BreakerEvidence(**(GOOD | change)))
+    assert gate.passed is (missing is None)
+    if missing:
+        assert f"not {missing}" in gate.summary
+
+
+def test_invariants_gate() -> None:
+    holds = gates.invariants_gate({"orders lost": [], "double charges": []}, [])
+    assert holds.passed
+    assert "2 invariants hold" in holds.summary
+    lost = gates.invariants_gate({"orders lost": ["o-1"], "double charges": []}, [])
+    assert not lost.passed
+    assert "orders lost: 1 (o-1)" in lost.summary
+    assert not gates.invariants_gate({"orders lost": []}, ["o-2"]).passed
+
+
+def test_gate_lines() -> None:
+    assert gates.Gate("x", True, "fine").line() == "PASS  x: fine"
+    assert gates.Gate("x", False, "bad").line() == "FAIL  x: bad"
+    assert gates.Gate("x", False, "no lab", evaluated=False).line() == "SKIP  x: no lab"

@@ -1,0 +1,34 @@
+"""The run's settings: one model, bad values named with their field."""
+
+import pydantic
+import pytest
+
+from load.settings import ENV, LoadSettings, from_environment
+
+
+def test_defaults_replay_a_day_with_the_fault_across_the_flash_sale_peak() -> None:
+    settings = LoadSettings()
+    start, end = settings.fault_window
+    assert start / settings.day_s * 24 < 21 < end / settings.day_s * 24
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"fault_from": 0.5, "fault_until": 0.4}, "fault_until must be after fault_from"),
+        ({"slos": {"browse": {"p99_ms": 1, "max_error_rate": 0}}}, "slos must name exactly the journeys"),
+        ({"peak_rps": 0}, "peak_rps"),
+        ({"day_s": 5}, "day_s"),
+        ({"pace": 1}, "pace"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(fields: dict, message: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match=message):
+        LoadSettings.model_validate(fields)
+
+
+def test_the_locust_processes_read_the_runs_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV, LoadSettings(peak_rps=77).model_dump_json())
+    assert from_environment().peak_rps == 77
+    monkeypatch.delenv(ENV)
+    assert from_environment() == LoadSettings()
