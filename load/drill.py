@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -66,35 +68,17 @@ class Drill(threading.Thread):
                 self.returned_after_s = time.time() - self.fault_off
                 return
             if self.locust_done.is_set():
-                _probe_calls(self.callers[0], self.host)
+                # An unknown payment: 404 when healthy; enough for the replica's share to show.
+                probe.calls(self.callers[0], self.host, "/payments/drill-probe", 10)
             time.sleep(1)
-
-
-def _probe_calls(caller: str, host: str, n: int = 10) -> None:
-    """A few reads from a caller's pod through its sidecar (an unknown payment: 404 when healthy)."""
-    urls = " ".join(["-o /dev/null http://127.0.0.2:8080/payments/drill-probe"] * n)
-    probe.in_pod(caller, f"curl -s -H 'Host: {host}' {urls}")
 
 
 def _refresh_storm(callers: list[str], host: str, total: int) -> dict[int, int]:
     """`total` concurrent payment-page reads, shared by the callers, from their pods through their sidecars."""
-    codes: dict[int, int] = {}
-    lock = threading.Lock()
-
-    def burst(caller: str) -> None:
-        n = max(total // len(callers), 1)
-        urls = " ".join(["-o /dev/null http://127.0.0.2:8080/payments/drill-storm"] * n)
-        script = f"curl -s --parallel --parallel-max {n} -H 'Host: {host}' -w '%{{http_code}}\\n' {urls}"
-        for code in probe.in_pod(caller, script).split():
-            with lock:
-                codes[int(code)] = codes.get(int(code), 0) + 1
-
-    threads = [threading.Thread(target=burst, args=(c,)) for c in callers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return codes
+    n = max(total // len(callers), 1)
+    with ThreadPoolExecutor(len(callers)) as pool:
+        answers = pool.map(lambda caller: probe.calls(caller, host, "/payments/drill-storm", n, parallel=n), callers)
+    return dict(Counter(code for codes in answers for code in codes))
 
 
 def product_sample(

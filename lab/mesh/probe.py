@@ -16,6 +16,7 @@ import yaml
 
 from lab import cgroups
 from lab.mesh.compile import ADMIN_PORT
+from lab.mesh.plan import OUTBOUND_IP
 from lab.mesh.up import DATABASE, SOCKET_DIR, STATE, podman
 
 DATABASE_CONTAINER = "miniapp-mesh-postgres"
@@ -64,6 +65,14 @@ def host_flags(name: str, cluster: str) -> dict[str, dict[str, str]]:
         if len(parts) == 4 and parts[0] == cluster:
             hosts.setdefault(parts[1].rsplit(":", 1)[0], {})[parts[2]] = parts[3]
     return hosts
+
+
+def calls(name: str, host: str, path: str, n: int, parallel: int = 1) -> list[int]:
+    """n GETs of path from the pod through its sidecar's outbound listener to host, at most `parallel` at
+    a time; their status codes."""
+    urls = " ".join([f"-o /dev/null http://{OUTBOUND_IP}:8080{path}"] * n)
+    script = f"curl -s --parallel --parallel-max {parallel} -H 'Host: {host}' -w '%{{http_code}}\\n' {urls}"
+    return [int(code) for code in in_pod(name, script).split()]
 
 
 def set_fault(name: str, spec: dict | None) -> None:

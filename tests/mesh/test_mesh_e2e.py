@@ -11,7 +11,7 @@ import httpx
 import pytest
 from conftest import INGRESS, in_pod, mesh_tls, pod, stats
 
-from lab.mesh.probe import set_fault
+from lab.mesh.probe import calls, set_fault
 from load import evidence
 from load.gates import wilson
 from miniapp_services.clients.signed import SignedSession, login
@@ -103,14 +103,9 @@ def test_release_tag_sends_everything_to_the_canary(token: SignedSession) -> Non
     assert (completed("v1") - before["v1"], completed("v2") - before["v2"]) == (0, 200)
 
 
-_fault = set_fault
-
-
 def _pay_calls(n: int, parallel: int = 1) -> list[int]:
     """n GETs from the gateway-v1-0 pod through its sidecar to pay (an unknown order: 404 when healthy)."""
-    urls = " ".join(["-o /dev/null http://127.0.0.2:8080/payments/no-such-order"] * n)
-    script = f"curl -s --parallel --parallel-max {parallel} -H 'Host: {PAY}' -w '%{{http_code}}\\n' {urls}"
-    return [int(c) for c in in_pod("gateway-v1-0", script).split()]
+    return calls("gateway-v1-0", PAY, "/payments/no-such-order", n, parallel)
 
 
 def _pay_stat(key: str) -> int:
@@ -119,14 +114,14 @@ def _pay_stat(key: str) -> int:
 
 
 def test_faulty_replica_is_ejected_and_returns() -> None:
-    _fault("pay-v1-0", {"error_rate": 1.0, "status": 503})
+    set_fault("pay-v1-0", {"error_rate": 1.0, "status": 503})
     try:
         codes = _pay_calls(40)
         assert _pay_stat("outlier_detection.ejections_active") >= 1
         assert _pay_stat("outlier_detection.ejections_enforced_consecutive_5xx") >= 1
         assert codes[-20:].count(404) == 20, f"after ejection only the healthy replica answers: {codes}"
     finally:
-        _fault("pay-v1-0", None)
+        set_fault("pay-v1-0", None)
     deadline = time.monotonic() + 40  # base ejection 15 s, interval 1 s
     while _pay_stat("outlier_detection.ejections_active") > 0:
         assert time.monotonic() < deadline, "the replica was not returned after its ejection time"
@@ -136,12 +131,12 @@ def test_faulty_replica_is_ejected_and_returns() -> None:
 def test_concurrency_beyond_the_pool_overflows_while_the_app_stays_healthy() -> None:
     before = _pay_stat("upstream_rq_pending_overflow")
     for name in ("pay-v1-0", "pay-v1-1"):
-        _fault(name, {"delay_ms": 500})
+        set_fault(name, {"delay_ms": 500})
     try:
         codes = _pay_calls(120, parallel=120)
     finally:
         for name in ("pay-v1-0", "pay-v1-1"):
-            _fault(name, None)
+            set_fault(name, None)
     assert _pay_stat("upstream_rq_pending_overflow") > before
     assert 503 in codes
     assert 404 in codes
