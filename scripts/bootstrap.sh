@@ -53,4 +53,13 @@ if [ ! -f tools/schemas/node_modules/.installed ] || [ "$lock" -nt tools/schemas
   npm ci --prefix tools/schemas --silent --no-audit --no-fund
   touch tools/schemas/node_modules/.installed
 fi
+# A machine that stopped under running containers leaves podman believing they still run: nothing can
+# exec into, stop or start them, and the next `make lab` fails. Remove them (named volumes stay) so the
+# lab recreates them; a pod goes whole, since its other containers share the dead one's namespaces.
+podman ps --filter status=running --format '{{.ID}} {{.Pid}} {{.Pod}}' | while read -r id pid pod; do
+  [ -d "/proc/$pid" ] && continue
+  echo "bootstrap: removing container $id, whose processes are gone (the machine stopped under it)"
+  if [ -n "$pod" ]; then podman pod rm -f -t 0 "$pod" >/dev/null 2>&1 || true; fi
+  podman rm -f -t 0 "$id" >/dev/null 2>&1 || true
+done
 echo "bootstrap: ready (podman $(podman --version | awk '{print $3}'), $(.venv/bin/ansible --version | head -1))"

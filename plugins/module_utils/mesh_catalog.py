@@ -167,6 +167,28 @@ def _check_edges(services: dict[str, Service]) -> None:
                 )
 
 
+def _per_call(svc: Service) -> tuple[float, str]:
+    """How long a caller's sidecar waits for one try of svc (0: no limit), and the field that says so."""
+    if svc.retries.get("attempts", 0) and svc.retries.get("per_try_timeout_s"):
+        return float(svc.retries["per_try_timeout_s"]), "retries.per_try_timeout_s"
+    return svc.timeout_s, "timeout_s"
+
+
+def _check_deadlines(services: dict[str, Service]) -> None:
+    """A service's callers must wait at least as long as any service it calls may take, or their sidecars
+    cut requests that its callees would still answer and its fallbacks never run (504s under load)."""
+    for svc in services.values():
+        waited, key = _per_call(svc)
+        for callee in svc.calls:
+            needed = services[callee].timeout_s
+            if waited and (not needed or waited < needed):
+                limit = f"{needed:g} s" if needed else "no limit"
+                raise CatalogError(
+                    f"{_where(svc.name, key)}: {waited:g} s is shorter than {_where(callee, 'timeout_s')} ({limit}),"
+                    f" which {svc.name} calls; raise it to at least that, or shorten {callee}'s"
+                )
+
+
 def load(raw: dict) -> Catalog:
     """Check the raw catalog (services_catalog) and fill in defaults."""
     tenants = tuple(sorted((raw.get("tenants") or {}).keys()))
@@ -179,6 +201,7 @@ def load(raw: dict) -> Catalog:
     if not services:
         raise CatalogError("services_catalog.services: list at least one service")
     _check_edges(services)
+    _check_deadlines(services)
     return Catalog(
         str(raw.get("image", "miniapp-services")),
         str(raw.get("trust_domain", "cluster.local")),

@@ -94,10 +94,15 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
         {"name": "MINIAPP_METRICS_PORT", "value": str(METRICS_PORT)},
         {"name": "MINIAPP_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": f"{svc.name}-db", "key": "url"}}},
     ]
-    for callee in (catalog.service(c) for c in svc.calls):
+    callees = [catalog.service(c) for c in svc.calls]
+    for callee in callees:
         upper = callee.name.upper()
         env.append({"name": f"MINIAPP_DEPENDENCIES__{upper}", "value": f"{callee.fqdn()}:{callee.grpc_port}"})
         env.append({"name": f"MINIAPP_UPSTREAMS__{upper}", "value": f"http://{callee.fqdn()}:{callee.http_port}"})
+    # The app waits for a callee as long as the callee's route does, so the sidecar's retries finish first.
+    waits = [callee.timeout_s for callee in callees]
+    if waits and all(waits):
+        env.append({"name": "MINIAPP_HTTP_TIMEOUT_S", "value": f"{max(waits):g}"})
     if svc.name == "gateway":
         env.append(
             {

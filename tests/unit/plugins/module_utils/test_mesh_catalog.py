@@ -2,6 +2,7 @@
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,31 @@ def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
         (["services", "user", "degradation"], {"login": {"qps": 5}}, "only the gateway has degradation rules"),
         (["services", "gateway", "degradation"], {"search": {"qps": 5}}, "degradation.search: unknown endpoint"),
         (["services", "gateway", "degradation"], {"login": {"qps": 0}}, "degradation.login.qps: set requests"),
+        (
+            ["services", "gateway", "retries"],
+            {"attempts": 2, "per_try_timeout_s": 1},
+            "services.gateway.retries.per_try_timeout_s: 1 s is shorter than services_catalog.services.user.timeout_s (3 s)",
+        ),
+        (
+            ["services", "order", "timeout_s"],
+            4,
+            "services.order.timeout_s: 4 s is shorter than services_catalog.services.pay.timeout_s (5 s)",
+        ),
+        (
+            ["services", "pay", "timeout_s"],
+            0,
+            "services.gateway.timeout_s: 8 s is shorter than services_catalog.services.pay.timeout_s (no limit)",
+        ),
     ],
 )
 def test_bad_catalog_names_the_field_and_the_fix(path: list[str], value: object, message: str) -> None:
-    with pytest.raises(CatalogError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+    with pytest.raises(CatalogError, match=re.escape(message)):
         load(_with(path, value))
+
+
+def test_a_caller_waits_for_one_try_only_when_it_retries() -> None:
+    raw = _with(["services", "gateway", "retries"], {"attempts": 0, "per_try_timeout_s": 1})
+    assert load(raw).service("gateway").timeout_s == 8
 
 
 def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() -> None:

@@ -59,6 +59,18 @@ def test_pod_runs_within_its_budget_as_non_root_with_probes() -> None:
     assert env["MINIAPP_DEPENDENCIES__ORDER"] == "order.trade.svc.cluster.local:9090"
 
 
+def _env(deployment: str) -> dict:
+    return {
+        e["name"]: e.get("value")
+        for e in one("Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+
+
+@pytest.mark.parametrize(("deployment", "wait"), [("gateway-v1", "5"), ("cart-v1", "3"), ("user-v1", None)])
+def test_an_app_waits_for_its_callees_as_long_as_their_routes_do(deployment: str, wait: str | None) -> None:
+    assert _env(deployment).get("MINIAPP_HTTP_TIMEOUT_S") == wait
+
+
 def test_database_url_and_session_secret_come_from_secrets_never_values() -> None:
     env = one("Deployment", "gateway-v1")["spec"]["template"]["spec"]["containers"][0]["env"]
     secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
