@@ -37,6 +37,20 @@ ISTIO = {"istio_apply": False, "istio_k3s_version": "v1.35.0+k3s1"}
         ),
         ("istio", {**ISTIO, "istio_revision": "Canary_1"}, "spec.revision: String should match pattern"),
         ("ingress", {"ingress_replicas": "two"}, "ingress_replicas"),
+        (
+            "ingress",
+            {"ingress_apply": False, "ingress_tls_cert_file": "/nonexistent/site.crt"},
+            "ingress_tls_cert_file and ingress_tls_key_file go together",
+        ),
+        (
+            "ingress",
+            {
+                "ingress_apply": False,
+                "ingress_tls_cert_file": "/none/site.crt",
+                "ingress_tls_key_file": "/none/site.key",
+            },
+            "/none/site.crt, /none/site.key not found on the controller",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(tmp_path: Path, role: str, extra_vars: dict, expected: str) -> None:
