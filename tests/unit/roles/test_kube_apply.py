@@ -22,17 +22,21 @@ def _object(api: str, kind: str, name: str, namespace: str | None = None, **extr
     return {"apiVersion": api, "kind": kind, "metadata": meta, **extra}
 
 
+def playbook(tmp_path: Path, args: list, timeout: int = 180) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook -v with the project's config, HOME in tmp_path (kubernetes.core's discovery cache)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", HOME=str(tmp_path))
+    cmd = [Path(sys.executable).parent / "ansible-playbook", "-v", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def apply(tmp_path: Path, standin: StandIn, role_vars: dict) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook -v on localhost, including the role with role_vars and the stand-in's kubeconfig."""
+    """The role on localhost with role_vars and the stand-in's kubeconfig."""
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
         "name": "Apply", "ansible.builtin.include_role": {"name": "miniapp.mesh.kube_apply"},
         "vars": {"_kube_apply_kubeconfig": str(standin.kubeconfig), "_kube_apply_wait_timeout": 20, **role_vars}}]}]  # fmt: skip
     (tmp_path / "play.yml").write_text(json.dumps(play))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", HOME=str(tmp_path))
     interpreter = json.dumps({"ansible_python_interpreter": sys.executable})
-    cmd = [Path(sys.executable).parent / "ansible-playbook", "-v", "-i", "localhost,", "-c", "local", "-e", interpreter]
-    return subprocess.run([*cmd, str(tmp_path / "play.yml")], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=180, check=False)  # fmt: skip
+    return playbook(tmp_path, ["-i", "localhost,", "-c", "local", "-e", interpreter, tmp_path / "play.yml"])
 
 
 @pytest.fixture
@@ -87,18 +91,7 @@ def test_services_observability_and_ingress_apply_what_they_rendered(tmp_path: P
     for role in ("services", "observability", "ingress"):
         extra |= {f"{role}_apply": True, f"{role}_kubeconfig": str(standin.kubeconfig), f"{role}_wait_timeout": 20}
     playbooks = [ROOT / "playbooks" / f"{role}.yml" for role in ("services", "observability", "ingress")]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", HOME=str(tmp_path))
-    cmd = [
-        Path(sys.executable).parent / "ansible-playbook",
-        "-v",
-        "-i",
-        inventory / "hosts.yml",
-        "-e",
-        json.dumps(extra),
-    ]
-    done = subprocess.run(
-        [*cmd, *playbooks], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+    done = playbook(tmp_path, ["-i", inventory / "hosts.yml", "-e", json.dumps(extra), *playbooks], timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
 
     rendered = [
