@@ -12,9 +12,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from typing import Dict, List, Literal, Optional
+from typing import Annotated, Dict, List, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 _DURATION = re.compile(r"^\d+(\.\d+)?(ms|s|m|h)$")
 
@@ -27,6 +27,10 @@ def _duration(value: str | None) -> str | None:
     if value is not None and not _DURATION.match(value):
         raise ValueError("%r is not a duration such as 250ms, 3s or 1m" % (value,))
     return value
+
+
+# Istio's duration fields (a protobuf Duration written as 250ms, 3s, 1m), checked wherever they appear.
+Duration = Annotated[Optional[str], AfterValidator(_duration)]
 
 
 class StringMatch(_Strict):
@@ -60,13 +64,8 @@ class HttpMatch(_Strict):
 
 class Retries(_Strict):
     attempts: int = Field(ge=0)
-    perTryTimeout: Optional[str] = None
+    perTryTimeout: Duration = None
     retryOn: Optional[str] = None
-
-    @field_validator("perTryTimeout")
-    @classmethod
-    def _per_try(cls, value):
-        return _duration(value)
 
 
 class HttpRoute(_Strict):
@@ -74,12 +73,7 @@ class HttpRoute(_Strict):
     match: Optional[List[HttpMatch]] = None
     route: List[RouteDestination] = Field(min_length=1)
     retries: Optional[Retries] = None
-    timeout: Optional[str] = None
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value):
-        return _duration(value)
+    timeout: Duration = None
 
 
 class VirtualServiceSpec(_Strict):
@@ -108,15 +102,10 @@ class ConnectionPool(_Strict):
 class OutlierDetection(_Strict):
     consecutive5xxErrors: Optional[int] = Field(default=None, ge=0)
     consecutiveGatewayErrors: Optional[int] = Field(default=None, ge=0)
-    interval: Optional[str] = None
-    baseEjectionTime: Optional[str] = None
+    interval: Duration = None
+    baseEjectionTime: Duration = None
     maxEjectionPercent: Optional[int] = Field(default=None, ge=0, le=100)
     minHealthPercent: Optional[int] = Field(default=None, ge=0, le=100)
-
-    @field_validator("interval", "baseEjectionTime")
-    @classmethod
-    def _durations(cls, value):
-        return _duration(value)
 
 
 class LoadBalancer(_Strict):

@@ -75,6 +75,8 @@ def _find(kind: str, name: str) -> dict:
         ("PeerAuthentication", "default", ["spec", "mtls", "mode"], "strict", "spec.mtls.mode"),
         ("DestinationRule", "pay", ["spec", "trafficPolicy", "outlierDetection", "interval"], "1 second", "is not a duration"),
         ("VirtualService", "product", ["spec", "http", 1, "route", 0, "weight"], 190, "less than or equal to 100"),
+        ("VirtualService", "product", ["spec", "http", 1, "timeout"], "3 seconds", "is not a duration"),
+        ("VirtualService", "product", ["spec", "http", 1, "retries", "perTryTimeout"], "1sec", "is not a duration"),
     ],
 )  # fmt: skip
 def test_a_broken_istio_object_is_refused_naming_the_field(
