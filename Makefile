@@ -16,10 +16,10 @@ export MOLECULE_DRIVER ?= podman
 
 NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 # Artifacts the lab builds here: etcd from Debian packages (lab: sources), the services image (build:).
-LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0
+LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-load
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -99,7 +99,7 @@ test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the serv
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
 	@services/image/build.sh
 
-bench: image lab-bundle bench-services bench-mesh bench-load ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
+bench: image lab-bundle bench-services bench-mesh bench-cpu bench-load ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
 	benchmarks/foundation.sh
 	benchmarks/etcd.sh
 
@@ -108,6 +108,9 @@ bench-services: services-image ## Working set of every service container, idle a
 
 bench-mesh: mesh ## Latency added by two sidecars and their working set
 	python3 benchmarks/mesh_latency.py
+
+bench-cpu: mesh ## CPU per request per container (cgroups, idle subtracted) for each request kind through the edge
+	python3 benchmarks/cpu_per_request.py
 
 bench-load: mesh ## Locust requests/s per core (lab against an Envoy direct-response baseline), highest peak within the SLOs
 	python3 benchmarks/load_capacity.py

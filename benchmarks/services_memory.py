@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))  # lab.cgroups
 import pgtmp
+import redistmp
 from services_load import LOADS
 from write_section import DOC, HEADER, replace_section
 
@@ -77,7 +78,7 @@ def podman(*args: str) -> str:
     return subprocess.run(["podman", *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def env_args(c: Container, database: str, ports: dict[str, Container], secret: str) -> list[str]:
+def env_args(c: Container, database: str, ports: dict[str, Container], secret: str, nonces: str) -> list[str]:
     settings = {
         "SERVICE": c.service,
         "DATABASE_URL": database,
@@ -89,6 +90,7 @@ def env_args(c: Container, database: str, ports: dict[str, Container], secret: s
     }
     if c.service == "gateway":
         settings["SESSION_SECRET"] = secret
+        settings["STORES"] = json.dumps({"nonces": nonces})
     return [arg for k, v in settings.items() for arg in ("-e", f"MINIAPP_{k}={v}")]
 
 
@@ -180,10 +182,10 @@ def main() -> int:
     ).stdout.strip()
     containers = {s: Container(s, 18100 + i, 18200 + i) for i, s in enumerate(SERVICES)}
     secret = os.urandom(32).hex()
-    with pgtmp.postgres() as database:
+    with pgtmp.postgres() as database, redistmp.redis() as nonces:
         try:
             for c in containers.values():
-                start(c, image, env_args(c, database, containers, secret))
+                start(c, image, env_args(c, database, containers, secret, nonces))
             for c in containers.values():
                 wait_healthy(c)
             time.sleep(3)

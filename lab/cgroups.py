@@ -31,12 +31,11 @@ def working_set(usage_bytes: int, memory_stat: str, inactive_key: str = "total_i
 
 def _v2(path: Path) -> Usage:
     limit = (path / "memory.max").read_text().strip()
-    usec = _stat((path / "cpu.stat").read_text()).get("usage_usec", 0)
     usage = int((path / "memory.current").read_text())
     return Usage(
         working_set(usage, (path / "memory.stat").read_text(), "inactive_file"),
         0 if limit == "max" else int(limit),
-        usec / 1e6,
+        _stat((path / "cpu.stat").read_text()).get("usage_usec", 0) / 1e6,
     )
 
 
@@ -44,11 +43,10 @@ def _v1(root: Path, cgroup: str) -> Usage:
     memory = root / "memory" / cgroup
     limit = int((memory / "memory.limit_in_bytes").read_text())
     usage = int((memory / "memory.usage_in_bytes").read_text())
-    nanoseconds = int((root / "cpuacct" / cgroup / "cpuacct.usage").read_text())
     return Usage(
         working_set(usage, (memory / "memory.stat").read_text()),
         0 if limit >= _V1_UNLIMITED else limit,
-        nanoseconds / 1e9,
+        cpu_seconds(cgroup, root),
     )
 
 
@@ -58,3 +56,11 @@ def read(cgroup: str, root: Path = ROOT) -> Usage:
     if (root / "cgroup.controllers").exists():
         return _v2(root / relative)
     return _v1(root, relative)
+
+
+def cpu_seconds(cgroup: str, root: Path = ROOT) -> float:
+    """CPU time the cgroup at this path has used, children included (cpuacct on v1, cpu.stat on v2)."""
+    relative = cgroup.lstrip("/")
+    if (root / "cgroup.controllers").exists():
+        return _stat((root / relative / "cpu.stat").read_text()).get("usage_usec", 0) / 1e6
+    return int((root / "cpuacct" / relative / "cpuacct.usage").read_text()) / 1e9

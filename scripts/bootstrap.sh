@@ -5,13 +5,17 @@
 # A second run installs nothing and takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Makefile exports it; a direct run gets the same engine settings.
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/lab/containers.conf}"
 
 UV_VERSION=0.13.9
-# postgresql-15: the real database the service tests start on loopback. prometheus: the lab's Prometheus
+# catatonit: the pause process of every podman pod, only a Recommends of podman (dropped by
+# --no-install-recommends). postgresql-15: the real database the service tests start on loopback. redis-server:
+# the store the gateway's replay-guard tests start on loopback, and the lab's Redis image. prometheus: the lab's Prometheus
 # and promtool, which check the rendered configuration and rules. skopeo: images into and out of the
 # bundle; docker-registry: a throwaway loopback registry the bundle's image tests use.
-PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl
-  postgresql-15 postgresql-client-15 prometheus skopeo docker-registry)
+PACKAGES=(podman catatonit runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl
+  postgresql-15 postgresql-client-15 redis-server prometheus skopeo docker-registry)
 
 die() { echo "bootstrap: $*" >&2; exit 2; }
 
@@ -62,4 +66,23 @@ podman ps --filter status=running --format '{{.ID}} {{.Pid}} {{.Pod}}' | while r
   if [ -n "$pod" ]; then podman pod rm -f -t 0 "$pod" >/dev/null 2>&1 || true; fi
   podman rm -f -t 0 "$id" >/dev/null 2>&1 || true
 done
+# Prove the container stack works as the lab uses it, so a missing piece fails here, named, not in a role
+# ten minutes later: a pod (its infra container runs podman's pause helper, catatonit, under runc and
+# conmon) on an internal network (netavark, iptables, aardvark-dns), created, started and removed.
+prove_pods() {
+  local name=miniapp-bootstrap-proof state
+  cleanup() { podman pod rm -f -t 0 "$name" >/dev/null 2>&1 || true; podman network rm -f "$name" >/dev/null 2>&1 || true; }
+  step() {
+    local err
+    err=$("$@" 2>&1 >/dev/null) || { cleanup; die "podman cannot run a pod on this machine (${*:1:3}): ${err##*$'\n'}"; }
+  }
+  cleanup
+  step podman network create --internal "$name"
+  step podman pod create --name "$name" --network "$name"
+  step podman pod start "$name"
+  state=$(podman pod inspect "$name" --format '{{.State}}' 2>/dev/null)
+  cleanup
+  [ "$state" = Running ] || die "a throwaway pod did not run (state: $state); check podman, runc, conmon and catatonit"
+}
+prove_pods
 echo "bootstrap: ready (podman $(podman --version | awk '{print $3}'), $(.venv/bin/ansible --version | head -1))"

@@ -112,8 +112,17 @@ def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict:
     return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": type_url, **context}}
 
 
-def cluster(name: str, policy: dict, addresses: list[tuple[str, int]], http2: bool, tls: dict | None = None) -> dict:
-    """A STATIC cluster (the lab's stand-in for EDS) with the policy's breakers, outlier detection and LB."""
+def cluster(
+    name: str,
+    policy: dict,
+    addresses: list[tuple[str, int]],
+    http2: bool,
+    tls: dict | None = None,
+    *,
+    tcp: bool = False,
+) -> dict:
+    """A STATIC cluster (the lab's stand-in for EDS) with the policy's breakers, outlier detection and LB; a
+    TCP cluster has no HTTP protocol options."""
     lb = (policy.get("loadBalancer") or {}).get("simple", "LEAST_REQUEST")
     out = {
         "name": name,
@@ -123,9 +132,10 @@ def cluster(name: str, policy: dict, addresses: list[tuple[str, int]], http2: bo
         ),
         "lb_policy": {"LEAST_CONN": "LEAST_REQUEST"}.get(lb, lb),
         "circuit_breakers": circuit_breakers(policy.get("connectionPool")),
-        "typed_extension_protocol_options": _protocol_options(policy.get("connectionPool"), http2),
         "load_assignment": endpoints(name, addresses),
     }
+    if not tcp:
+        out["typed_extension_protocol_options"] = _protocol_options(policy.get("connectionPool"), http2)
     detection, common = outlier_detection(policy.get("outlierDetection"))
     if detection is not None:
         out["outlier_detection"], out["common_lb_config"] = detection, common

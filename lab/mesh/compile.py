@@ -28,8 +28,11 @@ STATS_CONFIG = {
         {"tag_name": "response_code_class", "regex": r"_rq(_(\dxx))$"},
     ],
 }
-# The app's calls leave through this address: service names resolve to it inside the pod.
+# The app's HTTP and gRPC calls leave through this address: those services' names resolve to it inside the
+# pod, and the sidecar routes by host. A TCP service cannot be routed by name: each gets an address of its
+# own from TCP_IPS (the lab's stand-in for its cluster IP), where the sidecar listens for it alone.
 OUTBOUND_IP = "127.0.0.2"
+TCP_IPS = "127.0.1."
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Pod:
 class Port:
     number: int
     http2: bool
+    tcp: bool = False
 
 
 def _kind(objects: Iterable[dict], kind: str) -> list[dict]:
@@ -57,7 +61,18 @@ def fqdn(obj: dict) -> str:
 
 
 def service_ports(service: dict) -> list[Port]:
-    return [Port(p["port"], p.get("appProtocol") in ("grpc", "http2")) for p in service["spec"]["ports"]]
+    """Each port's protocol as Istio selects it: appProtocol, else the port name's prefix (http, grpc, tcp)."""
+    ports = []
+    for p in service["spec"]["ports"]:
+        protocol = p.get("appProtocol") or p.get("name", "").split("-", 1)[0]
+        ports.append(Port(p["port"], protocol in ("grpc", "http2"), protocol == "tcp"))
+    return ports
+
+
+def tcp_addresses(objects: list[dict]) -> dict[str, str]:
+    """Every Service with a TCP port -> the address its name resolves to inside pods (sorted, so stable)."""
+    hosts = sorted(fqdn(s) for s in _kind(objects, "Service") if any(p.tcp for p in service_ports(s)))
+    return {host: f"{TCP_IPS}{i + 1}" for i, host in enumerate(hosts)}
 
 
 def egress_hosts(objects: list[dict], pod: Pod) -> set[str]:
@@ -112,9 +127,8 @@ def _outbound_clusters(service: dict, dr: dict | None, pods: list[Pod], tls: Tls
             name = cluster_name("outbound", port.number, subset, host)
             sni = f"outbound_.{port.number}_.{subset}_.{host}"
             sans = sorted({_spiffe(trust_domain, p) for p in members})
-            out.append(
-                cluster(name, policy, [(p.ip, port.number) for p in members], port.http2, upstream_tls(tls, sni, sans))
-            )
+            addresses = [(p.ip, port.number) for p in members]
+            out.append(cluster(name, policy, addresses, port.http2, upstream_tls(tls, sni, sans), tcp=port.tcp))
     return out
 
 
@@ -127,9 +141,15 @@ def _outbound(
     virtual = {h: o for o in _kind(objects, "VirtualService") for h in o["spec"]["hosts"]}
     clusters: list[dict] = []
     vhosts: dict[int, list[dict]] = {}
+    tcp: list[dict] = []
+    addresses = tcp_addresses(objects)
     for host in sorted(egress_hosts(objects, pod)):
         clusters += _outbound_clusters(by_host[host], rules.get(host), pods, tls, trust_domain)
         for port in service_ports(by_host[host]):
+            if port.tcp:
+                name = cluster_name("outbound", port.number, "", host)
+                tcp.append(listeners.tcp_outbound(addresses[host], port.number, name))
+                continue
             found = (
                 routes(virtual[host]["spec"], port.number) if host in virtual else [default_route(host, port.number)]
             )
@@ -138,7 +158,7 @@ def _outbound(
             )
     return clusters, [
         listeners.outbound(OUTBOUND_IP, number, [*hosts, block_all()]) for number, hosts in sorted(vhosts.items())
-    ]
+    ] + tcp
 
 
 def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) -> tuple[list[dict], list[dict]]:
@@ -155,8 +175,8 @@ def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) ->
     clusters, listeners_, allowed = [], [], principals(objects, pod)
     for port in service_ports(own):
         name = cluster_name("inbound", port.number, "", "")
-        clusters.append(cluster(name, policy, [("127.0.0.1", port.number)], port.http2))
-        listeners_.append(listeners.inbound(pod.ip, port.number, name, tls, trust_domain, allowed))
+        clusters.append(cluster(name, policy, [("127.0.0.1", port.number)], port.http2, tcp=port.tcp))
+        listeners_.append(listeners.inbound(pod.ip, port.number, name, tls, trust_domain, allowed, tcp=port.tcp))
     return clusters, listeners_
 
 

@@ -10,6 +10,8 @@ ROUTER = {
     "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
 }
 RBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+NETWORK_RBAC = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
+TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
 # Istio's mesh mTLS parameters (meshMTLS.minProtocolVersion, cipher list of filterchain_options.go).
 CIPHERS = [
@@ -26,18 +28,50 @@ def _address(ip: str, port: int) -> dict:
     return {"socket_address": {"address": ip, "port_value": port}}
 
 
-def rbac(principals: list[str] | None) -> dict:
-    """AuthorizationPolicy ALLOW on source principals; an empty rule list allows nobody. None: no policy."""
+def rbac(principals: list[str] | None, *, network: str | None = None) -> dict:
+    """AuthorizationPolicy ALLOW on source principals; an empty rule list allows nobody. None: no policy.
+    With network (a stat prefix), the TCP filter: Istio enforces the same policy on a TCP port per connection."""
     if principals is None:
         return {}
     policies = {}
     if principals:
         ids = [{"authenticated": {"principal_name": {"exact": f"spiffe://{p}"}}} for p in principals]
         policies["allowed-callers"] = {"permissions": [{"any": True}], "principals": ids}
-    return {
-        "name": "envoy.filters.http.rbac",
-        "typed_config": {"@type": RBAC, "rules": {"action": "ALLOW", "policies": policies}},
-    }
+    rules = {"action": "ALLOW", "policies": policies}
+    if network is not None:
+        config = {"@type": NETWORK_RBAC, "stat_prefix": network, "rules": rules}
+        return {"name": "envoy.filters.network.rbac", "typed_config": config}
+    return {"name": "envoy.filters.http.rbac", "typed_config": {"@type": RBAC, "rules": rules}}
+
+
+def tcp_proxy(stat_prefix: str, cluster: str) -> dict:
+    """Bytes both ways to one cluster (a TCP port: Istio neither parses nor routes it)."""
+    config = {"@type": TCP_PROXY, "stat_prefix": stat_prefix, "cluster": cluster}
+    return {"name": "envoy.filters.network.tcp_proxy", "typed_config": config}
+
+
+# Istio's default profile writes no access log; the lab's sidecars log what a fault hunt needs: every
+# answer of 500 or more and every request Envoy flagged (overflow, no healthy upstream, no route, ...).
+# Logging every request cost each pass more CPU than its routing (a write to conmon per line).
+ACCESS_LOG = {
+    "name": "envoy.access_loggers.stdout",
+    "filter": {
+        "or_filter": {
+            "filters": [
+                {
+                    "status_code_filter": {
+                        "comparison": {
+                            "op": "GE",
+                            "value": {"default_value": 500, "runtime_key": "access_log.min_status"},
+                        }
+                    }
+                },
+                {"response_flag_filter": {}},
+            ]
+        }
+    },
+    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"},
+}
 
 
 def http_manager(stat_prefix: str, route_config: dict, filters: list[dict]) -> dict:
@@ -47,14 +81,7 @@ def http_manager(stat_prefix: str, route_config: dict, filters: list[dict]) -> d
         "codec_type": "AUTO",
         "route_config": route_config,
         "http_filters": [*filters, ROUTER],
-        "access_log": [
-            {
-                "name": "envoy.access_loggers.stdout",
-                "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
-                },
-            }
-        ],
+        "access_log": [ACCESS_LOG],
     }
     return {"name": "envoy.filters.network.http_connection_manager", "typed_config": config}
 
@@ -103,13 +130,27 @@ def inbound_routes(port: int, cluster: str) -> dict:
     return {"name": f"inbound|{port}", "virtual_hosts": [vhost]}
 
 
-def inbound(ip: str, port: int, cluster: str, tls: TlsFiles, trust_domain: str, principals: list[str] | None) -> dict:
+def inbound(
+    ip: str,
+    port: int,
+    cluster: str,
+    tls: TlsFiles,
+    trust_domain: str,
+    principals: list[str] | None,
+    *,
+    tcp: bool = False,
+) -> dict:
     """A plaintext connection matches no filter chain and is closed (Istio: NR filter_chain_not_found)."""
-    filters = [f for f in [rbac(principals)] if f]
+    if tcp:
+        prefix = f"inbound_{port}"
+        filters = [f for f in [rbac(principals, network=prefix)] if f] + [tcp_proxy(prefix, cluster)]
+    else:
+        http = [f for f in [rbac(principals)] if f]
+        filters = [http_manager(f"inbound_{port}", inbound_routes(port, cluster), http)]
     chain = {
         "filter_chain_match": {"transport_protocol": "tls"},
         "transport_socket": downstream_tls(tls, trust_domain),
-        "filters": [http_manager(f"inbound_{port}", inbound_routes(port, cluster), filters)],
+        "filters": filters,
     }
     return {
         "name": f"inbound_{ip}_{port}",
@@ -126,6 +167,15 @@ def outbound(ip: str, port: int, virtual_hosts: list[dict]) -> dict:
         "name": f"outbound_{ip}_{port}",
         "address": _address(ip, port),
         "filter_chains": [{"filters": [http_manager(f"outbound_{port}", route_config, [])]}],
+    }
+
+
+def tcp_outbound(ip: str, port: int, cluster: str) -> dict:
+    """Where the app's connections to one TCP service land: the service's own address (its cluster IP)."""
+    return {
+        "name": f"outbound_{ip}_{port}",
+        "address": _address(ip, port),
+        "filter_chains": [{"filters": [tcp_proxy(f"outbound_{ip}_{port}", cluster)]}],
     }
 
 

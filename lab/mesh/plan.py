@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from lab.mesh.compile import OUTBOUND_IP, fqdn
+from lab.mesh.compile import OUTBOUND_IP, fqdn, tcp_addresses
 
 SecretLookup = Callable[[str, str, str], str]
 _PLAIN = re.compile(r"[A-Za-z0-9_]+")
@@ -39,13 +40,15 @@ def app_env(container: dict, namespace: str, lookup: SecretLookup) -> dict[str, 
 
 
 def host_entries(objects: list[dict], database_host: str, database_ip: str) -> list[str]:
-    """--add-host values: every service name resolves to the sidecar's outbound address, the database to its pod."""
-    names = []
+    """--add-host values: every HTTP service's names resolve to the sidecar's outbound address, a TCP
+    service's to its own (the sidecar listens there for it), the database to its pod."""
+    tcp = tcp_addresses(objects)
+    entries = []
     for service in (o for o in objects if o["kind"] == "Service"):
         host = fqdn(service)
         parts = host.split(".")
-        names += [host, ".".join(parts[:2]), ".".join(parts[:3])]
-    return [f"{name}:{OUTBOUND_IP}" for name in names] + [f"{database_host}:{database_ip}"]
+        entries += [f"{name}:{tcp.get(host, OUTBOUND_IP)}" for name in (host, ".".join(parts[:2]), ".".join(parts[:3]))]
+    return [*entries, f"{database_host}:{database_ip}"]
 
 
 def database_roles(secrets: list[dict], database: str) -> str:
@@ -89,8 +92,19 @@ def metrics_port(objects: list[dict], namespace: str, app: str, version: str) ->
     return None
 
 
-def config_files(objects: list[dict], container: dict, pod_spec: dict, namespace: str) -> dict[str, dict[str, str]]:
-    """mountPath -> {file: content} for the container's ConfigMap volumes, as the kubelet would project them."""
+@dataclass(frozen=True)
+class Projection:
+    """A volume's files as the kubelet projects them; a Secret's are readable by the container's user only."""
+
+    files: dict[str, str]
+    secret: bool = False
+
+
+def volume_files(
+    objects: list[dict], container: dict, pod_spec: dict, namespace: str, lookup: SecretLookup
+) -> dict[str, Projection]:
+    """mountPath -> its projection, for the container's ConfigMap and Secret volumes (a Secret's listed
+    items only)."""
     volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
     maps = {
         o["metadata"]["name"]: o
@@ -99,7 +113,39 @@ def config_files(objects: list[dict], container: dict, pod_spec: dict, namespace
     }
     files = {}
     for mount in container.get("volumeMounts", []):
-        source = volumes[mount["name"]].get("configMap")
-        if source:
-            files[mount["mountPath"]] = dict(maps[source["name"]]["data"])
+        volume = volumes[mount["name"]]
+        if "configMap" in volume:
+            files[mount["mountPath"]] = Projection(dict(maps[volume["configMap"]["name"]]["data"]))
+        elif "secret" in volume:
+            name, items = volume["secret"]["secretName"], volume["secret"]["items"]
+            found = {i["path"]: lookup(namespace, name, i["key"]) for i in items}
+            files[mount["mountPath"]] = Projection(found, secret=True)
     return files
+
+
+def scratch_dirs(container: dict, pod_spec: dict) -> list[str]:
+    """Mount paths of the container's emptyDir volumes (the lab gives each a tmpfs)."""
+    empty = {v["name"] for v in pod_spec.get("volumes", []) if "emptyDir" in v}
+    return [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in empty]
+
+
+def loopback_args(container: dict) -> list[str]:
+    """What makes a container that is not one of our services listen on loopback only, behind its sidecar
+    (the services get MINIAPP_HTTP_HOST): the lab's stand-in for Istio's traffic interception."""
+    return ["--bind", "127.0.0.1"] if image_name(container["image"]) == "miniapp-redis" else []
+
+
+def image_name(reference: str) -> str:
+    """registry/path/name:tag -> name (how the lab maps a Deployment's image to the image it built)."""
+    return reference.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def readiness(container: dict) -> list[str]:
+    """The container's readinessProbe as a command run in its pod (httpGet by curl, tcpSocket by bash)."""
+    probe = container["readinessProbe"]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    if "httpGet" in probe:
+        port = ports.get(probe["httpGet"]["port"], probe["httpGet"]["port"])
+        return ["curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{port}{probe['httpGet']['path']}"]
+    port = ports.get(probe["tcpSocket"]["port"], probe["tcpSocket"]["port"])
+    return ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"]

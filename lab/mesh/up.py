@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -129,6 +130,37 @@ def _run_envoy(pod: str, directory: Path, node_image: str) -> None:
     )
 
 
+def _deployment(objects: list[dict], pod: mesh.Pod) -> dict:
+    """The Deployment whose template made this pod (its namespace and app and version labels)."""
+    return next(
+        o
+        for o in objects
+        if o["kind"] == "Deployment"
+        and o["metadata"]["namespace"] == pod.namespace
+        and o["spec"]["template"]["metadata"]["labels"] == {"app": pod.app, "version": pod.version}
+    )
+
+
+def _mounts(pod: mesh.Pod, files: dict[str, plan.Projection], scratch: list[str], user: int) -> list[str]:
+    """podman arguments that project the pod's volume files read-only (a Secret's readable by the container's
+    user alone, 0400) and give each emptyDir a tmpfs."""
+    args = []
+    for mount_path, projection in files.items():
+        directory = STATE / "pods" / pod.name / "volumes" / mount_path.strip("/").replace("/", "_")
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, content in projection.files.items():
+            path = directory / name
+            path.touch(mode=0o600)
+            path.write_text(content)
+            if projection.secret:
+                os.chown(path, user, -1)
+                path.chmod(0o400)
+            else:
+                path.chmod(0o644)
+        args += ["-v", f"{directory}:{mount_path}:ro"]
+    return args + [a for path in scratch for a in ("--tmpfs", path)]
+
+
 def start_pod(
     objects: list[dict],
     pods: list[mesh.Pod],
@@ -136,43 +168,35 @@ def start_pod(
     images: dict[str, str],
     ca: pki.Issued,
     lookup: plan.SecretLookup,
-    migrated: set[str],
-) -> None:
-    deployment = next(
-        o
-        for o in objects
-        if o["kind"] == "Deployment"
-        and pod.name.startswith(o["metadata"]["name"] + "-")
-        and o["metadata"]["namespace"] == pod.namespace
-    )
-    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    initialized: set[str],
+) -> list[str]:
+    """The pod as the kubelet would start it: its init containers (once per app, as the first pod's would
+    have done it for the others), its container with its limits, volumes and arguments, and its sidecar.
+    Returns its readiness probe as a command."""
+    spec = _deployment(objects, pod)["spec"]["template"]["spec"]
+    app = spec["containers"][0]
     hosts = [a for h in plan.host_entries(objects, DATABASE_HOST, DATABASE_IP) for a in ("--add-host", h)]
     podman("pod", "create", "--name", pod.name, "--label", LABEL, "--network", NETWORK, "--ip", pod.ip, *hosts)
     env = [a for k, v in plan.app_env(app, pod.namespace, lookup).items() for a in ("-e", f"{k}={v}")]
-    run_args = [
-        "--memory",
-        app["resources"]["limits"]["memory"].replace("Mi", "m"),
-        "--cpus",
-        str(int(app["resources"]["limits"]["cpu"].rstrip("m")) / 1000),
-    ]
-    for mount_path, files in plan.config_files(
-        objects, app, deployment["spec"]["template"]["spec"], pod.namespace
-    ).items():
-        directory = STATE / "pods" / pod.name / "config" / mount_path.strip("/").replace("/", "_")
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, content in files.items():
-            (directory / name).write_text(content)
-        run_args += ["-v", f"{directory}:{mount_path}:ro"]
-    if pod.app not in migrated:
-        podman("run", "--rm", "--pod", pod.name, *env, images["services"], "migrate")
-        migrated.add(pod.app)
-    podman("run", "-d", "--pod", pod.name, "--name", f"{pod.name}-app", *run_args, *env, images["services"], "serve")
+    limits = app["resources"]["limits"]
+    run_args = ["--memory", limits["memory"].replace("Mi", "m"), "--cpus", str(int(limits["cpu"].rstrip("m")) / 1000)]
+    files = plan.volume_files(objects, app, spec, pod.namespace, lookup)
+    user = app.get("securityContext", {}).get("runAsUser", 0)
+    run_args += _mounts(pod, files, plan.scratch_dirs(app, spec), user)
+    if pod.app not in initialized:
+        for init in spec.get("initContainers", []):
+            podman("run", "--rm", "--pod", pod.name, *env, images[plan.image_name(init["image"])], *init["args"])
+        initialized.add(pod.app)
+    argv = [*app.get("args", []), *plan.loopback_args(app)]
+    image_ = images[plan.image_name(app["image"])]
+    podman("run", "-d", "--pod", pod.name, "--name", f"{pod.name}-app", *run_args, *env, image_, *argv)
     spiffe = f"spiffe://{TRUST_DOMAIN}/ns/{pod.namespace}/sa/{pod.account}"
     _run_envoy(
         pod.name,
         _sidecar_dir(pod.name, ca, spiffe, mesh.sidecar(objects, pods, pod, MESH_TLS, TRUST_DOMAIN)),
         images["node"],
     )
+    return plan.readiness(app)
 
 
 def start_ingress(objects: list[dict], pods: list[mesh.Pod], images: dict[str, str], ca: pki.Issued) -> None:
@@ -197,12 +221,13 @@ def start_ingress(objects: list[dict], pods: list[mesh.Pod], images: dict[str, s
     _run_envoy("miniapp-mesh-ingress", _sidecar_dir("ingress", ca, spiffe, config), images["node"])
 
 
-def wait_ready(pods: list[mesh.Pod], timeout_s: float = 240) -> None:
-    """Every sidecar's admin says LIVE and every app answers /readyz on loopback inside its pod."""
+def wait_ready(pods: list[mesh.Pod], probes: dict[str, list[str]], timeout_s: float = 240) -> None:
+    """Every sidecar's admin says LIVE and every app passes its readiness probe inside its pod."""
     deadline = time.monotonic() + timeout_s
     for pod in pods:
-        while not (_envoy_live(pod) and _app_ready(pod)):
-            if time.monotonic() > deadline:
+        while not (_envoy_live(pod) and _app_ready(pod, probes[pod.name])):
+            exited = podman("inspect", "--format", "{{.State.Status}}", f"{pod.name}-app", check=False) != "running"
+            if exited or time.monotonic() > deadline:
                 raise TimeoutError(
                     f"{pod.name} not ready: {podman('logs', '--tail', '15', pod.name + '-app', check=False)}"
                 )
@@ -216,9 +241,12 @@ def _envoy_live(pod: mesh.Pod) -> bool:
         return False
 
 
-def _app_ready(pod: mesh.Pod) -> bool:
-    probe = ["podman", "exec", f"{pod.name}-envoy", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/readyz"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+def _app_ready(pod: mesh.Pod, probe: list[str]) -> bool:
+    """The probe, run from the pod's sidecar container (it shares the app's network, and has curl and bash)."""
+    return (
+        subprocess.run(["podman", "exec", f"{pod.name}-envoy", *probe], capture_output=True, check=False).returncode
+        == 0
+    )
 
 
 def _running(pods: list[mesh.Pod]) -> bool:
@@ -230,27 +258,30 @@ def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
     """Create the mesh, or leave it when it already runs exactly these objects, secrets and images (None)."""
     objects = mesh.checked([o for o in yaml.safe_load_all(objects_file.read_text()) if o])
     secrets = json.loads(secrets_file.read_text())
+    # By the image name a Deployment asks for (registry and tag differ at a site), and the lab's own.
     images = {
-        "services": image("services/image/build.sh"),
+        "miniapp-services": image("services/image/build.sh"),
+        "miniapp-redis": image("lab/images/redis/build.sh"),
         "postgres": image("lab/images/postgres/build.sh"),
         "node": image("lab/images/build.sh", "node"),
     }
-    fingerprint = hashlib.sha256(json.dumps([objects, secrets, images], sort_keys=True).encode()).hexdigest()
+    # The backend's own code counts too: a change to how sidecars are compiled recreates the mesh.
+    backend = [p.read_text() for p in sorted(Path(__file__).parent.glob("*.py"))]
+    fingerprint = hashlib.sha256(json.dumps([objects, secrets, images, backend], sort_keys=True).encode()).hexdigest()
     applied = STATE / "applied.sha256"
     if applied.exists() and applied.read_text() == fingerprint and _running(mesh.pods_from(objects, PREFIX, FIRST_POD)):
         return None
     down()
     podman("network", "create", "--internal", "--subnet", SUBNET, NETWORK)
     start_database(images["postgres"], secrets)
-    pods, ca, migrated = mesh.pods_from(objects, PREFIX, FIRST_POD), pki.new_ca(TRUST_DOMAIN), set()
+    pods, ca, initialized = mesh.pods_from(objects, PREFIX, FIRST_POD), pki.new_ca(TRUST_DOMAIN), set()
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
     lookup = plan.secret_lookup(secrets)
-    for pod in pods:
-        start_pod(objects, pods, pod, images, ca, lookup, migrated)
+    probes = {pod.name: start_pod(objects, pods, pod, images, ca, lookup, initialized) for pod in pods}
     start_ingress(objects, pods, images, ca)
     listed = [vars(p) | {"metrics_port": plan.metrics_port(objects, p.namespace, p.app, p.version)} for p in pods]
     (STATE / "pods.json").write_text(json.dumps(listed, indent=1))
-    wait_ready(pods)
+    wait_ready(pods, probes)
     applied.write_text(fingerprint)
     return pods
 

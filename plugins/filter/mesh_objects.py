@@ -12,10 +12,11 @@ short_description: Kubernetes and Istio objects for the service catalog
 version_added: 0.1.0
 description:
   - Checks the service catalog (C(services_catalog)) and renders every object the services need, tenants first
-    (Namespace, ResourceQuota, LimitRange, PeerAuthentication STRICT), then per service ServiceAccount, Service,
+    (Namespace, ResourceQuota, LimitRange, PeerAuthentication STRICT), then per store ServiceAccount, Service,
+    ConfigMap, Deployment, AuthorizationPolicy and Sidecar, then per service ServiceAccount, Service,
     PodDisruptionBudget, a Deployment per version, DestinationRule, VirtualService, AuthorizationPolicy and Sidecar.
   - A catalog error fails with a message naming the field and the fix.
-positional: image, revision
+positional: image, store_image, revision
 options:
   _input:
     description: The service catalog.
@@ -25,6 +26,10 @@ options:
     description: Reference of the services image (registry/repository:tag).
     type: str
     required: true
+  store_image:
+    description: Reference of the stores' Redis image (registry/repository:tag).
+    type: str
+    required: true
   revision:
     description: Istio revision the tenants' namespaces select (istio.io/rev); empty selects the default control plane.
     type: str
@@ -32,7 +37,7 @@ options:
 """
 
 EXAMPLES = r"""
-objects: "{{ services_catalog | miniapp.mesh.mesh_objects('registry.local:5000/miniapp-services:0.1.0') }}"
+objects: "{{ services_catalog | miniapp.mesh.mesh_objects('registry.local:5000/miniapp-services:0.1.0', 'registry.local:5000/miniapp-redis:7.0') }}"
 """
 
 RETURN = r"""
@@ -46,14 +51,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, mesh_catalog, mesh_render
 
 
-def mesh_objects(catalog, image, revision=""):
+def mesh_objects(catalog, image, store_image, revision=""):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError(
             "mesh_objects: services_catalog must be a mapping (see roles/services/meta/argument_specs.yml)"
         )
     try:
         labels = tuple(cluster_render.mesh_label(str(revision)).items())
-        options = mesh_render.RenderOptions(image=str(image), injection_labels=labels)
+        options = mesh_render.RenderOptions(image=str(image), store_image=str(store_image), injection_labels=labels)
         return mesh_render.render(mesh_catalog.load(catalog), options)
     except mesh_catalog.CatalogError as err:
         raise AnsibleFilterError(str(err)) from err

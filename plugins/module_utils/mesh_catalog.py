@@ -31,6 +31,8 @@ _SERVICE_KEYS = {
 }
 # The gateway's endpoints that have a fallback under overload (services/miniapp_services/gateway).
 DEGRADABLE = ("login", "product", "order_create")
+_STORE_KEYS = {"tenant", "clients", "memory_mib", "cpu_millicores", "max_memory_mib"}
+STORE_PORT = 6379
 
 
 class CatalogError(ValueError):
@@ -72,17 +74,36 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Store:
+    """A Redis for some services' state (the gateway's nonces), a workload of its own in the mesh."""
+
+    name: str
+    tenant: str
+    clients: tuple[str, ...]
+    memory_mib: int
+    cpu_millicores: int
+    max_memory_mib: int
+
+    def fqdn(self, suffix: str = "svc.cluster.local") -> str:
+        return f"{self.name}.{self.tenant}.{suffix}"
+
+
+@dataclass(frozen=True)
 class Catalog:
     image: str
     trust_domain: str
     tenants: tuple[str, ...]
     services: tuple[Service, ...]
+    stores: tuple[Store, ...] = ()
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
 
-    def spiffe(self, service: Service) -> str:
+    def spiffe(self, service: Service | Store) -> str:
         return f"spiffe://{self.trust_domain}/ns/{service.tenant}/sa/{service.name}"
+
+    def stores_of(self, service: Service) -> tuple[Store, ...]:
+        return tuple(s for s in self.stores if service.name in s.clients)
 
 
 def _where(name: str, key: str) -> str:
@@ -189,6 +210,29 @@ def _check_deadlines(services: dict[str, Service]) -> None:
                 )
 
 
+def _store(name: str, raw: dict, tenants: tuple[str, ...], services: dict[str, Service]) -> Store:
+    where = f"services_catalog.stores.{name}"
+    unknown = sorted(set(raw) - _STORE_KEYS)
+    if unknown:
+        raise CatalogError(f"{where}.{unknown[0]}: unknown key; the keys are {sorted(_STORE_KEYS)}")
+    if name in services:
+        raise CatalogError(f"{where}: a service is named {name!r} already; give the store another name")
+    if raw.get("tenant") not in tenants:
+        raise CatalogError(f"{where}.tenant: {raw.get('tenant')!r} is not a tenant; use one of {list(tenants)}")
+    clients = tuple(raw.get("clients") or ())
+    if not clients or any(c not in services for c in clients):
+        raise CatalogError(f"{where}.clients: {list(clients)}; list the services that use it (at least one)")
+    for key in ("memory_mib", "cpu_millicores", "max_memory_mib"):
+        if not isinstance(raw.get(key), int) or raw[key] < 1:
+            raise CatalogError(f"{where}.{key}: {raw.get(key)!r}; use a whole number of 1 or more")
+    if raw["max_memory_mib"] >= raw["memory_mib"]:
+        raise CatalogError(
+            f"{where}.max_memory_mib: {raw['max_memory_mib']} must stay below memory_mib ({raw['memory_mib']}): "
+            "Redis refuses writes at max_memory_mib, the kernel kills it at memory_mib"
+        )
+    return Store(name, raw["tenant"], clients, raw["memory_mib"], raw["cpu_millicores"], raw["max_memory_mib"])
+
+
 def load(raw: dict) -> Catalog:
     """Check the raw catalog (services_catalog) and fill in defaults."""
     tenants = tuple(sorted((raw.get("tenants") or {}).keys()))
@@ -202,9 +246,16 @@ def load(raw: dict) -> Catalog:
         raise CatalogError("services_catalog.services: list at least one service")
     _check_edges(services)
     _check_deadlines(services)
+    stores = tuple(_store(name, spec or {}, tenants, services) for name, spec in (raw.get("stores") or {}).items())
+    if "gateway" in services and not any(s.name == "nonces" and "gateway" in s.clients for s in stores):
+        raise CatalogError(
+            "services_catalog.stores.nonces: the gateway's replay guard is missing; add a store nonces with"
+            " clients: [gateway]"
+        )
     return Catalog(
         str(raw.get("image", "miniapp-services")),
         str(raw.get("trust_domain", "cluster.local")),
         tenants,
         tuple(services.values()),
+        stores,
     )

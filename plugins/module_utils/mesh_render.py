@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .mesh_catalog import EDGE_CALLER, Catalog, Service
+from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, Store
 
 RELEASE_TAG = "x-release-tag"
 # The ingress's own identity: the NGINX Ingress Controller's service account (roles/ingress), in the mesh.
@@ -23,11 +23,14 @@ RUN_AS = 10001
 METRICS_PORT = 9091
 # The gateway's degradation rules (a ConfigMap; JSON is YAML), reloaded by the gateway when it changes.
 RULES_FILE = "/etc/miniapp/rules.json"
+# The stores' Redis runs as this user of its image (lab/images/redis).
+STORE_RUN_AS = 10002
 
 
 @dataclass(frozen=True)
 class RenderOptions:
     image: str  # registry/repository:tag of the services image
+    store_image: str  # registry/repository:tag of the stores' Redis image
     injection_labels: tuple[tuple[str, str], ...] = (("istio-injection", "enabled"),)
 
 
@@ -59,8 +62,9 @@ def principal(catalog: Catalog, caller: str) -> str:
 def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> list[dict]:
     """Namespace, quota and limits derived from the budgets of the tenant's services, and STRICT mTLS."""
     services = [s for s in catalog.services if s.tenant == tenant]
+    stores = [s for s in catalog.stores if s.tenant == tenant]
     # Quota leaves room for one surge pod per Deployment during a rolling update.
-    pods = [(s, n + 1) for s in services for n in pods_of(s).values()]
+    pods = [(s, n + 1) for s in services for n in pods_of(s).values()] + [(s, 2) for s in stores]
     memory = sum(s.memory_mib * n for s, n in pods)
     cpu = sum(s.cpu_millicores * n for s, n in pods)
     hard = {
@@ -70,7 +74,7 @@ def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> lis
         "requests.cpu": f"{cpu}m",
         "limits.cpu": f"{cpu}m",
     }
-    largest = max(s.memory_mib for s in services), max(s.cpu_millicores for s in services)
+    largest = max(s.memory_mib for s, _ in pods), max(s.cpu_millicores for s, _ in pods)
     limit = {
         "type": "Container",
         "max": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
@@ -110,6 +114,9 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
                 "valueFrom": {"secretKeyRef": {"name": "gateway-session", "key": "secret"}},
             }
         )
+    for store in catalog.stores_of(svc):
+        ref = {"secretKeyRef": {"name": store.name, "key": "url"}}
+        env.append({"name": f"MINIAPP_STORES__{store.name.upper()}", "valueFrom": ref})
     return env
 
 
@@ -259,11 +266,10 @@ def authorization_policy(catalog: Catalog, svc: Service) -> dict:
     return _obj("security.istio.io/v1", "AuthorizationPolicy", _meta(svc.name, svc.tenant), spec=spec)
 
 
-def sidecar(catalog: Catalog, svc: Service) -> dict:
-    """Egress limited to the services this one calls, and nothing outside the registry."""
-    hosts = [f"{callee.tenant}/{callee.fqdn()}" for callee in (catalog.service(c) for c in svc.calls)] + [
-        "istio-system/*"
-    ]
+def sidecar(catalog: Catalog, svc: Service | Store) -> dict:
+    """Egress limited to the services this one calls and the stores it uses, and nothing outside the registry."""
+    reached = [catalog.service(c) for c in svc.calls] + list(catalog.stores_of(svc)) if isinstance(svc, Service) else []
+    hosts = [f"{x.tenant}/{x.fqdn()}" for x in reached] + ["istio-system/*"]
     spec = {
         "workloadSelector": {"labels": {"app": svc.name}},
         "egress": [{"hosts": hosts}],
@@ -305,7 +311,84 @@ def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> l
     ]
 
 
+def _store_config(store: Store) -> str:
+    """redis.conf: memory only, and never evicting: a forgotten nonce could be replayed, so when full the
+    store refuses writes (its clients fail closed). The password comes from the store's Secret."""
+    return "\n".join(
+        (
+            "bind 0.0.0.0",
+            f"port {STORE_PORT}",
+            'save ""',
+            "appendonly no",
+            "dir /data",
+            f"maxmemory {store.max_memory_mib}mb",
+            "maxmemory-policy noeviction",
+            "include /etc/redis/auth/auth.conf",
+            "",
+        )
+    )
+
+
+def _store_container(store: Store, options: RenderOptions) -> dict:
+    budget = {"memory": f"{store.memory_mib}Mi", "cpu": f"{store.cpu_millicores}m"}
+    probe = {"tcpSocket": {"port": "redis"}, "timeoutSeconds": 1}
+    mounts = [("config", "/etc/redis/conf", True), ("auth", "/etc/redis/auth", True), ("data", "/data", False)]
+    return {
+        "name": "redis",
+        "image": options.store_image,
+        "args": ["/etc/redis/conf/redis.conf"],
+        "ports": [{"name": "redis", "containerPort": STORE_PORT}],
+        "resources": {"requests": budget, "limits": budget},
+        "livenessProbe": {**probe, "periodSeconds": 10},
+        "readinessProbe": {**probe, "periodSeconds": 5},
+        "volumeMounts": [{"name": n, "mountPath": p, "readOnly": ro} for n, p, ro in mounts],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": STORE_RUN_AS,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+
+
+def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> list[dict]:
+    """A store's Redis: its identity, a TCP Service, its configuration, one pod, and only its clients admitted.
+    Its password is a Secret made per install (roles/services), mounted as auth.conf."""
+    labels = {"app": store.name, "version": "v1"}
+    volumes = [
+        {"name": "config", "configMap": {"name": f"{store.name}-redis"}},
+        {"name": "auth", "secret": {"secretName": store.name, "items": [{"key": "auth.conf", "path": "auth.conf"}]}},
+        {"name": "data", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+    ]
+    pod = {"serviceAccountName": store.name, "containers": [_store_container(store, options)], "volumes": volumes}
+    spec = {
+        "replicas": 1,
+        "selector": {"matchLabels": labels},
+        "strategy": {"type": "Recreate"},  # one Redis at a time: its clients follow the Service
+        "template": {"metadata": {"labels": labels}, "spec": pod},
+    }
+    port = {"name": "tcp-redis", "port": STORE_PORT, "targetPort": "redis", "appProtocol": "tcp"}
+    rules = [{"from": [{"source": {"principals": [principal(catalog, c) for c in store.clients]}}]}]
+    policy = {"selector": {"matchLabels": {"app": store.name}}, "action": "ALLOW", "rules": rules}
+    return [
+        _obj("v1", "ServiceAccount", _meta(store.name, store.tenant)),
+        _obj(
+            "v1",
+            "Service",
+            _meta(store.name, store.tenant, {"app": store.name}),
+            spec={"selector": {"app": store.name}, "ports": [port]},
+        ),
+        _obj("v1", "ConfigMap", _meta(f"{store.name}-redis", store.tenant), data={"redis.conf": _store_config(store)}),
+        _obj("apps/v1", "Deployment", _meta(store.name, store.tenant, labels), spec=spec),
+        _obj("security.istio.io/v1", "AuthorizationPolicy", _meta(store.name, store.tenant), spec=policy),
+        sidecar(catalog, store),
+    ]
+
+
 def render(catalog: Catalog, options: RenderOptions) -> list[dict]:
-    """Every object, tenants first so namespaces exist before what goes in them."""
+    """Every object, tenants first so namespaces exist before what goes in them; stores before the services
+    that use them."""
     objects = [obj for tenant in catalog.tenants for obj in tenant_objects(catalog, tenant, options)]
+    objects += [obj for store in catalog.stores for obj in store_objects(catalog, store, options)]
     return objects + [obj for svc in catalog.services for obj in service_objects(catalog, svc, options)]

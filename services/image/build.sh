@@ -26,8 +26,12 @@ wheel=$(cd "$ctx/wheelhouse" && ls miniapp_services-*.whl)
 echo "miniapp-services @ file:///build/wheelhouse/$wheel --hash=sha256:$(sha256sum "$ctx/wheelhouse/$wheel" | cut -d' ' -f1)" \
   >>"$ctx/requirements.txt"
 grep -v '^miniapp-services @' "$ctx/requirements.txt" >"$ctx/third-party.txt"
+# The node image's Python (Debian 12's 3.11.2): markers such as python_full_version < '3.11.3' must be
+# judged for it, not for the host's interpreter.
+py=$(podman run --rm "$base" python3 -c 'import platform; print(platform.python_version())')
+.venv/bin/python services/image/requirements_for.py "$ctx/third-party.txt" "$py" >"$ctx/download.txt"
 PIP_CONFIG_FILE=/dev/null .venv/bin/pip download --quiet --disable-pip-version-check --require-hashes --only-binary=:all: \
-  --python-version 3.11 -r "$ctx/third-party.txt" -d "$ctx/wheelhouse"
+  --python-version "$py" -r "$ctx/download.txt" -d "$ctx/wheelhouse"
 cp -r "$(.venv/bin/python -c 'import os, pip; print(os.path.dirname(pip.__file__))')" "$ctx/pip"
 find "$ctx/pip" -name __pycache__ -prune -exec rm -rf {} +
 podman build --quiet --build-arg "BASE=$base" -t "$ref" -f services/image/Containerfile "$ctx" >/dev/null

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, MetaData, String, delete, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.cart.domain import Item
+from miniapp_services.kit.db import Connection
 
 
 class Base(DeclarativeBase):
@@ -22,21 +21,24 @@ class ItemRow(Base):
 
 
 class SqlCartRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def items(self, user_id: int) -> list[Item]:
-        query = select(ItemRow).where(ItemRow.user_id == user_id).order_by(ItemRow.sku)
-        return [Item(row.sku, row.quantity) for row in (await self.session.execute(query)).scalars()]
+        rows = await self.conn.fetch("SELECT sku, quantity FROM cart.item WHERE user_id = $1 ORDER BY sku", user_id)
+        return [Item(row["sku"], row["quantity"]) for row in rows]
 
     async def put(self, user_id: int, item: Item) -> None:
-        upsert = insert(ItemRow).values(user_id=user_id, sku=item.sku, quantity=item.quantity)
-        await self.session.execute(
-            upsert.on_conflict_do_update(index_elements=["user_id", "sku"], set_={"quantity": item.quantity})
+        await self.conn.execute(
+            """INSERT INTO cart.item (user_id, sku, quantity) VALUES ($1, $2, $3)
+            ON CONFLICT (user_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity""",
+            user_id,
+            item.sku,
+            item.quantity,
         )
 
     async def remove(self, user_id: int, sku: str) -> None:
-        await self.session.execute(delete(ItemRow).where(ItemRow.user_id == user_id, ItemRow.sku == sku))
+        await self.conn.execute("DELETE FROM cart.item WHERE user_id = $1 AND sku = $2", user_id, sku)
 
     async def clear(self, user_id: int) -> None:
-        await self.session.execute(delete(ItemRow).where(ItemRow.user_id == user_id))
+        await self.conn.execute("DELETE FROM cart.item WHERE user_id = $1", user_id)

@@ -9,7 +9,7 @@ from miniapp_services.cart import application as app_
 from miniapp_services.cart.domain import total_cents
 from miniapp_services.cart.infrastructure import SqlCartRepository as Repo
 from miniapp_services.clients.product import GrpcCatalogue
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import connection
 from miniapp_services.kit.types import EntityIdPath, IdentPath
 
 
@@ -41,19 +41,19 @@ def router() -> APIRouter:
 
     @api.get("/carts/{user_id}")
     async def show(user_id: EntityIdPath, request: Request) -> CartOut:
-        async with transaction(request) as session:
-            items, degraded = await app_.show(Repo(session), _catalogue(request), user_id)
+        async with connection(request) as conn:
+            items, degraded = await app_.show(Repo(conn), _catalogue(request), user_id)
         lines = [ItemOut(**vars(item)) for item in items]
         return CartOut(user_id=user_id, items=lines, total_cents=total_cents(items), degraded=degraded)
 
     @api.put("/carts/{user_id}/items/{sku}", status_code=status.HTTP_204_NO_CONTENT)
     async def set_quantity(user_id: EntityIdPath, sku: IdentPath, body: QuantityIn, request: Request) -> None:
-        async with transaction(request) as session:
-            await app_.set_quantity(Repo(session), _catalogue(request), user_id, sku, body.quantity)
+        async with connection(request) as conn:
+            await app_.set_quantity(Repo(conn), _catalogue(request), user_id, sku, body.quantity)
 
     @api.delete("/carts/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
     async def clear(user_id: EntityIdPath, request: Request) -> None:
-        async with transaction(request) as session:
-            await app_.clear(Repo(session), user_id)
+        async with connection(request) as conn:
+            await app_.clear(Repo(conn), user_id)
 
     return api

@@ -25,6 +25,6 @@ async def sign_in(repo: CheckInRepository, user_id: int, today: date) -> CheckIn
 
 async def history(repo: CheckInRepository, user_id: int, today: date, days: int) -> tuple[list[date], int]:
     """Check-in days in the last `days` days, newest first, and the streak ending today."""
-    found = await repo.days(user_id, today - timedelta(days=days - 1))
     streak_days = await repo.days(user_id, today - timedelta(days=max(days, STREAK_CAP * 5)))
-    return sorted(found, reverse=True), streak_ending(streak_days, today)
+    since = today - timedelta(days=days - 1)
+    return sorted((d for d in streak_days if d >= since), reverse=True), streak_ending(streak_days, today)

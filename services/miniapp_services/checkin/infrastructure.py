@@ -1,15 +1,14 @@
-"""Check-in's table (schema "checkin") and the SQLAlchemy repository."""
+"""Check-in's table (schema "checkin") and its repository."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Integer, MetaData, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, Date, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.checkin.domain import CheckIn
+from miniapp_services.kit.db import Connection
 
 
 class Base(DeclarativeBase):
@@ -25,14 +24,21 @@ class CheckInRow(Base):
 
 
 class SqlCheckInRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def days(self, user_id: int, since: date) -> list[date]:
-        query = select(CheckInRow.day).where(CheckInRow.user_id == user_id, CheckInRow.day >= since)
-        return list((await self.session.execute(query)).scalars())
+        rows = await self.conn.fetch("SELECT day FROM checkin.checkin WHERE user_id = $1 AND day >= $2", user_id, since)
+        return [row["day"] for row in rows]
 
     async def add(self, checkin: CheckIn) -> bool:
         """Insert; False when the user already has a row for that day (a concurrent double tap)."""
-        result = await self.session.execute(insert(CheckInRow).values(**vars(checkin)).on_conflict_do_nothing())
-        return result.rowcount == 1
+        inserted = await self.conn.fetchval(
+            """INSERT INTO checkin.checkin (user_id, day, streak, points) VALUES ($1, $2, $3, $4)
+            ON CONFLICT DO NOTHING RETURNING 1""",
+            checkin.user_id,
+            checkin.day,
+            checkin.streak,
+            checkin.points,
+        )
+        return inserted is not None

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from miniapp_services.checkin import application as app_
 from miniapp_services.checkin.infrastructure import SqlCheckInRepository as Repo
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import connection
 from miniapp_services.kit.types import EntityId, EntityIdPath
 
 
@@ -42,8 +42,8 @@ def router() -> APIRouter:
 
     @api.post("/checkins", status_code=status.HTTP_201_CREATED)
     async def sign_in(body: CheckInIn, request: Request, day: Annotated[date, Depends(today)]) -> CheckInOut:
-        async with transaction(request) as session:
-            checkin = await app_.sign_in(Repo(session), body.user_id, day)
+        async with connection(request) as conn:
+            checkin = await app_.sign_in(Repo(conn), body.user_id, day)
         request.app.state.metrics.count("checkin")
         return CheckInOut(**vars(checkin))
 
@@ -54,8 +54,8 @@ def router() -> APIRouter:
         day: Annotated[date, Depends(today)],
         days: Annotated[int, Query(ge=1, le=366)] = 30,
     ) -> HistoryOut:
-        async with transaction(request) as session:
-            found, streak = await app_.history(Repo(session), user_id, day, days)
+        async with connection(request) as conn:
+            found, streak = await app_.history(Repo(conn), user_id, day, days)
         return HistoryOut(user_id=user_id, days=found, streak=streak)
 
     return api

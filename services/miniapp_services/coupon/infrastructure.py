@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, MetaData, String, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.coupon.domain import Claim, Template
-from miniapp_services.kit.db import claim_one
+from miniapp_services.kit.db import Connection, claim_one
 
 
 class Base(DeclarativeBase):
@@ -35,35 +33,50 @@ class ClaimRow(Base):
 
 
 class SqlCouponRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def template(self, code: str) -> Template | None:
-        row = await self.session.get(TemplateRow, code)
-        return (
-            None
-            if row is None
-            else Template(row.code, row.discount_cents, row.min_total_cents, row.total, row.remaining)
+        row = await self.conn.fetchrow(
+            "SELECT code, discount_cents, min_total_cents, total, remaining FROM coupon.template WHERE code = $1", code
         )
+        return None if row is None else Template(*row.values())
 
     async def create(self, template: Template) -> bool:
-        result = await self.session.execute(insert(TemplateRow).values(**vars(template)).on_conflict_do_nothing())
-        return result.rowcount == 1
+        inserted = await self.conn.fetchval(
+            """INSERT INTO coupon.template (code, discount_cents, min_total_cents, total, remaining)
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1""",
+            template.code,
+            template.discount_cents,
+            template.min_total_cents,
+            template.total,
+            template.remaining,
+        )
+        return inserted is not None
 
     async def claim(self, code: str, user_id: int) -> Literal["taken", "already", "none_left"]:
-        holder = insert(ClaimRow).values(code=code, user_id=user_id)
-        take = update(TemplateRow).where(TemplateRow.code == code, TemplateRow.remaining > 0)
-        return (await claim_one(self.session, holder, take.values(remaining=TemplateRow.remaining - 1))).value
+        holder = "INSERT INTO coupon.claim (code, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
+        take = "UPDATE coupon.template SET remaining = remaining - 1 WHERE code = $1 AND remaining > 0 RETURNING 1"
+        return (await claim_one(self.conn, holder, (code, user_id), take, (code,))).value
 
     async def claims(self, user_id: int) -> list[Claim]:
-        query = select(ClaimRow).where(ClaimRow.user_id == user_id).order_by(ClaimRow.code)
-        return [Claim(row.code, row.user_id, row.order_id) for row in (await self.session.execute(query)).scalars()]
+        rows = await self.conn.fetch(
+            "SELECT code, user_id, order_id FROM coupon.claim WHERE user_id = $1 ORDER BY code", user_id
+        )
+        return [Claim(*row.values()) for row in rows]
 
     async def get_claim(self, code: str, user_id: int) -> Claim | None:
-        row = await self.session.get(ClaimRow, (code, user_id), with_for_update=True)
-        return None if row is None else Claim(row.code, row.user_id, row.order_id)
+        row = await self.conn.fetchrow(
+            "SELECT code, user_id, order_id FROM coupon.claim WHERE code = $1 AND user_id = $2 FOR UPDATE",
+            code,
+            user_id,
+        )
+        return None if row is None else Claim(*row.values())
 
     async def spend(self, claim: Claim, order_id: str) -> None:
-        row = await self.session.get(ClaimRow, (claim.code, claim.user_id))
-        if row is not None:
-            row.order_id = order_id
+        await self.conn.execute(
+            "UPDATE coupon.claim SET order_id = $3 WHERE code = $1 AND user_id = $2",
+            claim.code,
+            claim.user_id,
+            order_id,
+        )

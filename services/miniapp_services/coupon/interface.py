@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from miniapp_services.coupon import application as app_
 from miniapp_services.coupon.domain import Template
 from miniapp_services.coupon.infrastructure import SqlCouponRepository as Repo
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import connection, transaction
 from miniapp_services.kit.types import EntityId, EntityIdPath, Ident, IdentPath
 
 
@@ -52,24 +52,24 @@ def router() -> APIRouter:
 
     @api.put("/coupons/{code}", status_code=status.HTTP_201_CREATED)
     async def create(code: IdentPath, body: TemplateIn, request: Request) -> TemplateOut:
-        async with transaction(request) as session:
-            template = await app_.create(Repo(session), Template(code=code, remaining=body.total, **body.model_dump()))
+        async with connection(request) as conn:
+            template = await app_.create(Repo(conn), Template(code=code, remaining=body.total, **body.model_dump()))
         return TemplateOut(**vars(template))
 
     @api.post("/claims", status_code=status.HTTP_201_CREATED)
     async def claim(body: ClaimIn, request: Request) -> ClaimOut:
-        async with transaction(request) as session:
-            return ClaimOut(**vars(await app_.claim(Repo(session), body.code, body.user_id)))
+        async with connection(request) as conn:
+            return ClaimOut(**vars(await app_.claim(Repo(conn), body.code, body.user_id)))
 
     @api.get("/claims/{user_id}")
     async def held(user_id: EntityIdPath, request: Request) -> list[ClaimOut]:
-        async with transaction(request) as session:
-            return [ClaimOut(**vars(c)) for c in await app_.held(Repo(session), user_id)]
+        async with connection(request) as conn:
+            return [ClaimOut(**vars(c)) for c in await app_.held(Repo(conn), user_id)]
 
     @api.post("/redemptions")
     async def redeem(body: RedeemIn, request: Request) -> RedeemOut:
-        async with transaction(request) as session:
-            cut = await app_.redeem(Repo(session), body.code, body.user_id, body.order_id, body.order_total_cents)
+        async with transaction(request) as conn:
+            cut = await app_.redeem(Repo(conn), body.code, body.user_id, body.order_id, body.order_total_cents)
         return RedeemOut(code=body.code, order_id=body.order_id, discount_cents=cut)
 
     return api

@@ -4,19 +4,20 @@ fallbacks (the proxying itself is in the interface layer)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from miniapp_services.gateway import domain
-from miniapp_services.gateway.domain import AuthError, Guard, Reason, Session, SignedRequest
+from miniapp_services.gateway.domain import AuthError, Guard, Nonce, Reason, Session, SignedRequest
 from miniapp_services.kit.errors import Unavailable
 
 T = TypeVar("T")
 
 
 class NonceStore(Protocol):
-    async def claim(self, key: str, now: datetime, expires_at: datetime) -> bool:
-        """True when the key was not in use; it is then held until expires_at (shared by every replica)."""
+    async def claim(self, key: str, signed_at: int, keep_s: float) -> Nonce:
+        """FRESH when the key was not in use (it is then held for keep_s seconds, shared by every replica),
+        SEEN when it was, UNKNOWN when the store's memory began after signed_at (Unix seconds)."""
         ...
 
 
@@ -38,8 +39,14 @@ async def authenticate(
         raise AuthError(Reason.UNSIGNED, "send Authorization: Bearer <token> from /api/login")
     session = domain.read_token(authorization.removeprefix("Bearer "), secret, now)
     domain.check_request(domain.signing_key(secret, session.jti), request, now, window_s)
-    if not await nonces.claim(f"{session.jti}:{request.nonce}", now, now + timedelta(seconds=window_s)):
+    signed_at = int(request.timestamp or 0)
+    # Held for as long as the same request would still be accepted: until its timestamp leaves the window.
+    keep_s = max(now.timestamp(), signed_at) + window_s - now.timestamp()
+    seen = await nonces.claim(f"{session.jti}:{request.nonce}", signed_at, keep_s)
+    if seen is Nonce.SEEN:
         raise AuthError(Reason.REPLAYED, "this nonce was used already: sign each request with a new one")
+    if seen is Nonce.UNKNOWN:
+        raise AuthError(Reason.STALE, "the replay guard restarted after this request was signed: sign it again")
     return session
 
 

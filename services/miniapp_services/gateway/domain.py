@@ -38,6 +38,14 @@ class Reason(StrEnum):
     REPLAYED = "reused_nonce"
 
 
+class Nonce(StrEnum):
+    """What the replay guard says of a request's nonce."""
+
+    FRESH = "fresh"  # never seen in the window: now held until the request can no longer be accepted
+    SEEN = "seen"  # a replay
+    UNKNOWN = "unknown"  # signed before the guard's memory begins (it restarted): cannot tell, so refused
+
+
 class AuthError(Unauthorized):
     def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message, field="authorization", reason=reason.value)

@@ -1,21 +1,21 @@
-"""The gateway's tables (schema "gateway": nonces shared by its replicas, orders queued under overload), its
-degradation rules file, and its adapter to the user service."""
+"""The gateway's replay guard (nonces in Redis, shared by its replicas), its table (schema "gateway": orders
+queued under overload), its degradation rules file, and its adapter to the user service."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import DateTime, MetaData, String, Text, delete, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from redis.asyncio import Redis
+from sqlalchemy import DateTime, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from miniapp_services.gateway.domain import EndpointRule
+from miniapp_services.gateway.domain import EndpointRule, Nonce
+from miniapp_services.kit.db import Connection
 from miniapp_services.kit.outbound import Upstream
 
 
@@ -23,28 +23,32 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="gateway")
 
 
-class NonceRow(Base):
-    __tablename__ = "nonce"
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+# The replay guard as one Redis script, so that a check and its claim cannot interleave with another
+# replica's. KEYS: the nonce, the guard's epoch (when its memory began); ARGV: signed at (Unix s), keep (ms).
+# A store that lost its memory (restarted) cannot tell whether a request signed before then was seen.
+_CLAIM = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = redis.call('TIME')[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+if tonumber(ARGV[1]) < tonumber(epoch) then return 2 end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end
+return 1
+"""
+_OUTCOMES = (Nonce.FRESH, Nonce.SEEN, Nonce.UNKNOWN)
 
 
-class SqlNonceStore:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class RedisNonceStore:
+    """Nonces as Redis keys that expire by themselves, shared by every gateway replica (the store runs with
+    noeviction: full, it refuses writes rather than forget nonces)."""
 
-    async def claim(self, key: str, now: datetime, expires_at: datetime) -> bool:
-        """One statement, so two replicas racing for the same nonce cannot both win; an expired holder
-        gives the key up."""
-        stmt = insert(NonceRow).values(key=key, expires_at=expires_at)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[NonceRow.key], set_={"expires_at": expires_at}, where=NonceRow.expires_at < now
-        ).returning(NonceRow.key)
-        return (await self.session.execute(stmt)).first() is not None
+    def __init__(self, client: Redis) -> None:
+        self.claim_script = client.register_script(_CLAIM)
 
-    async def purge(self, now: datetime) -> int:
-        done = await self.session.execute(delete(NonceRow).where(NonceRow.expires_at < now))
-        return int(done.rowcount or 0)  # type: ignore[attr-defined]
+    async def claim(self, key: str, signed_at: int, keep_s: float) -> Nonce:
+        keep_ms = max(int(keep_s * 1000), 1)
+        return _OUTCOMES[int(await self.claim_script(keys=[f"nonce:{key}", "nonce:epoch"], args=[signed_at, keep_ms]))]
 
 
 class QueuedOrderRow(Base):
@@ -57,24 +61,34 @@ class QueuedOrderRow(Base):
 class SqlOrderQueue:
     """Orders accepted while order creation is over its limit, placed later by the gateway's drainer."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def put(self, order_id: str, body: dict[str, Any], now: datetime) -> None:
-        stmt = insert(QueuedOrderRow).values(order_id=order_id, body=json.dumps(body), queued_at=now)
-        await self.session.execute(stmt.on_conflict_do_nothing(index_elements=[QueuedOrderRow.order_id]))
+        await self.conn.execute(
+            "INSERT INTO gateway.queued_order (order_id, body, queued_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            order_id,
+            orjson.dumps(body).decode(),
+            now,
+        )
 
     async def take(self) -> tuple[str, dict[str, Any]] | None:
         """The oldest queued order, locked for this transaction (replicas skip each other's)."""
-        query = select(QueuedOrderRow).order_by(QueuedOrderRow.queued_at).limit(1).with_for_update(skip_locked=True)
-        row = (await self.session.execute(query)).scalar_one_or_none()
-        return None if row is None else (row.order_id, json.loads(row.body))
+        row = await self.conn.fetchrow(
+            """SELECT order_id, body FROM gateway.queued_order ORDER BY queued_at LIMIT 1
+            FOR UPDATE SKIP LOCKED"""
+        )
+        return None if row is None else (row["order_id"], orjson.loads(row["body"]))
 
     async def done(self, order_id: str) -> None:
-        await self.session.execute(delete(QueuedOrderRow).where(QueuedOrderRow.order_id == order_id))
+        await self.conn.execute("DELETE FROM gateway.queued_order WHERE order_id = $1", order_id)
 
     async def holds(self, order_id: str) -> bool:
-        return await self.session.get(QueuedOrderRow, order_id) is not None
+        return await self.conn.fetchval("SELECT 1 FROM gateway.queued_order WHERE order_id = $1", order_id) is not None
+
+    async def any(self) -> bool:
+        """Whether anything is queued (a cheap check before the drainer opens a transaction)."""
+        return await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM gateway.queued_order)")
 
 
 class _Strict(BaseModel):

@@ -13,24 +13,26 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import httpx
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.gateway import application as app_
 from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
-from miniapp_services.gateway.infrastructure import HttpUsers, RulesError, SqlOrderQueue, load_rules
-from miniapp_services.gateway.infrastructure import SqlNonceStore as Repo
+from miniapp_services.gateway.infrastructure import HttpUsers, RedisNonceStore, RulesError, SqlOrderQueue, load_rules
 from miniapp_services.kit import signing
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import connection
 from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
 from miniapp_services.kit.etcd import Etcd
-from miniapp_services.kit.outbound import Upstream
+from miniapp_services.kit.outbound import Reply, Upstream
 from miniapp_services.kit.types import Ident, IdentPath
 
 _log = logging.getLogger(__name__)
 DEGRADED = "x-miniapp-degraded"  # says which fallback answered
+JSON = "application/json"
+DRAIN_POLL_S = 5.0  # other replicas' queued orders are looked for this often; our own wake the drainer
 STATES = tuple(state.value for state in BreakerState)
 CACHE_ENTRIES = 10_000  # per fallback cache, per replica
 UPSTREAMS = ("user", "product", "search", "cart", "order", "pay", "coupon", "checkin", "seckill")
@@ -62,8 +64,15 @@ async def current(request: Request, authorization: Annotated[str | None, Header(
         await request.body(),
     )
     secret = settings.session_secret.get_secret_value().encode()
-    async with transaction(request) as db:
-        return await app_.authenticate(Repo(db), authorization, signed, secret, now(), settings.signature_window_s)
+    nonces = _nonces(request.app)
+    return await app_.authenticate(nonces, authorization, signed, secret, now(), settings.signature_window_s)
+
+
+def _nonces(app: FastAPI) -> RedisNonceStore:
+    """The replay guard on the nonces store's client (its script registered once per process)."""
+    if not hasattr(app.state, "nonces"):
+        app.state.nonces = RedisNonceStore(app.state.stores["nonces"])
+    return app.state.nonces
 
 
 User = Annotated[Session, Depends(current)]
@@ -83,18 +92,22 @@ class LoginOut(BaseModel):
 
 
 async def background(app: FastAPI) -> None:
-    """The gateway's loops for its lifetime: nonce purge, rules reload, queued-order drain and, with a
-    registry, following and probing its instances."""
-    loops = [_every(60, _purge_nonces, app), _every(_reload_s(app), _reload_rules, app), _drain(app)]
+    """The gateway's loops for its lifetime: rules reload, queued-order drain and, with a registry,
+    following and probing its instances. (Nonces expire in their store by themselves.)"""
+    loops = [_every(_reload_s(app), _reload_rules, app), _drain(app)]
     settings = app.state.settings
-    if settings.registry_endpoint is not None:
-        app.state.instances = domain.Instances()
-        etcd = Etcd(app.state.http, str(settings.registry_endpoint))
+    if settings.registry_endpoint is None:
+        await asyncio.gather(*loops)
+        return
+    app.state.instances = domain.Instances()
+    # The registry's etcd client streams watches over httpx; the request path uses the aiohttp session.
+    async with httpx.AsyncClient(timeout=10) as client:
+        etcd = Etcd(client, str(settings.registry_endpoint))
         loops += [
             registry.follow(etcd, app.state.instances),
             registry.probe(etcd, app.state.instances, settings.registry_p0),
         ]
-    await asyncio.gather(*loops)
+        await asyncio.gather(*loops)
 
 
 def _reload_s(app: FastAPI) -> float:
@@ -108,11 +121,6 @@ async def _every(seconds: float, step: Callable[[FastAPI], Awaitable[None]], app
         except Exception:
             _log.exception("%s failed", step.__name__)
         await asyncio.sleep(seconds)
-
-
-async def _purge_nonces(app: FastAPI) -> None:
-    async with app.state.sessions() as db, db.begin():
-        await Repo(db).purge(now())
 
 
 async def _reload_rules(app: FastAPI) -> None:
@@ -139,8 +147,11 @@ async def _reload_rules(app: FastAPI) -> None:
 
 async def _drain(app: FastAPI) -> None:
     """Place queued orders with the order service, oldest first; an order service that cannot answer
-    keeps them queued for the next round."""
+    keeps them queued for the next round. This replica's own queueing wakes it at once; others' are
+    found within DRAIN_POLL_S."""
+    app.state.queued = queued = asyncio.Event()
     while True:
+        queued.clear()
         try:
             placed = await _place_one(app)
         except Unavailable:
@@ -148,11 +159,19 @@ async def _drain(app: FastAPI) -> None:
         except Exception:
             _log.exception("queued order drain failed")
             placed = False
-        await asyncio.sleep(0.05 if placed else 0.5)
+        if placed:
+            await asyncio.sleep(0.05)
+            continue
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_POLL_S):
+                await queued.wait()
 
 
 async def _place_one(app: FastAPI) -> bool:
-    async with app.state.sessions() as db, db.begin():
+    async with app.state.db.connection() as db:
+        if not await SqlOrderQueue(db).any():
+            return False
+    async with app.state.db.transaction() as db:
         queue = SqlOrderQueue(db)
         taken = await queue.take()
         if taken is None:
@@ -260,7 +279,7 @@ def _browse_routes(api: APIRouter) -> None:
         return LoginOut(token=token, signing_key=key, user_id=s.user_id, expires_at=s.expires_at)
 
     @api.get("/home")
-    async def home(request: Request, user: User) -> dict[str, Any]:
+    async def home(request: Request, user: User) -> Response:
         """The landing page: products and the check-in streak; a missing part degrades, never fails."""
         request.app.state.metrics.count("page_view")
         page: dict[str, Any] = {"user_id": user.user_id, "degraded": []}
@@ -269,22 +288,22 @@ def _browse_routes(api: APIRouter) -> None:
             ("checkin", "checkin", f"/checkins/{user.user_id}?days=7"),
         ):
             try:
-                page[key] = await up(request, name).request("GET", path)
+                page[key] = orjson.Fragment((await up(request, name).send("GET", path)).body)
             except Unavailable:
                 page[key] = None
                 page["degraded"].append(name)
-        return page
+        return Response(orjson.dumps(page), media_type=JSON)
 
     @api.get("/products/{sku}")
-    async def product(sku: IdentPath, request: Request, response: Response, _user: User) -> Any:
+    async def product(sku: IdentPath, request: Request, _user: User) -> Response:
         """Under overload, or with the product service down, the last page served for this product."""
         request.app.state.metrics.count("page_view")
         pages = _cache(request, "pages")
 
-        async def fetch() -> Any:
-            return await up(request, "product").request("GET", f"/products/{sku}")
+        async def fetch() -> bytes:
+            return (await up(request, "product").send("GET", f"/products/{sku}")).body
 
-        async def cached() -> Any:
+        async def cached() -> bytes:
             page = pages.get(sku)
             if page is None:
                 raise Unavailable("product pages are degraded and this one is not cached: try again shortly")
@@ -292,81 +311,91 @@ def _browse_routes(api: APIRouter) -> None:
 
         page, degraded = await _degrade(request, "product", fetch, cached)
         if degraded:
-            response.headers[DEGRADED] = "cached-page"
-        else:
-            pages.put(sku, page)
-        return page
+            return Response(page, media_type=JSON, headers={DEGRADED: "cached-page"})
+        pages.put(sku, page)
+        return Response(page, media_type=JSON)
 
     @api.get("/search")
-    async def search(request: Request, _user: User, q: Annotated[str, Query(min_length=1, max_length=128)]) -> Any:
-        return await up(request, "search").request("GET", "/search", params={"q": q})
+    async def search(request: Request, _user: User, q: Annotated[str, Query(min_length=1, max_length=128)]) -> Response:
+        return _passed(await up(request, "search").send("GET", "/search", params={"q": q}))
 
     @api.get("/cart")
-    async def cart(request: Request, user: User) -> Any:
-        return await up(request, "cart").request("GET", f"/carts/{user.user_id}")
+    async def cart(request: Request, user: User) -> Response:
+        return _passed(await up(request, "cart").send("GET", f"/carts/{user.user_id}"))
 
     @api.put("/cart/items/{sku}", status_code=status.HTTP_204_NO_CONTENT)
     async def cart_item(sku: IdentPath, body: QuantityIn, request: Request, user: User) -> None:
-        await up(request, "cart").request("PUT", f"/carts/{user.user_id}/items/{sku}", json=body.model_dump())
+        await up(request, "cart").send("PUT", f"/carts/{user.user_id}/items/{sku}", json=body.model_dump())
 
     @api.post("/checkin", status_code=status.HTTP_201_CREATED)
-    async def checkin(request: Request, user: User) -> Any:
-        return await up(request, "checkin").request("POST", "/checkins", json={"user_id": user.user_id})
+    async def checkin(request: Request, user: User) -> Response:
+        reply = await up(request, "checkin").send("POST", "/checkins", json={"user_id": user.user_id})
+        return _passed(reply, status.HTTP_201_CREATED)
 
 
 def _trade_routes(api: APIRouter) -> None:
     """Orders, payments, flash sales and coupons: always on behalf of the session's user."""
 
     @api.post("/orders", status_code=status.HTTP_201_CREATED)
-    async def place(body: OrderIn, request: Request, user: User) -> Any:
+    async def place(body: OrderIn, request: Request, user: User) -> Response:
         """Under overload, the order is accepted into the queue (202) and placed shortly after."""
         order = {**body.model_dump(), "user_id": user.user_id}
 
-        async def create() -> Any:
-            return await up(request, "order").request("POST", "/orders", json=order)
+        async def create() -> Response:
+            return _passed(await up(request, "order").send("POST", "/orders", json=order), status.HTTP_201_CREATED)
 
-        async def queue() -> Any:
-            async with transaction(request) as db:
+        async def queue() -> Response:
+            async with connection(request) as db:
                 await SqlOrderQueue(db).put(body.order_id, order, now())
-            return JSONResponse({"order_id": body.order_id, "status": "queued"}, status.HTTP_202_ACCEPTED)
+            if (queued := getattr(request.app.state, "queued", None)) is not None:
+                queued.set()
+            accepted = {"order_id": body.order_id, "status": "queued"}
+            return Response(orjson.dumps(accepted), status.HTTP_202_ACCEPTED, media_type=JSON)
 
         placed, _ = await _degrade(request, "order_create", create, queue)
         return placed
 
     @api.get("/orders/{order_id}")
-    async def order(order_id: IdentPath, request: Request, user: User) -> Any:
-        return await _own_order(request, user, order_id)
+    async def order(order_id: IdentPath, request: Request, user: User) -> Response:
+        return Response(await _own_order(request, user, order_id), media_type=JSON)
 
     @api.post("/payments", status_code=status.HTTP_201_CREATED)
-    async def pay(body: PayIn, request: Request, user: User) -> Any:
-        """Checkout: order runs the payment saga with pay (charge, confirm, or compensate)."""
-        await _own_order(request, user, body.order_id)
-        checkout = {"amount_cents": body.amount_cents}
-        return await up(request, "order").request("POST", f"/orders/{body.order_id}/checkout", json=checkout)
+    async def pay(body: PayIn, request: Request, user: User) -> Response:
+        """Checkout: order runs the payment saga with pay (charge, confirm, or compensate). Order checks the
+        order is this user's (another's is not found), so the gateway need not read it first."""
+        checkout = {"amount_cents": body.amount_cents, "user_id": user.user_id}
+        reply = await up(request, "order").send("POST", f"/orders/{body.order_id}/checkout", json=checkout)
+        return _passed(reply, status.HTTP_201_CREATED)
 
     @api.get("/payments/{order_id}")
-    async def payment(order_id: IdentPath, request: Request, user: User) -> Any:
+    async def payment(order_id: IdentPath, request: Request, user: User) -> Response:
         """The payment result page: the payment of this user's order, read from pay."""
         await _own_order(request, user, order_id)
-        return await up(request, "pay").request("GET", f"/payments/{order_id}")
+        return _passed(await up(request, "pay").send("GET", f"/payments/{order_id}"))
 
     @api.post("/seckill/{event_id}", status_code=status.HTTP_201_CREATED)
-    async def seckill(event_id: IdentPath, request: Request, user: User) -> Any:
-        return await up(request, "seckill").request(
-            "POST", f"/seckill/events/{event_id}/attempts", json={"user_id": user.user_id}
-        )
+    async def seckill(event_id: IdentPath, request: Request, user: User) -> Response:
+        path = f"/seckill/events/{event_id}/attempts"
+        return _passed(await up(request, "seckill").send("POST", path, json={"user_id": user.user_id}), 201)
 
     @api.post("/coupons", status_code=status.HTTP_201_CREATED)
-    async def claim(body: ClaimIn, request: Request, user: User) -> Any:
-        return await up(request, "coupon").request("POST", "/claims", json={"code": body.code, "user_id": user.user_id})
+    async def claim(body: ClaimIn, request: Request, user: User) -> Response:
+        reply = await up(request, "coupon").send("POST", "/claims", json={"code": body.code, "user_id": user.user_id})
+        return _passed(reply, status.HTTP_201_CREATED)
 
 
-async def _own_order(request: Request, user: Session, order_id: str) -> Any:
-    """The order if it is this user's (one still queued says so); another user's is not found (nothing leaks)."""
-    async with transaction(request) as db:
+def _passed(reply: Reply, status_code: int = status.HTTP_200_OK) -> Response:
+    """An upstream's JSON answer passed on as it came (no decoding and encoding again), with our status."""
+    return Response(reply.body, status_code, media_type=JSON)
+
+
+async def _own_order(request: Request, user: Session, order_id: str) -> bytes:
+    """The order as JSON if it is this user's (one still queued says so); another user's is not found
+    (nothing leaks)."""
+    async with connection(request) as db:
         if await SqlOrderQueue(db).holds(order_id):
-            return {"order_id": order_id, "status": "queued"}
-    found = await up(request, "order").request("GET", f"/orders/{order_id}")
-    if found["user_id"] != user.user_id:
+            return orjson.dumps({"order_id": order_id, "status": "queued"})
+    reply = await up(request, "order").send("GET", f"/orders/{order_id}")
+    if reply.json()["user_id"] != user.user_id:
         raise NotFound(f"no order {order_id!r}", field="order_id")
-    return found
+    return reply.body

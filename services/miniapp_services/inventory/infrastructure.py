@@ -1,12 +1,13 @@
-"""Inventory's tables (schema "inventory") and the SQLAlchemy repository."""
+"""Inventory's tables (schema "inventory") and its repository."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, Integer, MetaData, String, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from asyncpg import Record
+from sqlalchemy import BigInteger, CheckConstraint, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.inventory.domain import Reservation, State, Stock
+from miniapp_services.kit.db import Connection
 
 
 class Base(DeclarativeBase):
@@ -30,29 +31,53 @@ class ReservationRow(Base):
     state: Mapped[str] = mapped_column(String(16))
 
 
-def _reservation(row: ReservationRow) -> Reservation:
-    return Reservation(row.order_id, row.sku, row.quantity, State(row.state))
+def _reservation(row: Record) -> Reservation:
+    return Reservation(row["order_id"], row["sku"], row["quantity"], State(row["state"]))
 
 
 class SqlInventoryRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def stock(self, sku: str, *, for_update: bool = False) -> Stock | None:
-        query = select(StockRow).where(StockRow.sku == sku)
-        row = (await self.session.execute(query.with_for_update() if for_update else query)).scalar_one_or_none()
-        return None if row is None else Stock(row.sku, row.available, row.reserved, row.committed)
+        query = "SELECT sku, available, reserved, committed FROM inventory.stock WHERE sku = $1"
+        row = await self.conn.fetchrow(query + " FOR UPDATE" if for_update else query, sku)
+        return None if row is None else Stock(*row.values())
 
     async def save_stock(self, stock: Stock) -> None:
-        await self.session.merge(StockRow(**vars(stock)))
+        await self.conn.execute(
+            """INSERT INTO inventory.stock (sku, available, reserved, committed) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, reserved = EXCLUDED.reserved,
+            committed = EXCLUDED.committed""",
+            stock.sku,
+            stock.available,
+            stock.reserved,
+            stock.committed,
+        )
 
     async def reservation(self, order_id: str, sku: str) -> Reservation | None:
-        row = await self.session.get(ReservationRow, (order_id, sku), with_for_update=True)
+        row = await self.conn.fetchrow(
+            """SELECT order_id, sku, quantity, state FROM inventory.reservation
+            WHERE order_id = $1 AND sku = $2 FOR UPDATE""",
+            order_id,
+            sku,
+        )
         return None if row is None else _reservation(row)
 
     async def reservations(self, order_id: str) -> list[Reservation]:
-        query = select(ReservationRow).where(ReservationRow.order_id == order_id).order_by(ReservationRow.sku)
-        return [_reservation(row) for row in (await self.session.execute(query.with_for_update())).scalars()]
+        rows = await self.conn.fetch(
+            """SELECT order_id, sku, quantity, state FROM inventory.reservation
+            WHERE order_id = $1 ORDER BY sku FOR UPDATE""",
+            order_id,
+        )
+        return [_reservation(row) for row in rows]
 
     async def save_reservation(self, reservation: Reservation) -> None:
-        await self.session.merge(ReservationRow(**{**vars(reservation), "state": reservation.state.value}))
+        await self.conn.execute(
+            """INSERT INTO inventory.reservation (order_id, sku, quantity, state) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (order_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity, state = EXCLUDED.state""",
+            reservation.order_id,
+            reservation.sku,
+            reservation.quantity,
+            reservation.state.value,
+        )

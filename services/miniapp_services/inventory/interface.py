@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from miniapp_services.inventory import application as app_
 from miniapp_services.inventory.domain import Reservation, State, Stock
 from miniapp_services.inventory.infrastructure import SqlInventoryRepository as Repo
-from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.app import connection, in_transaction, on_connection, transaction
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import Ident, IdentPath
 from miniapp_services.proto import inventory_pb2, inventory_pb2_grpc
@@ -58,25 +58,25 @@ def router() -> APIRouter:
 
     @api.get("/stock/{sku}")
     async def get_stock(sku: IdentPath, request: Request) -> StockOut:
-        async with transaction(request) as session:
-            return _stock_out(await app_.get_stock(Repo(session), sku))
+        async with connection(request) as conn:
+            return _stock_out(await app_.get_stock(Repo(conn), sku))
 
     @api.put("/stock/{sku}")
     async def put_stock(sku: IdentPath, body: StockIn, request: Request) -> StockOut:
-        async with transaction(request) as session:
-            return _stock_out(await app_.set_available(Repo(session), sku, body.available))
+        async with transaction(request) as conn:
+            return _stock_out(await app_.set_available(Repo(conn), sku, body.available))
 
     @api.post("/reservations", status_code=status.HTTP_201_CREATED)
     async def reserve(body: ReserveIn, request: Request) -> ReservationOut:
-        async with transaction(request) as session:
-            repo = Repo(session)
+        async with transaction(request) as conn:
+            repo = Repo(conn)
             return _reservation_out(await app_.reserve(repo, body.order_id, body.sku, body.quantity))
 
     @api.post("/reservations/{order_id}/{action}")
     async def settle(order_id: IdentPath, action: ActionPath, request: Request) -> list[ReservationOut]:
         to = State.RELEASED if action == "release" else State.COMMITTED
-        async with transaction(request) as session:
-            return [_reservation_out(r) for r in await app_.settle(Repo(session), order_id, to)]
+        async with transaction(request) as conn:
+            return [_reservation_out(r) for r in await app_.settle(Repo(conn), order_id, to)]
 
     return api
 
@@ -106,6 +106,6 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
 
         @traced
         async def GetStock(self, request, context):
-            return inventory_pb2.Stock(**vars(await in_transaction(app, Repo, app_.get_stock, request.sku)))
+            return inventory_pb2.Stock(**vars(await on_connection(app, Repo, app_.get_stock, request.sku)))
 
     inventory_pb2_grpc.add_InventoryServicer_to_server(Servicer(), server)

@@ -13,9 +13,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import start_http_server
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from miniapp_services.kit.db import make_engine, make_sessions
+from miniapp_services.kit.db import Connection, Database
 from miniapp_services.kit.edge import EdgeLimits, EdgeMiddleware
 from miniapp_services.kit.errors import DomainError
 from miniapp_services.kit.faults import FaultState, fault_router
@@ -25,6 +24,7 @@ from miniapp_services.kit.outbound import make_http_client
 from miniapp_services.kit.registration import registered
 from miniapp_services.kit.rpc import Clients, make_server
 from miniapp_services.kit.settings import Settings
+from miniapp_services.kit.stores import opened
 from miniapp_services.kit.tasks import running
 from miniapp_services.kit.tracing import make_tracer
 
@@ -51,19 +51,31 @@ class ServiceSpec:
     upstreams: tuple[str, ...] = field(default_factory=tuple)
 
 
-@contextlib.asynccontextmanager
-async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """One database transaction for a request, committed before the response is written."""
-    async with request.app.state.sessions() as session, session.begin():
-        yield session
+def transaction(request: Request) -> contextlib.AbstractAsyncContextManager[Connection]:
+    """One database transaction for a request's statements that must hold together, committed before the
+    response is written."""
+    return request.app.state.db.transaction()
+
+
+def connection(request: Request) -> contextlib.AbstractAsyncContextManager[Connection]:
+    """A database connection for a request that reads, or writes in one statement (no BEGIN/COMMIT)."""
+    return request.app.state.db.connection()
 
 
 async def in_transaction(
-    app: FastAPI, repository: Callable[[AsyncSession], R], use_case: Callable[..., Awaitable[T]], *args: Any
+    app: FastAPI, repository: Callable[[Connection], R], use_case: Callable[..., Awaitable[T]], *args: Any
 ) -> T:
     """Run an application use case in one transaction, outside a request (gRPC methods, background loops)."""
-    async with app.state.sessions() as session, session.begin():
-        return await use_case(repository(session), *args)
+    async with app.state.db.transaction() as conn:
+        return await use_case(repository(conn), *args)
+
+
+async def on_connection(
+    app: FastAPI, repository: Callable[[Connection], R], use_case: Callable[..., Awaitable[T]], *args: Any
+) -> T:
+    """Run a use case that reads, or writes in one statement, outside a request (gRPC reads)."""
+    async with app.state.db.connection() as conn:
+        return await use_case(repository(conn), *args)
 
 
 def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
@@ -76,16 +88,16 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         fix = ", ".join(f"MINIAPP_UPSTREAMS__{name.upper()}=http://host:port" for name in unset)
         raise ValueError(f"upstreams: {spec.name} calls {unset} over HTTP but has no URL for them; set {fix}")
     metrics = Metrics(spec.name, settings.version)
-    tracer = make_tracer(spec.name, settings.version)
+    tracer = make_tracer(spec.name, settings.version, settings.trace_sample_ratio)
     faults = FaultState()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings)
-        app.state.sessions = make_sessions(app.state.engine)
+        app.state.db = await Database.open(settings)
         app.state.clients = Clients(settings.dependencies)
         app.state.http = make_http_client(settings.outbound_max_connections, settings.http_timeout_s)
         async with (
+            opened(settings.stores, settings.outbound_max_connections) as app.state.stores,
             _grpc_serving(spec, app, settings),
             _metrics_serving(app, settings),
             _background(spec, app),
@@ -93,9 +105,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         ):
             yield
             app.state.draining = True
-        await app.state.http.aclose()
+        await app.state.http.close()
         await app.state.clients.close()
-        await app.state.engine.dispose()
+        await app.state.db.close()
 
     app = FastAPI(title=f"miniapp {spec.name}", summary=spec.summary, version=settings.version, lifespan=lifespan)
     app.state.settings, app.state.metrics, app.state.tracer, app.state.faults = settings, metrics, tracer, faults
@@ -105,7 +117,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     if settings.faults_enabled:
         app.include_router(fault_router())
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
-    limits = EdgeLimits(settings.max_concurrency, settings.max_body_bytes)
+    limits = EdgeLimits(settings.max_concurrency, settings.max_body_bytes, settings.request_log_ratio)
     app.add_middleware(EdgeMiddleware, limits=limits, metrics=metrics, faults=faults, tracer=tracer)
     return app
 

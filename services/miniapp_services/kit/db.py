@@ -1,41 +1,125 @@
-"""PostgreSQL through SQLAlchemy 2 async + asyncpg: pooled engine, sessions, Alembic migrations per schema."""
+"""PostgreSQL on the request path through one asyncpg pool per process; SQLAlchemy only describes each
+service's tables, for its Alembic migrations.
+
+Why not the ORM on the request path: measured here, a primary-key read through an ORM session in a
+transaction with pre-ping cost the client 1.5 ms of CPU and four round trips (ping, BEGIN, SELECT,
+COMMIT); the same read as an asyncpg prepared statement costs 0.18 ms and one round trip. asyncpg
+prepares each query text once per connection and reuses the plan. A read or a single-statement write
+runs on a plain connection (the statement is its own transaction); only several statements that must
+hold together take `transaction()`. A dead connection is not pinged for: asyncpg reports it on use
+and the pool replaces it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import asyncpg
+import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, Update, text
-from sqlalchemy.dialects.postgresql import Insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import MetaData
 
+from miniapp_services.kit.errors import Unavailable
 from miniapp_services.kit.settings import Settings
 
 _MIGRATIONS_ENV = Path(__file__).with_name("migrations")
+# A connection idle this long is closed (the pool keeps one); PostgreSQL's per-backend memory comes back.
+_IDLE_LIFETIME_S = 300.0
+Connection = asyncpg.Connection
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
-    """One bounded pool per process: the design's connection reuse, sized by settings."""
-    return create_async_engine(
-        settings.database_url.get_secret_value(),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
-    )
+def dsn(database_url: str) -> str:
+    """The settings' SQLAlchemy-style URL (postgresql+asyncpg://) as libpq's, which asyncpg takes."""
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Database:
+    """The process's pool: connections for reads and single statements, transactions for the rest."""
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout_s: float) -> None:
+        self.pool, self.acquire_timeout_s = pool, acquire_timeout_s
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Database:
+        pool = await asyncpg.create_pool(
+            dsn(settings.database_url.get_secret_value()),
+            min_size=0,  # connects on first use: a service starts (and says why it is not ready) without its database
+            max_size=settings.db_pool_size + settings.db_max_overflow,
+            max_inactive_connection_lifetime=_IDLE_LIFETIME_S,
+            init=_codecs,
+            reset=_no_session_state,
+        )
+        return cls(pool, settings.db_pool_timeout_s)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; each statement on it commits by itself."""
+        try:
+            # asyncio.timeout, not acquire(timeout=): that wraps each acquire in a task (wait_for).
+            async with asyncio.timeout(self.acquire_timeout_s):
+                conn = await self.pool.acquire()
+        except TimeoutError as err:
+            raise Unavailable(f"no database connection free within {self.acquire_timeout_s} s: retry") from err
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A pooled connection in one transaction, committed when the block ends without an error."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def listening(self, channel: str, wake: Callable[[], None]) -> AsyncIterator[None]:
+        """Call wake() on every NOTIFY on channel while the block runs (one connection held for it)."""
+
+        def on_notify(*_: object) -> None:
+            wake()
+
+        async with self.connection() as conn:
+            await conn.add_listener(channel, on_notify)
+            try:
+                yield
+            finally:
+                await conn.remove_listener(channel, on_notify)
+
+    async def ping(self, timeout_s: float = 1.0) -> None:
+        """Raise unless the database answers a trivial query within timeout_s."""
+        async with asyncio.timeout(timeout_s), self.connection() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        await self.pool.close()
 
 
-async def ping(engine: AsyncEngine, timeout_s: float = 1.0) -> None:
-    """Raise unless the database answers a trivial query within timeout_s."""
-    async with asyncio.timeout(timeout_s), engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+async def _no_session_state(_conn: Connection) -> None:
+    """Release without asyncpg's reset query (a round trip per release, 8 % of the gateway's CPU).
+
+    Nothing here leaves session state on a pooled connection: no SET (only SET LOCAL), no advisory
+    locks, cursors or prepared names of our own, and LISTEN only on the connection `listening` holds
+    (it UNLISTENs before release). asyncpg still rolls back a transaction left open and drops listeners.
+    """
+
+
+async def _codecs(conn: Connection) -> None:
+    """json and jsonb columns as Python values, through orjson."""
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+def affected(status: str) -> int:
+    """The row count of a command tag asyncpg's execute returns ('UPDATE 1', 'INSERT 0 1', 'DELETE 3')."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 class Claim(enum.Enum):
@@ -48,17 +132,20 @@ class _NoneLeft(Exception):
     pass
 
 
-async def claim_one(session: AsyncSession, claim: Insert, take: Update) -> Claim:
+async def claim_one(
+    conn: Connection, claim: str, claim_args: Sequence[Any], take: str, take_args: Sequence[Any]
+) -> Claim:
     """Record a claimant and take one unit of a limited stock, both or neither (flash sales, coupons).
 
-    claim inserts the claimant's row (its key makes a second claim a no-op); take decrements the stock
-    only where some is left. A savepoint undoes the claim when nothing was left.
+    claim inserts the claimant's row (ON CONFLICT DO NOTHING RETURNING, so a second claim returns no row);
+    take decrements the stock only where some is left (RETURNING, so nothing left returns no row). A
+    savepoint undoes the claim when nothing was left.
     """
     try:
-        async with session.begin_nested():
-            if (await session.execute(claim.on_conflict_do_nothing())).rowcount == 0:
+        async with conn.transaction():
+            if await conn.fetchval(claim, *claim_args) is None:
                 return Claim.ALREADY
-            if (await session.execute(take)).rowcount == 0:
+            if await conn.fetchval(take, *take_args) is None:
                 raise _NoneLeft
     except _NoneLeft:
         return Claim.NONE_LEFT

@@ -1,14 +1,19 @@
 """The HTTP edge of every service, as one ASGI middleware: version header, trace context, release tag,
-concurrency bound, body-size limit, fault injection and per-route metrics.
+concurrency bound, body-size limit, fault injection, per-route metrics and sampled request logs.
+
+It runs on every request, so it reads only the three headers it needs from the ASGI scope, and logs a
+request only when it failed (5xx) or when it falls in the request_log_ratio sample.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
+import random
 import time
 from dataclasses import dataclass
 
+import orjson
 from opentelemetry import context, trace
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,12 +25,20 @@ from miniapp_services.kit.metrics import Metrics
 VERSION_HEADER = b"x-service-version"
 # Probes, metrics and fault control must answer even when the service is saturated or faulted.
 _EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/admin/")
+_WANTED = {b"traceparent", b"tracestate", tracing.RELEASE_TAG.encode(), b"content-length"}
+_log = logging.getLogger("miniapp_services.requests")
 
 
 @dataclass
 class EdgeLimits:
     max_concurrency: int
     max_body_bytes: int
+    log_ratio: float = 0.001
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The few request headers the edge uses (ASGI gives names lower-cased)."""
+    return {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _WANTED}
 
 
 class EdgeMiddleware:
@@ -41,8 +54,8 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         exempt = scope["path"].startswith(_EXEMPT_PREFIXES)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        started, status, trace_id = time.perf_counter(), 500, None
+        headers = _headers(scope)
+        started, status, trace_id, sampled = time.perf_counter(), 500, None, False
         token = context.attach(tracing.extract(headers))
         tag_token = tracing.current_release_tag.set(headers.get(tracing.RELEASE_TAG))
 
@@ -56,14 +69,24 @@ class EdgeMiddleware:
         try:
             name = f"{scope['method']} {scope['path']}"
             with self.tracer.start_as_current_span(name, kind=trace.SpanKind.SERVER) as span:
-                trace_id = format(span.get_span_context().trace_id, "032x")
+                span_context = span.get_span_context()
+                trace_id, sampled = format(span_context.trace_id, "032x"), span_context.trace_flags.sampled
                 await self._serve(scope, receive, send_versioned, headers, exempt)
         finally:
             tracing.current_release_tag.reset(tag_token)
             context.detach(token)
             if not exempt:
-                route = getattr(scope.get("route"), "path", "unmatched")
-                self.metrics.observe_http(route, scope["method"], status, time.perf_counter() - started, trace_id)
+                self._observe(scope, status, time.perf_counter() - started, trace_id, sampled)
+
+    def _observe(self, scope: Scope, status: int, seconds: float, trace_id: str | None, sampled: bool) -> None:
+        """Metrics for every request (a trace id as exemplar only where the trace is recorded); a log line for
+        a server error, and for the sampled share of the rest."""
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.observe_http(route, scope["method"], status, seconds, trace_id if sampled else None)
+        if status >= 500 or random.random() < self.limits.log_ratio:  # noqa: S311  # a log sample, not a secret
+            level = logging.ERROR if status >= 500 else logging.INFO
+            extra = {"route": route, "method": scope["method"], "status": status, "ms": round(seconds * 1000, 1)}
+            _log.log(level, "request", extra=extra | {"trace_id": trace_id})
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], exempt: bool) -> None:
         if exempt:
@@ -110,7 +133,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = orjson.dumps({"detail": detail})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -6,8 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from miniapp_services.kit.db import ping
-
 _DEPENDENCY_TIMEOUT_S = 0.3
 
 
@@ -23,7 +21,7 @@ def probe_router(required: tuple[str, ...]) -> APIRouter:
         state = request.app.state
         checks: dict[str, str] = {}
         try:
-            await ping(state.engine)
+            await state.db.ping()
             checks["database"] = "ok"
         except Exception as err:  # any failure means not ready; the reason is reported
             checks["database"] = f"failed: {type(err).__name__}"

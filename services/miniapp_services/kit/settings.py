@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
     upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
     session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")
+    stores: dict[str, SecretStr] = Field(
+        default_factory=dict, description="store name -> redis://:password@host:port/db (the catalog's stores)"
+    )
     registry_endpoint: AnyHttpUrl | None = Field(default=None, description="etcd client URL; unset: no registry")
     registry_advertise: str | None = Field(default=None, description="host:port others reach this instance at")
     registry_weight: int = Field(default=100, ge=1, le=10_000, description="share of traffic, relative to peers")
@@ -64,6 +67,12 @@ class Settings(BaseSettings):
     faults_enabled: bool = False
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=120)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    trace_sample_ratio: float = Field(
+        default=0.1, ge=0, le=1, description="share of traces started here that are recorded (1:10)"
+    )
+    request_log_ratio: float = Field(
+        default=0.001, ge=0, le=1, description="share of answered requests logged (1:1000); errors always are"
+    )
 
     @field_validator("service")
     @classmethod
@@ -86,7 +95,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "session_secret: the gateway needs MINIAPP_SESSION_SECRET (32+ characters, made per install)"
             )
+        if self.service == "gateway" and "nonces" not in self.stores:
+            raise ValueError(
+                "stores: the gateway needs its replay guard, MINIAPP_STORES__NONCES=redis://:password@host:port/0"
+            )
         return self
+
+    @field_validator("stores")
+    @classmethod
+    def _redis_urls(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, url in value.items():
+            if not url.get_secret_value().startswith(("redis://", "rediss://")):
+                raise ValueError(f"MINIAPP_STORES__{name.upper()} must be a redis:// or rediss:// URL")
+        return value
 
     @field_validator("database_url")
     @classmethod

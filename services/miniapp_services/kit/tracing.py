@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -16,10 +17,16 @@ RELEASE_TAG = "x-release-tag"
 current_release_tag: ContextVar[str | None] = ContextVar("current_release_tag", default=None)
 
 
-def make_tracer(service: str, version: str) -> trace.Tracer:
-    """A tracer of this service's own provider (no exporter: ids feed logs and propagation)."""
+def make_tracer(service: str, version: str, sample_ratio: float) -> trace.Tracer:
+    """A tracer of this service's own provider (no exporter: ids feed logs and propagation).
+
+    Head sampling: a trace that starts here is recorded with probability sample_ratio (decided from its
+    id, so every service agrees); one that arrives follows its caller's decision. Unsampled requests
+    still carry their trace id onwards, at the cost of a non-recording span.
+    """
     resource = Resource.create({"service.name": service, "service.version": version})
-    return TracerProvider(resource=resource).get_tracer("miniapp_services")
+    sampler = ParentBased(TraceIdRatioBased(sample_ratio))
+    return TracerProvider(resource=resource, sampler=sampler).get_tracer("miniapp_services")
 
 
 def extract(carrier: Mapping[str, str]) -> context.Context:

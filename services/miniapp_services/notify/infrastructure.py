@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import BigInteger, Identity, Integer, MetaData, String, select, update
+from asyncpg import Record
+from sqlalchemy import BigInteger, Identity, Integer, MetaData, String
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miniapp_services.kit.db import Connection
 from miniapp_services.notify.domain import Notification, Status
 
 _log = logging.getLogger(__name__)
@@ -29,35 +30,58 @@ class NotificationRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
 
-def _notification(r: NotificationRow) -> Notification:
-    return Notification(r.id, r.user_id, r.template, dict(r.data), Status(r.status), r.attempts, r.last_error)
+# The sender LISTENs here; a new row NOTIFYs it at commit, so an idle sender does not poll.
+CHANNEL = "notify_outbox"
+
+
+def _notification(r: Record) -> Notification:
+    return Notification(
+        r["id"], r["user_id"], r["template"], dict(r["data"]), Status(r["status"]), r["attempts"], r["last_error"]
+    )
 
 
 class SqlOutbox:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def add(self, n: Notification) -> Notification:
-        row = NotificationRow(user_id=n.user_id, template=n.template, data=n.data, status=n.status.value, attempts=0)
-        self.session.add(row)
-        await self.session.flush()
+        row = await self.conn.fetchrow(
+            """WITH added AS (INSERT INTO notify.notification (user_id, template, data, status, attempts)
+            VALUES ($1, $2, $3, $4, 0) RETURNING id, user_id, template, data, status, attempts, last_error)
+            SELECT added.*, pg_notify('notify_outbox', '') FROM added""",
+            n.user_id,
+            n.template,
+            n.data,
+            n.status.value,
+        )
         return _notification(row)
 
     async def due(self, limit: int) -> list[Notification]:
         """Queued rows, oldest first, locked so that concurrent senders (replicas) never share one."""
-        query = (
-            select(NotificationRow).where(NotificationRow.status == Status.QUEUED.value).order_by(NotificationRow.id)
+        rows = await self.conn.fetch(
+            """SELECT id, user_id, template, data, status, attempts, last_error FROM notify.notification
+            WHERE status = 'queued' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+            limit,
         )
-        rows = await self.session.execute(query.limit(limit).with_for_update(skip_locked=True))
-        return [_notification(r) for r in rows.scalars()]
+        return [_notification(r) for r in rows]
 
     async def save(self, n: Notification) -> None:
-        values = {"status": n.status.value, "attempts": n.attempts, "last_error": (n.last_error or "")[:200] or None}
-        await self.session.execute(update(NotificationRow).where(NotificationRow.id == n.id).values(**values))
+        await self.conn.execute(
+            "UPDATE notify.notification SET status = $2, attempts = $3, last_error = $4 WHERE id = $1",
+            n.id,
+            n.status.value,
+            n.attempts,
+            (n.last_error or "")[:200] or None,
+        )
 
     async def for_user(self, user_id: int, limit: int) -> list[Notification]:
-        query = select(NotificationRow).where(NotificationRow.user_id == user_id).order_by(NotificationRow.id.desc())
-        return [_notification(r) for r in (await self.session.execute(query.limit(limit))).scalars()]
+        rows = await self.conn.fetch(
+            """SELECT id, user_id, template, data, status, attempts, last_error FROM notify.notification
+            WHERE user_id = $1 ORDER BY id DESC LIMIT $2""",
+            user_id,
+            limit,
+        )
+        return [_notification(r) for r in rows]
 
 
 class LogOnlyProvider:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.app import connection, in_transaction
 from miniapp_services.kit.types import EntityId
 from miniapp_services.notify import application as app_
 from miniapp_services.notify.domain import Notification, Status
-from miniapp_services.notify.infrastructure import LogOnlyProvider
+from miniapp_services.notify.infrastructure import CHANNEL, LogOnlyProvider
 from miniapp_services.notify.infrastructure import SqlOutbox as Repo
 
-SEND_INTERVAL_S = 0.2
+# New notifications wake the sender at once (LISTEN/NOTIFY); a round every RETRY_S picks up retries.
+RETRY_S = 5.0
 BATCH = 50
 _log = logging.getLogger(__name__)
 
@@ -47,27 +49,31 @@ def router() -> APIRouter:
 
     @api.post("/notifications", status_code=status.HTTP_202_ACCEPTED)
     async def accept(body: NotificationIn, request: Request) -> NotificationOut:
-        async with transaction(request) as session:
-            return _out(await app_.enqueue(Repo(session), body.user_id, body.template, body.data))
+        async with connection(request) as conn:
+            return _out(await app_.enqueue(Repo(conn), body.user_id, body.template, body.data))
 
     @api.get("/notifications")
     async def recent(
         request: Request, user_id: Annotated[EntityId, Query()], limit: Annotated[int, Query(ge=1, le=100)] = 20
     ) -> list[NotificationOut]:
-        async with transaction(request) as session:
-            return [_out(n) for n in await app_.recent(Repo(session), user_id, limit)]
+        async with connection(request) as conn:
+            return [_out(n) for n in await app_.recent(Repo(conn), user_id, limit)]
 
     return api
 
 
 async def sender(app: FastAPI) -> None:
     """Deliver due notifications until cancelled; a failed round is logged and retried next round."""
-    provider = LogOnlyProvider()
-    while True:
-        try:
-            tried = await in_transaction(app, Repo, app_.deliver_due, provider, BATCH)
-        except Exception:
-            _log.exception("notification round failed")
-            tried = 0
-        if tried < BATCH:
-            await asyncio.sleep(SEND_INTERVAL_S)
+    provider, wake = LogOnlyProvider(), asyncio.Event()
+    async with app.state.db.listening(CHANNEL, wake.set):
+        while True:
+            wake.clear()  # before the round: a notification arriving during it wakes the next one
+            try:
+                tried = await in_transaction(app, Repo, app_.deliver_due, provider, BATCH)
+            except Exception:
+                _log.exception("notification round failed")
+                tried = 0
+            if tried < BATCH:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(RETRY_S):
+                        await wake.wait()

@@ -1,14 +1,14 @@
-"""Order's tables (schema "order"), the SQLAlchemy repository and the gRPC adapters to inventory and to pay's
-saga stream."""
+"""Order's tables (schema "order"), its repository and the gRPC adapters to inventory and to pay's saga
+stream."""
 
 from __future__ import annotations
 
 import grpc
-from sqlalchemy import BigInteger, ForeignKey, Integer, MetaData, String, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
+from sqlalchemy import BigInteger, ForeignKey, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit import tracing
+from miniapp_services.kit.db import Connection
 from miniapp_services.kit.errors import Unavailable
 from miniapp_services.kit.rpc import call
 from miniapp_services.order.domain import IN_SAGA, Line, Order, Status
@@ -26,7 +26,6 @@ class OrderRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     payment_id: Mapped[str | None] = mapped_column(String(64))
     total_cents: Mapped[int] = mapped_column(BigInteger)
-    lines: Mapped[list[LineRow]] = relationship(cascade="all, delete-orphan", order_by="LineRow.sku")
 
 
 class LineRow(Base):
@@ -37,30 +36,52 @@ class LineRow(Base):
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
 
 
+# An order with its lines in one round trip (lines as [sku, quantity, unit price] ordered by sku).
+_GET = """SELECT o.order_id, o.user_id, o.status, o.payment_id,
+    (SELECT jsonb_agg(jsonb_build_array(l.sku, l.quantity, l.unit_price_cents) ORDER BY l.sku)
+     FROM "order".line l WHERE l.order_id = o.order_id) AS lines
+    FROM "order"."order" o WHERE o.order_id = $1"""
+# Insert or move an order in one statement: lines never change, so a saved order's lines are a no-op.
+_SAVE = """WITH saved AS (
+    INSERT INTO "order"."order" (order_id, user_id, status, payment_id, total_cents) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, payment_id = EXCLUDED.payment_id
+    RETURNING order_id)
+    INSERT INTO "order".line (order_id, sku, quantity, unit_price_cents)
+    SELECT saved.order_id, l.sku, l.quantity, l.price
+    FROM saved, unnest($6::text[], $7::int[], $8::bigint[]) AS l(sku, quantity, price)
+    ON CONFLICT DO NOTHING"""
+
+
 class SqlOrderRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
-        query = select(OrderRow).where(OrderRow.order_id == order_id).options(selectinload(OrderRow.lines))
-        row = (await self.session.execute(query.with_for_update() if for_update else query)).scalar_one_or_none()
+        row = await self.conn.fetchrow(_GET + " FOR UPDATE OF o" if for_update else _GET, order_id)
         if row is None:
             return None
-        lines = tuple(Line(x.sku, x.quantity, x.unit_price_cents) for x in row.lines)
-        return Order(row.order_id, row.user_id, lines, Status(row.status), row.payment_id)
+        lines = tuple(Line(sku, quantity, price) for sku, quantity, price in row["lines"] or ())
+        return Order(row["order_id"], row["user_id"], lines, Status(row["status"]), row["payment_id"])
 
     async def save(self, order: Order) -> None:
-        row = await self.session.get(OrderRow, order.order_id)
-        if row is None:
-            lines = [LineRow(sku=x.sku, quantity=x.quantity, unit_price_cents=x.unit_price_cents) for x in order.lines]
-            row = OrderRow(order_id=order.order_id, user_id=order.user_id, total_cents=order.total_cents, lines=lines)
-            self.session.add(row)
-        row.status, row.payment_id = order.status.value, order.payment_id
+        lines = order.lines
+        await self.conn.execute(
+            _SAVE,
+            order.order_id,
+            order.user_id,
+            order.status.value,
+            order.payment_id,
+            order.total_cents,
+            [x.sku for x in lines],
+            [x.quantity for x in lines],
+            [x.unit_price_cents for x in lines],
+        )
 
     async def in_saga(self) -> list[str]:
         """Orders a checkout left between steps (CHARGING or COMPENSATING)."""
         states = [s.value for s in IN_SAGA]
-        return list((await self.session.scalars(select(OrderRow.order_id).where(OrderRow.status.in_(states)))).all())
+        rows = await self.conn.fetch('SELECT order_id FROM "order"."order" WHERE status = ANY($1::text[])', states)
+        return [row["order_id"] for row in rows]
 
 
 class GrpcPayments:

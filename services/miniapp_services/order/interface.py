@@ -12,8 +12,8 @@ from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.clients.product import GrpcCatalogue
-from miniapp_services.kit.app import in_transaction, transaction
-from miniapp_services.kit.errors import Conflict, DomainError
+from miniapp_services.kit.app import connection, in_transaction, on_connection, transaction
+from miniapp_services.kit.errors import Conflict, DomainError, NotFound
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.order import application as app_
@@ -74,6 +74,9 @@ def _ports(app: FastAPI) -> tuple[GrpcCatalogue, GrpcStock]:
 class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_cents: int = Field(ge=1, le=10**12)
+    user_id: EntityId | None = Field(
+        default=None, description="the paying user (the gateway's session): another user's order is not found"
+    )
 
 
 def _payments(app: FastAPI) -> GrpcPayments:
@@ -94,7 +97,7 @@ async def recover(app: FastAPI) -> None:
     while True:
         await asyncio.sleep(RECOVERY_S)
         try:
-            stuck = set(await in_transaction(app, Repo, _in_saga))
+            stuck = set(await on_connection(app, Repo, _in_saga))
             for order_id in sorted(stuck & seen):
                 with contextlib.suppress(DomainError):
                     await app_.checkout(_tx(app), _ports(app)[1], _payments(app), order_id)
@@ -115,8 +118,8 @@ def router() -> APIRouter:
         wanted: dict[str, int] = {}
         for line in body.lines:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
-        async with transaction(request) as session:
-            order, placed = await app_.place(Repo(session), *_ports(request.app), body.order_id, body.user_id, wanted)
+        async with connection(request) as conn:
+            order, placed = await app_.place(Repo(conn), *_ports(request.app), body.order_id, body.user_id, wanted)
         if placed:
             request.app.state.metrics.count("order_created")
         else:
@@ -127,7 +130,9 @@ def router() -> APIRouter:
     async def checkout(order_id: IdentPath, body: CheckoutIn, request: Request, response: Response) -> OrderOut:
         """Pay for the order through the saga: 201 newly paid, 200 paid already, 409 refused (cancelled)."""
         app = request.app
-        order = await in_transaction(app, Repo, app_.get_order, order_id)
+        order = await on_connection(app, Repo, app_.get_order, order_id)
+        if body.user_id is not None and order.user_id != body.user_id:
+            raise NotFound(f"no order {order_id!r}", field="order_id")  # existence is not leaked
         if body.amount_cents != order.total_cents:
             raise Conflict(
                 f"amount {body.amount_cents} differs from the order total {order.total_cents}", field="amount_cents"
@@ -143,13 +148,13 @@ def router() -> APIRouter:
 
     @api.get("/orders/{order_id}")
     async def get_order(order_id: IdentPath, request: Request) -> OrderOut:
-        async with transaction(request) as session:
-            return _out(await app_.get_order(Repo(session), order_id))
+        async with connection(request) as conn:
+            return _out(await app_.get_order(Repo(conn), order_id))
 
     @api.post("/orders/{order_id}/cancel")
     async def cancel(order_id: IdentPath, request: Request) -> OrderOut:
-        async with transaction(request) as session:
-            return _out(await app_.cancel(Repo(session), _ports(request.app)[1], order_id))
+        async with transaction(request) as conn:
+            return _out(await app_.cancel(Repo(conn), _ports(request.app)[1], order_id))
 
     return api
 
@@ -170,7 +175,7 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
     class Servicer(order_pb2_grpc.OrdersServicer):
         @traced
         async def GetOrder(self, request: Any, context: Any) -> order_pb2.Order:
-            return _pb(await in_transaction(app, Repo, app_.get_order, request.order_id))
+            return _pb(await on_connection(app, Repo, app_.get_order, request.order_id))
 
         @traced
         async def MarkPaid(self, request: Any, context: Any) -> order_pb2.Order:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import grpc
 from sqlalchemy import BigInteger, MetaData, String
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miniapp_services.kit.db import Connection
 from miniapp_services.kit.rpc import call
 from miniapp_services.pay.domain import Payment, PaymentStatus
 from miniapp_services.proto import order_pb2, order_pb2_grpc
@@ -27,24 +26,28 @@ class PaymentRow(Base):
 
 
 class SqlPaymentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def get(self, order_id: str) -> Payment | None:
-        row = await self.session.get(PaymentRow, order_id)
-        return (
-            None if row is None else Payment(row.order_id, row.payment_id, row.amount_cents, PaymentStatus(row.status))
+        row = await self.conn.fetchrow(
+            "SELECT order_id, payment_id, amount_cents, status FROM pay.payment WHERE order_id = $1", order_id
         )
+        return None if row is None else Payment(row[0], row[1], row[2], PaymentStatus(row[3]))
 
     async def add(self, payment: Payment) -> bool:
-        values = {**vars(payment), "status": payment.status.value}
-        result = await self.session.execute(insert(PaymentRow).values(**values).on_conflict_do_nothing())
-        return result.rowcount == 1
+        inserted = await self.conn.fetchval(
+            """INSERT INTO pay.payment (order_id, payment_id, amount_cents, status) VALUES ($1, $2, $3, $4)
+            ON CONFLICT DO NOTHING RETURNING 1""",
+            payment.order_id,
+            payment.payment_id,
+            payment.amount_cents,
+            payment.status.value,
+        )
+        return inserted is not None
 
     async def set_status(self, order_id: str, status: PaymentStatus) -> None:
-        row = await self.session.get(PaymentRow, order_id, with_for_update=True)
-        if row is not None:
-            row.status = status.value
+        await self.conn.execute("UPDATE pay.payment SET status = $2 WHERE order_id = $1", order_id, status.value)
 
 
 class GrpcOrders:

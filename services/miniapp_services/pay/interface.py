@@ -11,7 +11,7 @@ import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.app import connection, in_transaction, on_connection
 from miniapp_services.kit.errors import DomainError
 from miniapp_services.kit.types import Ident, IdentPath
 from miniapp_services.pay import application as app_
@@ -40,16 +40,16 @@ def router() -> APIRouter:
     @api.post("/payments", status_code=status.HTTP_201_CREATED)
     async def pay(body: PayIn, request: Request, response: Response) -> PaymentOut:
         orders = GrpcOrders(request.app.state.clients.channel("order"), request.app.state.settings.http_timeout_s)
-        async with transaction(request) as session:
-            payment, charged = await app_.pay(Repo(session), orders, body.order_id, body.amount_cents)
+        async with connection(request) as conn:
+            payment, charged = await app_.pay(Repo(conn), orders, body.order_id, body.amount_cents)
         if not charged:
             response.status_code = status.HTTP_200_OK
         return _out(payment)
 
     @api.get("/payments/{order_id}")
     async def get_payment(order_id: IdentPath, request: Request) -> PaymentOut:
-        async with transaction(request) as session:
-            return _out(await app_.get_payment(Repo(session), order_id))
+        async with connection(request) as conn:
+            return _out(await app_.get_payment(Repo(conn), order_id))
 
     return api
 
@@ -80,7 +80,7 @@ async def _settle(app: FastAPI, step: Any) -> pay_pb2.SettleResult:
     action = step.WhichOneof("action")
     try:
         if action == "charge":
-            outcome, payment, reason = await in_transaction(
+            outcome, payment, reason = await on_connection(
                 app, Repo, app_.saga_charge, step.order_id, step.charge.amount_cents
             )
             result.outcome, result.reason = outcome, reason

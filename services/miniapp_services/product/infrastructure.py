@@ -1,11 +1,12 @@
-"""Product's table (schema "product") and the SQLAlchemy repository."""
+"""Product's table (schema "product", described for its migrations) and the repository over asyncpg."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, MetaData, String, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from asyncpg import Record
+from sqlalchemy import BigInteger, Boolean, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miniapp_services.kit.db import Connection
 from miniapp_services.product.domain import Product
 
 
@@ -22,25 +23,36 @@ class ProductRow(Base):
     on_sale: Mapped[bool] = mapped_column(Boolean)
 
 
-def _product(row: ProductRow) -> Product:
-    return Product(row.sku, row.title, row.price_cents, row.category, row.on_sale)
+def _product(row: Record) -> Product:
+    return Product(row["sku"], row["title"], row["price_cents"], row["category"], row["on_sale"])
 
 
 class SqlProductRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def get(self, sku: str) -> Product | None:
-        row = await self.session.get(ProductRow, sku)
+        row = await self.conn.fetchrow(
+            "SELECT sku, title, price_cents, category, on_sale FROM product.product WHERE sku = $1", sku
+        )
         return None if row is None else _product(row)
 
     async def save(self, product: Product) -> None:
-        await self.session.merge(ProductRow(**vars(product)))
+        await self.conn.execute(
+            """INSERT INTO product.product (sku, title, price_cents, category, on_sale) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title, price_cents = EXCLUDED.price_cents,
+            category = EXCLUDED.category, on_sale = EXCLUDED.on_sale""",
+            *vars(product).values(),
+        )
 
     async def list(self, category: str | None, limit: int, after: str | None) -> list[Product]:
-        query = select(ProductRow).where(ProductRow.on_sale.is_(True)).order_by(ProductRow.sku).limit(limit)
-        if category is not None:
-            query = query.where(ProductRow.category == category)
-        if after is not None:
-            query = query.where(ProductRow.sku > after)
-        return [_product(row) for row in (await self.session.execute(query)).scalars()]
+        """One prepared statement for every filter: a missing filter is NULL and matches everything."""
+        rows = await self.conn.fetch(
+            """SELECT sku, title, price_cents, category, on_sale FROM product.product
+            WHERE on_sale AND ($1::text IS NULL OR category = $1) AND ($2::text IS NULL OR sku > $2)
+            ORDER BY sku LIMIT $3""",
+            category,
+            after,
+            limit,
+        )
+        return [_product(row) for row in rows]

@@ -8,7 +8,7 @@ import grpc
 from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.app import connection, on_connection
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import Ident, IdentPath
 from miniapp_services.product import application as app_
@@ -38,13 +38,13 @@ def router() -> APIRouter:
 
     @api.put("/products/{sku}")
     async def put_product(sku: IdentPath, body: ProductIn, request: Request) -> ProductOut:
-        async with transaction(request) as session:
-            return _out(await app_.upsert(Repo(session), Product(sku=sku, **body.model_dump())))
+        async with connection(request) as conn:
+            return _out(await app_.upsert(Repo(conn), Product(sku=sku, **body.model_dump())))
 
     @api.get("/products/{sku}")
     async def get_product(sku: IdentPath, request: Request) -> ProductOut:
-        async with transaction(request) as session:
-            product = await app_.get_product(Repo(session), sku)
+        async with connection(request) as conn:
+            product = await app_.get_product(Repo(conn), sku)
         request.app.state.metrics.count("page_view")
         return _out(product)
 
@@ -55,8 +55,8 @@ def router() -> APIRouter:
         after: Annotated[Ident | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> list[ProductOut]:
-        async with transaction(request) as session:
-            products = await app_.browse(Repo(session), category, limit, after)
+        async with connection(request) as conn:
+            products = await app_.browse(Repo(conn), category, limit, after)
         request.app.state.metrics.count("page_view")
         return [_out(p) for p in products]
 
@@ -69,6 +69,6 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
     class Servicer(product_pb2_grpc.ProductsServicer):
         @traced
         async def GetProduct(self, request, context):
-            return product_pb2.Product(**vars(await in_transaction(app, Repo, app_.get_product, request.sku)))
+            return product_pb2.Product(**vars(await on_connection(app, Repo, app_.get_product, request.sku)))
 
     product_pb2_grpc.add_ProductsServicer_to_server(Servicer(), server)

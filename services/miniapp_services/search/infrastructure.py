@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Computed, Index, MetaData, String, delete, func, select
-from sqlalchemy.dialects.postgresql import TSVECTOR, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Computed, Index, MetaData, String
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miniapp_services.kit.db import Connection, affected
 from miniapp_services.search.domain import Document, Hit
 
 # 'simple' keeps words as written: product titles mix languages, so no stemming dictionary fits all.
@@ -27,24 +27,30 @@ class DocumentRow(Base):
 
 
 class SqlSearchIndex:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def put(self, document: Document) -> None:
-        values = vars(document)
-        upsert = insert(DocumentRow).values(**values)
-        await self.session.execute(upsert.on_conflict_do_update(index_elements=["sku"], set_=values))
+        await self.conn.execute(
+            """INSERT INTO search.document (sku, title, category) VALUES ($1, $2, $3)
+            ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title, category = EXCLUDED.category""",
+            document.sku,
+            document.title,
+            document.category,
+        )
 
     async def remove(self, sku: str) -> bool:
-        return (await self.session.execute(delete(DocumentRow).where(DocumentRow.sku == sku))).rowcount == 1
+        return affected(await self.conn.execute("DELETE FROM search.document WHERE sku = $1", sku)) == 1
 
     async def query(self, words: str, category: str | None, limit: int) -> list[Hit]:
-        tsquery = func.plainto_tsquery(_CONFIG, words)
-        rank = func.ts_rank(DocumentRow.words, tsquery).label("rank")
-        query = select(DocumentRow.sku, DocumentRow.title, DocumentRow.category, rank).where(
-            DocumentRow.words.op("@@")(tsquery)
+        """Best matches first; one prepared statement with or without the category (NULL matches all)."""
+        rows = await self.conn.fetch(
+            """SELECT sku, title, category, ts_rank(words, q) AS rank
+            FROM search.document, plainto_tsquery('simple', $1) AS q
+            WHERE words @@ q AND ($2::text IS NULL OR category = $2)
+            ORDER BY rank DESC, sku LIMIT $3""",
+            words,
+            category,
+            limit,
         )
-        if category is not None:
-            query = query.where(DocumentRow.category == category)
-        rows = await self.session.execute(query.order_by(rank.desc(), DocumentRow.sku).limit(limit))
-        return [Hit(r.sku, r.title, r.category, float(r.rank)) for r in rows]
+        return [Hit(r["sku"], r["title"], r["category"], float(r["rank"])) for r in rows]

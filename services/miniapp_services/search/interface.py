@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import connection
 from miniapp_services.kit.errors import NotFound
 from miniapp_services.kit.types import Ident, IdentPath
 from miniapp_services.search import application as app_
@@ -33,13 +33,13 @@ def router() -> APIRouter:
 
     @api.put("/documents/{sku}", status_code=status.HTTP_204_NO_CONTENT)
     async def put(sku: IdentPath, body: DocumentIn, request: Request) -> None:
-        async with transaction(request) as session:
-            await app_.index(Repo(session), Document(sku=sku, title=body.title, category=body.category))
+        async with connection(request) as conn:
+            await app_.index(Repo(conn), Document(sku=sku, title=body.title, category=body.category))
 
     @api.delete("/documents/{sku}", status_code=status.HTTP_204_NO_CONTENT)
     async def remove(sku: IdentPath, request: Request) -> None:
-        async with transaction(request) as session:
-            if not await app_.unindex(Repo(session), sku):
+        async with connection(request) as conn:
+            if not await app_.unindex(Repo(conn), sku):
                 raise NotFound(f"no document for sku {sku!r}", field="sku")
 
     @api.get("/search")
@@ -49,8 +49,8 @@ def router() -> APIRouter:
         category: Annotated[Ident | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=50)] = 10,
     ) -> list[HitOut]:
-        async with transaction(request) as session:
-            hits = await app_.search(Repo(session), q, category, limit)
+        async with connection(request) as conn:
+            hits = await app_.search(Repo(conn), q, category, limit)
         request.app.state.metrics.count("page_view")
         return [HitOut(**vars(h)) for h in hits]
 

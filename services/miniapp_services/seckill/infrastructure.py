@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, MetaData, String, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from miniapp_services.kit.db import claim_one
+from miniapp_services.kit.db import Connection, claim_one
 from miniapp_services.seckill.domain import Event
 
 
@@ -38,24 +36,27 @@ class WinnerRow(Base):
 
 
 class SqlSeckillRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def get(self, event_id: str) -> Event | None:
-        row = await self.session.get(EventRow, event_id, populate_existing=True)
-        if row is None:
-            return None
-        return Event(row.event_id, row.sku, row.price_cents, row.stock, row.remaining, row.starts_at, row.ends_at)
+        row = await self.conn.fetchrow(
+            """SELECT event_id, sku, price_cents, stock, remaining, starts_at, ends_at
+            FROM seckill.event WHERE event_id = $1""",
+            event_id,
+        )
+        return None if row is None else Event(*row.values())
 
     async def create(self, event: Event) -> bool:
-        result = await self.session.execute(insert(EventRow).values(**vars(event)).on_conflict_do_nothing())
-        return result.rowcount == 1
+        inserted = await self.conn.fetchval(
+            """INSERT INTO seckill.event (event_id, sku, price_cents, stock, remaining, starts_at, ends_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1""",
+            *vars(event).values(),
+        )
+        return inserted is not None
 
     async def claim(self, event_id: str, user_id: int, now: datetime) -> Literal["taken", "already", "none_left"]:
-        winner = insert(WinnerRow).values(event_id=event_id, user_id=user_id, won_at=now)
-        take = (
-            update(EventRow)
-            .where(EventRow.event_id == event_id, EventRow.remaining > 0)
-            .values(remaining=EventRow.remaining - 1)
-        )
-        return (await claim_one(self.session, winner, take)).value
+        winner = """INSERT INTO seckill.winner (event_id, user_id, won_at) VALUES ($1, $2, $3)
+            ON CONFLICT DO NOTHING RETURNING 1"""
+        take = "UPDATE seckill.event SET remaining = remaining - 1 WHERE event_id = $1 AND remaining > 0 RETURNING 1"
+        return (await claim_one(self.conn, winner, (event_id, user_id, now), take, (event_id,))).value

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import transaction
+from miniapp_services.kit.app import connection
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.seckill import application as app_
 from miniapp_services.seckill import domain
@@ -59,22 +59,22 @@ def router() -> APIRouter:
     @api.put("/seckill/events/{event_id}", status_code=status.HTTP_201_CREATED)
     async def create(event_id: IdentPath, body: EventIn, request: Request) -> EventOut:
         event = domain.new_event(event_id, body.sku, body.price_cents, body.stock, body.starts_at, body.ends_at)
-        async with transaction(request) as session:
-            created = await app_.create_event(Repo(session), event)
+        async with connection(request) as conn:
+            created = await app_.create_event(Repo(conn), event)
         request.app.state.metrics.stock_left(event_id, created.remaining, restock=True)
         return EventOut(**vars(created))
 
     @api.get("/seckill/events/{event_id}")
     async def get(event_id: IdentPath, request: Request) -> EventOut:
-        async with transaction(request) as session:
-            return EventOut(**vars(await app_.get_event(Repo(session), event_id)))
+        async with connection(request) as conn:
+            return EventOut(**vars(await app_.get_event(Repo(conn), event_id)))
 
     @api.post("/seckill/events/{event_id}/attempts", status_code=status.HTTP_201_CREATED)
     async def attempt(
         event_id: IdentPath, body: AttemptIn, request: Request, at: Annotated[datetime, Depends(now)]
     ) -> WinOut:
-        async with transaction(request) as session:
-            event: Event = await app_.attempt(Repo(session), event_id, body.user_id, at)
+        async with connection(request) as conn:
+            event: Event = await app_.attempt(Repo(conn), event_id, body.user_id, at)
         request.app.state.metrics.count("seckill_success")
         request.app.state.metrics.stock_left(event_id, event.remaining)
         return WinOut(

@@ -1,12 +1,12 @@
-"""User's table (schema "user") and the SQLAlchemy repository."""
+"""User's table (schema "user") and its repository."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Identity, MetaData, String, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from asyncpg import Record
+from sqlalchemy import BigInteger, Identity, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miniapp_services.kit.db import Connection
 from miniapp_services.user.domain import User
 
 
@@ -21,24 +21,28 @@ class UserRow(Base):
     nickname: Mapped[str] = mapped_column(String(32))
 
 
-def _user(row: UserRow | None) -> User | None:
-    return None if row is None else User(row.id, row.openid, row.nickname)
+def _user(row: Record | None) -> User | None:
+    return None if row is None else User(row["id"], row["openid"], row["nickname"])
 
 
 class SqlUserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     async def by_id(self, user_id: int) -> User | None:
-        return _user(await self.session.get(UserRow, user_id))
+        return _user(await self.conn.fetchrow('SELECT id, openid, nickname FROM "user"."user" WHERE id = $1', user_id))
 
     async def by_openid(self, openid: str) -> User | None:
-        return _user((await self.session.execute(select(UserRow).where(UserRow.openid == openid))).scalar_one_or_none())
+        query = 'SELECT id, openid, nickname FROM "user"."user" WHERE openid = $1'
+        return _user(await self.conn.fetchrow(query, openid))
 
     async def add(self, user: User) -> User:
         """Insert; a concurrent first login of the same openid returns the row that won."""
-        insert_ = insert(UserRow).values(openid=user.openid, nickname=user.nickname).on_conflict_do_nothing()
-        await self.session.execute(insert_)
+        await self.conn.execute(
+            'INSERT INTO "user"."user" (openid, nickname) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+            user.openid,
+            user.nickname,
+        )
         found = await self.by_openid(user.openid)
         if found is None:
             raise RuntimeError(f"user {user.openid} neither inserted nor found")

@@ -6,7 +6,7 @@ import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import in_transaction, transaction
+from miniapp_services.kit.app import connection, on_connection
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityIdPath, Ident, IdentPath
 from miniapp_services.proto import user_pb2, user_pb2_grpc
@@ -36,21 +36,21 @@ def router() -> APIRouter:
 
     @api.post("/users", status_code=status.HTTP_201_CREATED)
     async def register(body: RegisterIn, request: Request, response: Response) -> UserOut:
-        async with transaction(request) as session:
-            user, created = await app_.register(Repo(session), body.openid, body.nickname)
+        async with connection(request) as conn:
+            user, created = await app_.register(Repo(conn), body.openid, body.nickname)
         if not created:
             response.status_code = status.HTTP_200_OK
         return _out(user)
 
     @api.get("/users/{user_id}")
     async def get_user(user_id: EntityIdPath, request: Request) -> UserOut:
-        async with transaction(request) as session:
-            return _out(await app_.get_user(Repo(session), user_id))
+        async with connection(request) as conn:
+            return _out(await app_.get_user(Repo(conn), user_id))
 
     @api.get("/users/by-openid/{openid}")
     async def by_openid(openid: IdentPath, request: Request) -> UserOut:
-        async with transaction(request) as session:
-            return _out(await app_.find_by_openid(Repo(session), openid))
+        async with connection(request) as conn:
+            return _out(await app_.find_by_openid(Repo(conn), openid))
 
     return api
 
@@ -61,7 +61,7 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
     class Servicer(user_pb2_grpc.UsersServicer):
         @traced
         async def GetUser(self, request, context):
-            user = await in_transaction(app, Repo, app_.get_user, request.id)
+            user = await on_connection(app, Repo, app_.get_user, request.id)
             return user_pb2.User(id=user.id, openid=user.openid, nickname=user.nickname)
 
     user_pb2_grpc.add_UsersServicer_to_server(Servicer(), server)

@@ -104,8 +104,8 @@ def test_services_observability_and_ingress_apply_what_they_rendered(tmp_path: P
     assert sorted(a for a in applied if a[0] != "Secret") == sorted(rendered)
     secrets_applied = [a for a in standin.applied if a.kind == "Secret"]
     assert (
-        len(secrets_applied) == 12 + 1 + 1 + 1
-    )  # 12 services' database URLs, the gateway's session, Grafana, the API's TLS
+        len(secrets_applied) == 12 + 1 + 1 + 1 + 1
+    )  # 12 services' database URLs, the gateway's session, the nonces store's password, Grafana, the API's TLS
     for kept in (inventory / ".secrets").iterdir():
         if kept.is_file():
             assert base64.b64encode(kept.read_bytes()).decode() not in done.stdout, f"{kept.name} reached the log"

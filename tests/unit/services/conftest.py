@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pgtmp
 import pytest
+import redistmp
 from fastapi.testclient import TestClient
 
 from miniapp_services.kit.app import create_app
@@ -86,13 +87,23 @@ def start_service(service: str, database: str, ports: tuple[int, int] | None = N
 
 
 @pytest.fixture(scope="session")
-def make_client(database: str) -> Callable[..., TestClient]:
-    """Build a TestClient for one service, its schema migrated; enter it to run the lifespan."""
+def nonce_store() -> Iterator[str]:
+    """The redis:// URL of a fresh Redis on 127.0.0.1 (the gateway's replay guard), for this test session."""
+    with redistmp.redis() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def make_client(database: str, nonce_store: str) -> Callable[..., TestClient]:
+    """Build a TestClient for one service, its schema migrated; enter it to run the lifespan. The gateway
+    gets the session's nonce store unless told otherwise."""
 
     def make(service: str, **overrides: object) -> TestClient:
         spec = spec_for(service)
         migrate(str(overrides.get("database_url", database)), spec.metadata, spec.migrations)
         base = {"service": service, "database_url": database, "grpc_port": 0, "http_host": "127.0.0.1"}
+        if service == "gateway":
+            base["stores"] = {"nonces": nonce_store}
         settings = get_settings(**(base | overrides))
         return TestClient(create_app(spec, settings))
 

@@ -31,7 +31,7 @@ def test_the_table_lists_every_artifact_a_site_needs() -> None:
     assert set(TABLE) >= {
         "k3s", "k3s-airgap-images", "etcd", "istio", "istio-pilot-image", "istio-proxyv2-image", "istio-cni-image",
         "envoy", "prometheus", "prometheus-image", "loki-image", "alloy-image", "grafana-image", "miniapp-postgres",
-        "miniapp-services", "miniapp-wheelhouse",
+        "miniapp-redis", "miniapp-services", "miniapp-wheelhouse",
     }  # fmt: skip
     for name, entries in TABLE.items():
         for entry in entries:

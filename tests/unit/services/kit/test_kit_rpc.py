@@ -16,7 +16,7 @@ METHOD = "/test.Echo/Echo"
 
 class Echo:
     def __init__(self, metrics: Metrics) -> None:
-        self.handle = rpc(metrics, tracing.make_tracer("search", "v1"))(Echo.respond)
+        self.handle = rpc(metrics, tracing.make_tracer("search", "v1", 1.0))(Echo.respond)
 
     async def respond(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         if request == b"missing":
@@ -38,7 +38,7 @@ async def _roundtrip(request: bytes, timeout: float = 2) -> tuple[bytes, str]:
     handler = grpc.unary_unary_rpc_method_handler(serve)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Echo", {"Echo": handler}),))
     await server.start()
-    tracer = tracing.make_tracer("gateway", "v1")
+    tracer = tracing.make_tracer("gateway", "v1", 1.0)
     token = tracing.current_release_tag.set("canary")
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

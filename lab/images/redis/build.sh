@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# The lab's redis image, FROM the node image (lab/images/derived.sh). Usage: build.sh [--tag-only]
+exec "$(dirname "$0")/../derived.sh" redis "$@"
