@@ -63,8 +63,9 @@ lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, the servic
 protos: bootstrap ## Regenerate the services' gRPC stubs from services/proto
 	python3 services/gen_protos.py
 
-dashboards: bootstrap ## Regenerate the Grafana dashboards from tools/dashboards (committed JSON)
+dashboards: bootstrap ## Regenerate the Grafana dashboards (tools/dashboards) and the journeys' SLO rules (committed)
 	PYTHONPATH=tools python3 -m dashboards
+	python3 tools/slo_rules.py
 
 syntax: bootstrap ## Syntax-check site.yml against both inventories
 	ansible-playbook --syntax-check -i inventories/lab/hosts.yml site.yml

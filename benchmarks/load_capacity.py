@@ -70,7 +70,7 @@ def lab_env(settings: LoadSettings, catalogue: evidence.Catalogue) -> dict[str, 
     return {
         ENV: settings.model_dump_json(),
         CATALOGUE_ENV: json.dumps({"skus": list(catalogue.skus), "event_id": catalogue.event_id}),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "collections"))),
     }
 
 

@@ -20,6 +20,8 @@ class Step:
     body: dict[str, Any] | None = None
     # Answers that are a success for the user: a business "no" (already checked in, sold out) is not an error.
     ok: frozenset[int] = frozenset({200, 201, 204})
+    # Whether the journey reads the answer's body (the load decodes only those: it shares the lab's cores).
+    reads: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def _buy(visit: Visit, sku: str) -> Journey:
     """Place the order, pay it, and open the payment result page; a queued order (202) is paid later."""
     order_id = visit.next_order_id()
     lines = [{"sku": sku, "quantity": 1}]
-    placed = yield Step("POST", "/api/orders", {"order_id": order_id, "lines": lines}, ok=CREATED_OR_QUEUED)
+    placed = yield Step("POST", "/api/orders", {"order_id": order_id, "lines": lines}, ok=CREATED_OR_QUEUED, reads=True)
     if placed.status != 201:
         return
     paid = yield Step("POST", "/api/payments", {"order_id": order_id, "amount_cents": placed.body["total_cents"]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from load import traffic
@@ -25,13 +26,8 @@ class Slo(BaseModel):
 
 
 def _default_slos() -> dict[str, Slo]:
-    # The lab's services run on 0.2 CPU each; sites set their own objectives in the handover inventory.
-    return {
-        "browse": Slo(p99_ms=1500, max_error_rate=0.01),
-        "checkin": Slo(p99_ms=1500, max_error_rate=0.01),
-        "order_pay": Slo(p99_ms=3000, max_error_rate=0.02),
-        "flash_sale": Slo(p99_ms=3000, max_error_rate=0.02),
-    }
+    """The journeys' objectives from their one definition, which the Prometheus rules are generated from."""
+    return {s.journey: Slo(p99_ms=s.p99_ms, max_error_rate=s.max_error_rate) for s in journey_slos.SLOS}
 
 
 class LoadSettings(BaseModel):

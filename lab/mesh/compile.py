@@ -10,7 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import istio_models
-from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import EDGE_ACCOUNT, EDGE_APP, EDGE_NAMESPACE
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
+    EDGE_ACCOUNT,
+    EDGE_APP,
+    EDGE_NAMESPACE,
+    STATS_INCLUSION,
+)
 
 from lab.mesh import listeners
 from lab.mesh.clusters import TlsFiles, cluster, cluster_name, subset_policy, upstream_tls
@@ -28,6 +33,12 @@ STATS_CONFIG = {
         {"tag_name": "response_code_class", "regex": r"_rq(_(\dxx))$"},
     ],
 }
+# Istio's bootstrap keeps only these stats (its inclusion list), plus the mesh's proxyStatsMatcher and a
+# pod's sidecar.istio.io/statsInclusionPrefixes: every other stat is never created, so neither updated
+# per request nor scraped.
+ISTIO_STATS_PREFIXES = ("reporter=", "cluster_manager", "listener_manager", "server", "cluster.xds-grpc", "wasm")
+ISTIO_STATS_SUFFIXES = ("rbac.allowed", "rbac.denied", "shadow_allowed", "shadow_denied")
+STATS_ANNOTATION = "sidecar.istio.io/statsInclusionPrefixes"
 # The app's HTTP and gRPC calls leave through this address: those services' names resolve to it inside the
 # pod, and the sidecar routes by host. A TCP service cannot be routed by name: each gets an address of its
 # own from TCP_IPS (the lab's stand-in for its cluster IP), where the sidecar listens for it alone.
@@ -180,20 +191,34 @@ def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) ->
     return clusters, listeners_
 
 
-def _bootstrap(node: str, app: str, listeners_: list[dict], clusters: list[dict]) -> dict:
+def stats_config(annotations: dict[str, str]) -> dict:
+    """Istio's stats tags and inclusion list, with the mesh's and the pod's inclusion prefixes."""
+    prefixes = [*ISTIO_STATS_PREFIXES, *STATS_INCLUSION.split(",")]
+    prefixes += [p for p in annotations.get(STATS_ANNOTATION, "").split(",") if p and p not in prefixes]
+    patterns = [{"prefix": p} for p in prefixes] + [{"suffix": s} for s in ISTIO_STATS_SUFFIXES]
+    return {**STATS_CONFIG, "stats_matcher": {"inclusion_list": {"patterns": patterns}}}
+
+
+def _annotations(objects: list[dict], pod: Pod) -> dict[str, str]:
+    for deployment in _kind(objects, "Deployment"):
+        template = deployment["spec"]["template"]["metadata"]
+        if deployment["metadata"]["namespace"] == pod.namespace and template["labels"] == {
+            "app": pod.app,
+            "version": pod.version,
+        }:
+            return template.get("annotations", {})
+    return {}
+
+
+def _bootstrap(node: str, app: str, listeners_: list[dict], clusters: list[dict], stats: dict) -> dict:
     """Admin (tests read it), Istio's stats listener and tags, and the given listeners and clusters."""
     admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
-    stats = cluster("prometheus_stats", {}, [("127.0.0.1", ADMIN_PORT)], http2=False)
+    to_admin = cluster("prometheus_stats", {}, [("127.0.0.1", ADMIN_PORT)], http2=False)
     resources = {
-        "listeners": [*listeners_, listeners.prometheus_stats(STATS_PORT, stats["name"])],
-        "clusters": [*clusters, stats],
+        "listeners": [*listeners_, listeners.prometheus_stats(STATS_PORT, to_admin["name"])],
+        "clusters": [*clusters, to_admin],
     }
-    return {
-        "node": {"id": node, "cluster": app},
-        "admin": admin,
-        "stats_config": STATS_CONFIG,
-        "static_resources": resources,
-    }
+    return {"node": {"id": node, "cluster": app}, "admin": admin, "stats_config": stats, "static_resources": resources}
 
 
 class RefusedObjects(ValueError):
@@ -212,7 +237,8 @@ def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust
     """The Envoy bootstrap of `pod`'s sidecar."""
     out_clusters, out_listeners = _outbound(objects, pods, pod, tls, trust_domain)
     in_clusters, in_listeners = _inbound(objects, pod, tls, trust_domain)
-    return _bootstrap(pod.name, pod.app, in_listeners + out_listeners, out_clusters + in_clusters)
+    stats = stats_config(_annotations(objects, pod))
+    return _bootstrap(pod.name, pod.app, in_listeners + out_listeners, out_clusters + in_clusters, stats)
 
 
 def pods_from(objects: list[dict], prefix: str, first: int) -> list[Pod]:
@@ -257,4 +283,4 @@ def ingress(objects: list[dict], pods: list[Pod], tls: TlsFiles, trust_domain: s
     config["virtual_hosts"] = [
         {**vhost, "domains": ["*"]} for vhost in config["virtual_hosts"] if vhost["name"] != "block_all"
     ]
-    return _bootstrap("ingress", edge.app, [listener], clusters)
+    return _bootstrap("ingress", edge.app, [listener], clusters, stats_config({}))

@@ -16,8 +16,10 @@ from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, Store
 RELEASE_TAG = "x-release-tag"
 # The ingress's own identity: the NGINX Ingress Controller's service account (roles/ingress), in the mesh.
 EDGE_NAMESPACE, EDGE_ACCOUNT, EDGE_APP = "nginx-ingress", "nginx-ingress", "nginx-ingress"
-# So that cluster.outbound circuit-breaker and outlier stats reach Prometheus (Istio drops them by default).
-STATS_INCLUSION = "cluster.outbound,cluster_manager,listener_manager,server,http.inbound"
+# So that circuit-breaker, outlier and per-version request stats reach Prometheus (Istio drops them by
+# default): cluster.outbound for breakers and ejections, cluster.inbound for the dashboards' requests,
+# errors and latency per version.
+STATS_INCLUSION = "cluster.outbound,cluster.inbound,cluster_manager,listener_manager,server,http.inbound"
 RUN_AS = 10001
 # The services' plain /metrics port: excluded from interception so Prometheus needs no mesh identity.
 METRICS_PORT = 9091

@@ -8,6 +8,7 @@ miniapp-service invariants  # check the order saga's invariants across order, pa
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 import uvicorn
@@ -19,6 +20,18 @@ from miniapp_services.kit.db import migrate
 from miniapp_services.kit.logs import configure_logging
 from miniapp_services.kit.settings import get_settings
 from miniapp_services.registry import spec_for
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with its housekeeping tick once a second rather than ten times: the tick refreshes
+    the Date header (once a second anyway) and checks for shutdown, and eighteen idle processes share two
+    cores. A SIGTERM still stops it within a second."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864000  # on_tick's once-a-second work runs when counter % 10 == 0
+            await asyncio.sleep(1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         http="httptools",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
     )
-    uvicorn.Server(config).run()
+    _Server(config).run()
     return 0
 
 

@@ -282,16 +282,23 @@ def _browse_routes(api: APIRouter) -> None:
     async def home(request: Request, user: User) -> Response:
         """The landing page: products and the check-in streak; a missing part degrades, never fails."""
         request.app.state.metrics.count("page_view")
-        page: dict[str, Any] = {"user_id": user.user_id, "degraded": []}
-        for key, name, path in (
+        parts = (
             ("products", "product", "/products?limit=10"),
             ("checkin", "checkin", f"/checkins/{user.user_id}?days=7"),
-        ):
-            try:
-                page[key] = orjson.Fragment((await up(request, name).send("GET", path)).body)
-            except Unavailable:
+        )
+        # Both parts at once: the page waits for the slower one, not for their sum.
+        replies = await asyncio.gather(
+            *(up(request, name).send("GET", path) for _, name, path in parts), return_exceptions=True
+        )
+        page: dict[str, Any] = {"user_id": user.user_id, "degraded": []}
+        for (key, name, _), reply in zip(parts, replies, strict=True):
+            if isinstance(reply, Unavailable):
                 page[key] = None
                 page["degraded"].append(name)
+            elif isinstance(reply, BaseException):
+                raise reply
+            else:
+                page[key] = orjson.Fragment(reply.body)
         return Response(orjson.dumps(page), media_type=JSON)
 
     @api.get("/products/{sku}")

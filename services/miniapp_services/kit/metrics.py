@@ -8,7 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # The events the business dashboard counts; services may only count these.
 BUSINESS_EVENTS = ("page_view", "checkin", "order_created", "order_paid", "seckill_success")
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# With a bucket at each journey objective (0.3, 0.5 and 0.8 s, plugins/module_utils/journey_slos.py), so a
+# p99 is never interpolated across one; a unit test keeps the two in step.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 0.8, 1.0, 2.5, 5.0)
 
 
 @dataclass
@@ -27,7 +29,7 @@ class Metrics:
             "miniapp_http_request_duration_seconds",
             "HTTP request latency",
             labels[:4],
-            buckets=_LATENCY_BUCKETS,
+            buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.grpc = Counter(

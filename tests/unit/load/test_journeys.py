@@ -60,3 +60,13 @@ def test_a_business_no_is_an_answer_not_an_error(name: str, path: str, status: i
         step = journey.send(Reply(200))
     assert status in step.ok
     assert 500 not in step.ok
+
+
+def test_only_the_steps_whose_answer_the_journey_reads_ask_for_it() -> None:
+    """The load decodes a body only where a journey decides from it (an order's total, to pay it)."""
+    visit = Visit(user="u", catalogue=Catalogue(skus=("TEA",), event_id="sale-1"))
+    journey = JOURNEYS["order_pay"](visit)
+    steps = [next(journey)]
+    steps.append(journey.send(Reply(200)))
+    steps.append(journey.send(Reply(201, {"total_cents": 300})))
+    assert [s.reads for s in steps] == [False, True, False]

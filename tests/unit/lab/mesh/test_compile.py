@@ -161,9 +161,11 @@ def test_workload_certificate_has_exactly_its_spiffe_id() -> None:
 
 
 def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
-    """A real Envoy with the sidecar's stats config names series as Istio's sidecars do, on 15090's route."""
+    """A real Envoy with the sidecar's stats config names series as Istio's sidecars do, on 15090's route,
+    and keeps only what Istio's inclusion list and the mesh's prefixes keep."""
     outbound = "outbound|8080|v1|pay.miniapp.svc.cluster.local"
-    config = mesh._bootstrap("t", "t", [], [mesh.cluster(outbound, {}, [("127.0.0.1", 9)], http2=False)])
+    clusters = [mesh.cluster(outbound, {}, [("127.0.0.1", 9)], http2=False)]
+    config = mesh._bootstrap("t", "t", [], clusters, mesh.stats_config({}))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         admin_port = probe.getsockname()[1]
@@ -188,6 +190,9 @@ def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
         finally:
             proc.terminate()
     assert f'envoy_cluster_upstream_rq_pending_overflow{{cluster_name="{outbound}"}} 0' in scraped
+    assert "envoy_server_live" in scraped
+    assert "envoy_runtime_" not in scraped  # runtime.* is not on Istio's list
+    assert 'cluster_name="prometheus_stats"' not in scraped  # nor are the sidecar's own plumbing clusters
     assert listener["name"] == "prometheus_stats"
 
 
