@@ -36,7 +36,11 @@ class LoadSettings(BaseModel):
     target: AnyHttpUrl = Field(default="http://127.0.0.1:18080", description="the gateway's edge URL")
     lab: bool = Field(default=True, description="probe the lab's pods (faults, Envoy stats, cgroups, database)")
     day_s: float = Field(default=600, ge=20, description="seconds the replayed day lasts")
-    peak_rps: float = Field(default=40, gt=0, description="requests/s at the replayed 9pm peak")
+    peak_rps: float = Field(
+        default=traffic.hourly_rate(traffic.peak_hour()),
+        gt=0,
+        description="requests/s at the replayed 9pm peak; the default is the design's own (scale 1.0)",
+    )
     start_hour: float = Field(default=0, ge=0, lt=24, description="the hour of the day the replay begins at")
     user_rps: float = Field(default=0.5, gt=0, description="requests/s one simulated user makes")
     processes: int = Field(default=1, ge=1, description="Locust worker processes (master/workers when > 1)")

@@ -47,11 +47,13 @@ def _recording(slo: JourneySlo) -> list[dict]:
     requests, errors = "journey:miniapp_requests:rate5m", "journey:miniapp_errors:rate5m"
     buckets = f"rate(miniapp_http_request_duration_seconds_bucket{_selector(slo)}[5m])"
     server_errors = _selector(slo, ', code=~"5.."')
+    all_requests = f"sum(rate(miniapp_http_requests_total{_selector(slo)}[5m]))"
     rules = [
-        (requests, f"sum(rate(miniapp_http_requests_total{_selector(slo)}[5m]))"),
-        (errors, f"sum(rate(miniapp_http_requests_total{server_errors}[5m]))"),
+        (requests, all_requests),
+        # No 5xx at all is a rate of 0, not no data (an alert must see the journey healthy).
+        (errors, f"sum(rate(miniapp_http_requests_total{server_errors}[5m])) or {all_requests} * 0"),
         ("journey:miniapp_latency_seconds:p99_5m", f"histogram_quantile(0.99, sum by (le) ({buckets}))"),
-        ("journey:miniapp_errors:ratio_rate5m", f"({errors}{of} or {requests}{of} * 0) / {requests}{of}"),
+        ("journey:miniapp_errors:ratio_rate5m", f"{errors}{of} / {requests}{of}"),
     ]
     return [{"record": name, "expr": expr, "labels": {"journey": slo.journey}} for name, expr in rules]
 

@@ -18,6 +18,7 @@ _SERVICE_KEYS = {
     "replicas",
     "memory_mib",
     "cpu_millicores",
+    "cpu_limit_millicores",
     "http_port",
     "grpc_port",
     "timeout_s",
@@ -52,7 +53,8 @@ class Service:
     tier: str
     replicas: int
     memory_mib: int
-    cpu_millicores: int
+    cpu_millicores: int  # requested: what the service uses at the design's peak, with headroom
+    cpu_limit_millicores: int  # its ceiling: bursts above the request are not throttled below this
     http_port: int
     grpc_port: int
     timeout_s: float
@@ -86,6 +88,11 @@ class Store:
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
         return f"{self.name}.{self.tenant}.{suffix}"
+
+    @property
+    def cpu_limit_millicores(self) -> int:
+        """A store's CPU is requested and limited alike (Redis is single-threaded and steady)."""
+        return self.cpu_millicores
 
 
 @dataclass(frozen=True)
@@ -148,9 +155,14 @@ def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> 
         )
     if merged.get("tier") not in ("P0", "P1"):
         raise CatalogError(f"{_where(name, 'tier')}: {merged.get('tier')!r}; use P0 (probed every 500 ms) or P1")
-    for key in ("replicas", "memory_mib", "cpu_millicores", "http_port", "grpc_port"):
+    for key in ("replicas", "memory_mib", "cpu_millicores", "cpu_limit_millicores", "http_port", "grpc_port"):
         if not isinstance(merged.get(key), int) or merged[key] < 1:
             raise CatalogError(f"{_where(name, key)}: {merged.get(key)!r}; use a whole number of 1 or more")
+    if merged["cpu_limit_millicores"] < merged["cpu_millicores"]:
+        raise CatalogError(
+            f"{_where(name, 'cpu_limit_millicores')}: {merged['cpu_limit_millicores']} is below cpu_millicores"
+            f" ({merged['cpu_millicores']}); a limit must be at least the request"
+        )
     return Service(
         name=name,
         tenant=merged["tenant"],
@@ -158,6 +170,7 @@ def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> 
         replicas=merged["replicas"],
         memory_mib=merged["memory_mib"],
         cpu_millicores=merged["cpu_millicores"],
+        cpu_limit_millicores=merged["cpu_limit_millicores"],
         http_port=merged["http_port"],
         grpc_port=merged["grpc_port"],
         timeout_s=float(merged.get("timeout_s", 0)),

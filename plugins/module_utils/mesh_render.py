@@ -69,19 +69,21 @@ def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> lis
     pods = [(s, n + 1) for s in services for n in pods_of(s).values()] + [(s, 2) for s in stores]
     memory = sum(s.memory_mib * n for s, n in pods)
     cpu = sum(s.cpu_millicores * n for s, n in pods)
+    cpu_limits = sum(s.cpu_limit_millicores * n for s, n in pods)
     hard = {
         "pods": str(sum(n for _, n in pods)),
         "requests.memory": f"{memory}Mi",
         "limits.memory": f"{memory}Mi",
         "requests.cpu": f"{cpu}m",
-        "limits.cpu": f"{cpu}m",
+        "limits.cpu": f"{cpu_limits}m",
     }
-    largest = max(s.memory_mib for s, _ in pods), max(s.cpu_millicores for s, _ in pods)
+    memory_max = max(s.memory_mib for s, _ in pods)
+    cpu_max, request_max = max(s.cpu_limit_millicores for s, _ in pods), max(s.cpu_millicores for s, _ in pods)
     limit = {
         "type": "Container",
-        "max": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
-        "default": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
-        "defaultRequest": {"memory": f"{largest[0]}Mi", "cpu": f"{largest[1]}m"},
+        "max": {"memory": f"{memory_max}Mi", "cpu": f"{cpu_max}m"},
+        "default": {"memory": f"{memory_max}Mi", "cpu": f"{cpu_max}m"},
+        "defaultRequest": {"memory": f"{memory_max}Mi", "cpu": f"{request_max}m"},
     }
     return [
         _obj("v1", "Namespace", _meta(tenant, labels=dict(options.injection_labels))),
@@ -123,7 +125,8 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
 
 
 def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict:
-    budget = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_millicores}m"}
+    requests = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_millicores}m"}
+    limits = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_limit_millicores}m"}
 
     def probe(path, period):
         return {
@@ -142,7 +145,7 @@ def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict
             {"name": "grpc", "containerPort": svc.grpc_port},
             {"name": "http-metrics", "containerPort": METRICS_PORT},
         ],
-        "resources": {"requests": budget, "limits": budget},
+        "resources": {"requests": requests, "limits": limits},
         "livenessProbe": probe("/healthz", 10),
         "readinessProbe": probe("/readyz", 5 if svc.tier == "P0" else 10),
         "securityContext": {

@@ -24,9 +24,13 @@ from miniapp_services.clients.signed import alogin
 
 PROMETHEUS = "http://127.0.0.1:19090"  # published on loopback by lab/observability/up.py
 DASHBOARDS = sorted((ROOT / "roles/observability/files/dashboards").glob("*.json"))
-RULES = ROOT / "roles/observability/files/rules/miniapp.rules.yml"
-# Grafana's variables as "All" and its rate interval for the lab's 5 s scrapes.
-VARIABLES = {"$__rate_interval": "1m", "$namespace": ".*", "$app": ".*"}
+RULE_FILES = sorted((ROOT / "roles/observability/files/rules").glob("*.rules.yml"))
+# The lab scrapes at the role's default interval; Grafana's variables as "All", and its rate interval
+# (four scrapes) for that interval.
+SCRAPE_S = int(
+    yaml.safe_load((ROOT / "roles/observability/defaults/main.yml").read_text())["observability_scrape_interval"].rstrip("s")
+)
+VARIABLES = {"$__rate_interval": f"{4 * SCRAPE_S}s", "$namespace": ".*", "$app": ".*"}
 USERS, ROUNDS = 16, 6
 
 
@@ -103,7 +107,7 @@ def loaded() -> list[int]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not promql("app:miniapp_requests:rate5m")["data"]["result"]:
         time.sleep(2)
-    time.sleep(12)  # two more 5 s scrapes and evaluations, so every rate has its samples
+    time.sleep(2 * SCRAPE_S + 2)  # two more scrapes and evaluations, so every rate has its samples
     return codes
 
 
@@ -139,7 +143,7 @@ def test_every_panel_query_runs_and_has_data(board: Path) -> None:
 @pytest.mark.usefixtures("loaded")
 def test_every_rule_expression_runs_and_recordings_have_data() -> None:
     failures = []
-    for group in yaml.safe_load(RULES.read_text())["groups"]:
+    for group in (g for path in RULE_FILES for g in yaml.safe_load(path.read_text())["groups"]):
         for rule in group["rules"]:
             reply = promql(rule["expr"])
             if reply["status"] != "success":

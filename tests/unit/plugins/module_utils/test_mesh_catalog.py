@@ -96,3 +96,9 @@ def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() ->
     assert env["MINIAPP_RULES_FILE"] == RULES_FILE
     assert json.loads(files["/etc/miniapp"].files["rules.json"])["endpoints"]["order_create"]["qps"] == 100
     assert rules["metadata"]["name"] == "gateway-degradation"
+
+
+def test_a_cpu_limit_below_its_request_is_refused_naming_both() -> None:
+    raw = _with(["services", "pay", "cpu_limit_millicores"], 50)
+    with pytest.raises(CatalogError, match=r"services\.pay\.cpu_limit_millicores: 50 is below cpu_millicores \(75\)"):
+        load(raw)
