@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 import time
 
 import httpx
 import pytest
 from conftest import INGRESS, in_pod, mesh_tls, pod, stats
 
+from lab.mesh import compile as mesh
+from lab.mesh import probe
 from lab.mesh.probe import calls, set_fault
 from load import evidence
 from load.gates import wilson
@@ -142,3 +145,24 @@ def test_concurrency_beyond_the_pool_overflows_while_the_app_stays_healthy() -> 
     assert 404 in codes
     for name in ("pay-v1-0", "pay-v1-1"):
         assert in_pod(name, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/readyz") == "200"
+
+
+def _redis_ping(identity: str) -> bytes:
+    """PING over mTLS with a workload's certificate, straight to the nonces store's sidecar; what comes back."""
+    raw = socket.create_connection((pod("nonces-0")["ip"], 6379), timeout=5)
+    with mesh_tls(identity).wrap_socket(raw) as conn:
+        conn.sendall(b"*1\r\n$4\r\nPING\r\n")
+        try:
+            return conn.recv(200)
+        except (ConnectionResetError, ssl.SSLError):
+            return b""
+
+
+def test_the_nonce_store_admits_the_gateway_alone_and_then_asks_for_its_password() -> None:
+    """The store's sidecar lets the gateway's identity through (Redis then wants its password: -NOAUTH)
+    and closes any other workload's connection; no other pod's sidecar even routes to it."""
+    assert _redis_ping("gateway-v1-0").startswith(b"-NOAUTH")
+    assert _redis_ping("order-v1-0") == b""
+    address = mesh.tcp_addresses(probe.rendered_objects(evidence.OBJECTS))["nonces.miniapp.svc.cluster.local"]
+    refused = in_pod("order-v1-0", f"curl -s -o /dev/null -w '%{{http_code}}' telnet://{address}:6379 -m 2 || true")
+    assert refused.strip() in ("000", "")

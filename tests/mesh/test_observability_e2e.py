@@ -28,7 +28,9 @@ RULE_FILES = sorted((ROOT / "roles/observability/files/rules").glob("*.rules.yml
 # The lab scrapes at the role's default interval; Grafana's variables as "All", and its rate interval
 # (four scrapes) for that interval.
 SCRAPE_S = int(
-    yaml.safe_load((ROOT / "roles/observability/defaults/main.yml").read_text())["observability_scrape_interval"].rstrip("s")
+    yaml.safe_load((ROOT / "roles/observability/defaults/main.yml").read_text())[
+        "observability_scrape_interval"
+    ].rstrip("s")
 )
 VARIABLES = {"$__rate_interval": f"{4 * SCRAPE_S}s", "$namespace": ".*", "$app": ".*"}
 USERS, ROUNDS = 16, 6
