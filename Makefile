@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,8 +76,9 @@ unit: bootstrap ## pytest unit tests
 
 molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 	@for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; \
+	  echo "=== molecule test -s $$s"; at=$$(date +%s.%N); \
 	  MINIAPP_NODE_IMAGE=$(NODE_IMAGE) molecule test -s $$s --driver-name $(MOLECULE_DRIVER) || exit 1; \
+	  scripts/record-time.sh "molecule $$s" "$$at"; \
 	done
 
 image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop)
@@ -92,9 +93,13 @@ mesh-test: lab ## End-to-end proofs on the lab: mTLS, authorization, split, cana
 mesh-down: bootstrap ## Remove the lab mesh
 	python3 -m lab.mesh.up --down
 
+TEST_STAGES := lint syntax bundle unit image-test mesh-test lab-down molecule
+
 test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the services image, make lab and its proofs, molecule
 	@start=$$(date +%s.%N); \
-	$(MAKE) --no-print-directory lint syntax bundle unit image-test mesh-test lab-down molecule; \
+	for stage in $(TEST_STAGES); do \
+	  at=$$(date +%s.%N); $(MAKE) --no-print-directory $$stage; scripts/record-time.sh "test $$stage" "$$at"; \
+	done; \
 	scripts/record-time.sh test "$$start"
 
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
@@ -112,6 +117,9 @@ bench-mesh: mesh ## Latency added by two sidecars and their working set
 
 bench-cpu: mesh ## CPU per request per container (cgroups, idle subtracted) for each request kind through the edge
 	python3 benchmarks/cpu_per_request.py
+
+bench-test: ## Write the stages of the last `make test` recorded here (.cache/times.tsv) to docs/benchmarks.md
+	python3 benchmarks/test_stages.py
 
 bench-load: mesh ## Locust requests/s per core (lab against an Envoy direct-response baseline), highest peak within the SLOs
 	python3 benchmarks/load_capacity.py

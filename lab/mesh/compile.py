@@ -6,14 +6,17 @@ Sidecar object's egress hosts decide which clusters and virtual hosts a sidecar 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import istio_models
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import ISTIO_CONCURRENCY
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     EDGE_ACCOUNT,
     EDGE_APP,
     EDGE_NAMESPACE,
+    PROXY_CONFIG,
     STATS_INCLUSION,
 )
 
@@ -197,6 +200,12 @@ def stats_config(annotations: dict[str, str]) -> dict:
     prefixes += [p for p in annotations.get(STATS_ANNOTATION, "").split(",") if p and p not in prefixes]
     patterns = [{"prefix": p} for p in prefixes] + [{"suffix": s} for s in ISTIO_STATS_SUFFIXES]
     return {**STATS_CONFIG, "stats_matcher": {"inclusion_list": {"patterns": patterns}}}
+
+
+def concurrency(objects: list[dict], pod: Pod) -> int:
+    """The sidecar's worker threads from the pod's ProxyConfig annotation, else Istio's default."""
+    raw = _annotations(objects, pod).get(PROXY_CONFIG)
+    return int(json.loads(raw).get("concurrency", ISTIO_CONCURRENCY)) if raw else ISTIO_CONCURRENCY
 
 
 def _annotations(objects: list[dict], pod: Pod) -> dict[str, str]:

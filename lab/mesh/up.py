@@ -103,7 +103,7 @@ def _sidecar_dir(name: str, ca: pki.Issued, spiffe: str, config: dict) -> Path:
     return directory
 
 
-def _run_envoy(pod: str, directory: Path, node_image: str) -> None:
+def _run_envoy(pod: str, directory: Path, node_image: str, concurrency: int = mesh.ISTIO_CONCURRENCY) -> None:
     podman(
         "run",
         "-d",
@@ -124,7 +124,7 @@ def _run_envoy(pod: str, directory: Path, node_image: str) -> None:
         "-c",
         "/etc/mesh/envoy.json",
         "--concurrency",
-        "2",
+        str(concurrency),
         "-l",
         "warning",
     )
@@ -195,6 +195,7 @@ def start_pod(
         pod.name,
         _sidecar_dir(pod.name, ca, spiffe, mesh.sidecar(objects, pods, pod, MESH_TLS, TRUST_DOMAIN)),
         images["node"],
+        mesh.concurrency(objects, pod),
     )
     return plan.readiness(app)
 

@@ -36,6 +36,10 @@ _STORE_KEYS = {"tenant", "clients", "memory_mib", "cpu_millicores", "max_memory_
 STORE_PORT = 6379
 
 
+# Istio's default worker threads per sidecar (ProxyConfig.concurrency).
+ISTIO_CONCURRENCY = 2
+
+
 class CatalogError(ValueError):
     """A catalog value that cannot be used; the message names the field and the fix."""
 
@@ -102,6 +106,7 @@ class Catalog:
     tenants: tuple[str, ...]
     services: tuple[Service, ...]
     stores: tuple[Store, ...] = ()
+    sidecar_concurrency: int = ISTIO_CONCURRENCY
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
@@ -271,4 +276,13 @@ def load(raw: dict) -> Catalog:
         tenants,
         tuple(services.values()),
         stores,
+        _concurrency(raw.get("sidecar_concurrency", ISTIO_CONCURRENCY)),
     )
+
+
+def _concurrency(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 16:
+        raise CatalogError(
+            f"services_catalog.sidecar_concurrency: {value!r} is not a count of worker threads; give 1 to 16"
+        )
+    return value

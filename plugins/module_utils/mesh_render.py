@@ -21,6 +21,8 @@ EDGE_NAMESPACE, EDGE_ACCOUNT, EDGE_APP = "nginx-ingress", "nginx-ingress", "ngin
 # errors and latency per version.
 STATS_INCLUSION = "cluster.outbound,cluster.inbound,cluster_manager,listener_manager,server,http.inbound"
 RUN_AS = 10001
+# Per-pod ProxyConfig (JSON is YAML): the sidecar's worker threads.
+PROXY_CONFIG = "proxy.istio.io/config"
 # The services' plain /metrics port: excluded from interception so Prometheus needs no mesh identity.
 METRICS_PORT = 9091
 # The gateway's degradation rules (a ConfigMap; JSON is YAML), reloaded by the gateway when it changes.
@@ -179,6 +181,7 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
     if svc.degradation:
         pod["volumes"] = [{"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}}]
     annotations = {
+        **proxy_config(catalog),
         "sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION,
         "traffic.sidecar.istio.io/excludeInboundPorts": str(METRICS_PORT),
         "prometheus.io/scrape": "true",
@@ -192,6 +195,11 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
     }
     return _obj("apps/v1", "Deployment", _meta(f"{svc.name}-{version}", svc.tenant, labels), spec=spec)
+
+
+def proxy_config(catalog: Catalog) -> dict[str, str]:
+    """The pod's sidecar settings as Istio reads them (ProxyConfig in the pod's annotation)."""
+    return {PROXY_CONFIG: json.dumps({"concurrency": catalog.sidecar_concurrency})}
 
 
 def _seconds(value: float) -> str:
@@ -371,7 +379,7 @@ def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> lis
         "replicas": 1,
         "selector": {"matchLabels": labels},
         "strategy": {"type": "Recreate"},  # one Redis at a time: its clients follow the Service
-        "template": {"metadata": {"labels": labels}, "spec": pod},
+        "template": {"metadata": {"labels": labels, "annotations": proxy_config(catalog)}, "spec": pod},
     }
     port = {"name": "tcp-redis", "port": STORE_PORT, "targetPort": "redis", "appProtocol": "tcp"}
     rules = [{"from": [{"source": {"principals": [principal(catalog, c) for c in store.clients]}}]}]

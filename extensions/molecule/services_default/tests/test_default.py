@@ -19,9 +19,9 @@ def _objects() -> list[dict]:
 
 def test_every_object_written_once_in_apply_order() -> None:
     objects = _objects()
-    assert len(objects) == 106
+    assert len(objects) == 112  # 106 for the services, 6 for the nonces store
     assert objects[0]["kind"] == "Namespace"
-    assert sum(o["kind"] == "Deployment" for o in objects) == 13
+    assert sum(o["kind"] == "Deployment" for o in objects) == 14
 
 
 def test_objects_are_valid_against_the_published_schemas() -> None:

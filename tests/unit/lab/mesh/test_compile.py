@@ -205,3 +205,12 @@ def test_the_compiler_takes_only_objects_the_istio_models_accept() -> None:
         mesh.RefusedObjects, match=r"DestinationRule trade/pay: spec.trafficPolicy.outlierDetection.consecutive5xxError"
     ):
         mesh.checked(broken)
+
+
+def test_a_sidecar_runs_the_worker_threads_its_pod_asks_for_else_istios_default() -> None:
+    catalog = mesh_catalog.load({**RAW, "sidecar_concurrency": 1})
+    objects = mesh_render.render(catalog, mesh_render.RenderOptions(image="x/s:1", store_image="x/r:7"))
+    assert {mesh.concurrency(objects, p) for p in PODS} == {1}
+    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+        deployment["spec"]["template"]["metadata"]["annotations"].pop(mesh_render.PROXY_CONFIG)
+    assert mesh.concurrency(objects, _pod("gateway")) == mesh_catalog.ISTIO_CONCURRENCY == 2

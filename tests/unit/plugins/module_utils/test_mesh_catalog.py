@@ -56,6 +56,8 @@ def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
         (["services", "cart", "calls"], ["user"], "services.user.callers: add 'cart', which calls user"),
         (["services", "cart", "calls"], ["billing"], "services.cart.calls: 'billing' is not a service"),
         (["tenants"], {}, "services_catalog.tenants: list at least one tenant"),
+        (["sidecar_concurrency"], 0, "services_catalog.sidecar_concurrency: 0 is not a count of worker threads"),
+        (["sidecar_concurrency"], "2", "services_catalog.sidecar_concurrency: '2' is not a count of worker threads"),
         (["services", "user", "degradation"], {"login": {"qps": 5}}, "only the gateway has degradation rules"),
         (["services", "gateway", "degradation"], {"search": {"qps": 5}}, "degradation.search: unknown endpoint"),
         (["services", "gateway", "degradation"], {"login": {"qps": 0}}, "degradation.login.qps: set requests"),
@@ -102,3 +104,12 @@ def test_a_cpu_limit_below_its_request_is_refused_naming_both() -> None:
     raw = _with(["services", "pay", "cpu_limit_millicores"], 50)
     with pytest.raises(CatalogError, match=r"services\.pay\.cpu_limit_millicores: 50 is below cpu_millicores \(75\)"):
         load(raw)
+
+
+def test_every_pod_tells_its_sidecar_the_catalogs_worker_threads() -> None:
+    objects = render(load(_with(["sidecar_concurrency"], 3)), RenderOptions(image="x/s:1", store_image="x/r:7"))
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    assert {d["metadata"]["name"] for d in deployments} >= {"gateway-v1", "nonces"}
+    for deployment in deployments:
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert json.loads(annotations["proxy.istio.io/config"]) == {"concurrency": 3}, deployment["metadata"]["name"]
