@@ -7,7 +7,7 @@ Together they are the exit code of `python -m load.handover`. The evidence is ga
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from load.settings import Slo
@@ -133,8 +133,22 @@ class JourneyStats:
     p99_ms: float
 
 
-def slo_gate(stats: list[JourneyStats], slos: dict[str, Slo]) -> Gate:
-    """p99 and error rate of every journey within its objective; a journey without requests fails."""
+def outside(stats: list[JourneyStats], inside: dict[str, tuple[int, int]]) -> list[JourneyStats]:
+    """Each journey's counts without the (requests, failures) made inside a window: the fault drill's, whose
+    client errors the circuit-breaking gate judges against its own bound. p99 stays the whole run's."""
+    return [
+        replace(
+            s,
+            requests=s.requests - inside.get(s.journey, (0, 0))[0],
+            failures=s.failures - inside.get(s.journey, (0, 0))[1],
+        )
+        for s in stats
+    ]
+
+
+def slo_gate(stats: list[JourneyStats], slos: dict[str, Slo], scope: str = "") -> Gate:
+    """p99 and error rate of every journey within its objective; a journey without requests fails. ``scope``
+    says which requests the error rates count, when not all."""
     by_name = {s.journey: s for s in stats}
     rows, bad = [], []
     for journey, slo in slos.items():
@@ -151,7 +165,7 @@ def slo_gate(stats: list[JourneyStats], slos: dict[str, Slo]) -> Gate:
         if bad
         else ", ".join(f"{r['journey']} p99 {r['p99_ms']:.0f} ms err {r['error_rate']:.2%}" for r in rows)
     )
-    return Gate("journey SLOs", not bad, summary, {"journeys": rows})
+    return Gate("journey SLOs", not bad, summary + (f"; {scope}" if scope else ""), {"journeys": rows})
 
 
 @dataclass(frozen=True)

@@ -57,11 +57,13 @@ class Tick:
     failures: int  # cumulative
 
 
-def timeline(history_csv: Path) -> list[Tick]:
+def timelines(history_csv: Path) -> dict[tuple[str, str], list[Tick]]:
+    """Every history row series by (method, name); the run as a whole is ("", "Aggregated")."""
     with history_csv.open() as handle:
         rows = list(csv.DictReader(handle))
-    return [
-        Tick(
+    series: dict[tuple[str, str], list[Tick]] = {}
+    for r in rows:
+        tick = Tick(
             t=float(r["Timestamp"]),
             users=int(r["User Count"]),
             rps=_number(r["Requests/s"]),
@@ -71,9 +73,22 @@ def timeline(history_csv: Path) -> list[Tick]:
             requests=int(r["Total Request Count"]),
             failures=int(r["Total Failure Count"]),
         )
-        for r in rows
-        if r["Name"] == "Aggregated"
-    ]
+        series.setdefault((r["Type"], r["Name"]), []).append(tick)
+    return series
+
+
+def timeline(history_csv: Path) -> list[Tick]:
+    return timelines(history_csv).get(("", "Aggregated"), [])
+
+
+def journeys_between(history_csv: Path, names: tuple[str, ...], start: float, end: float) -> dict[str, tuple[int, int]]:
+    """(requests, failures) of each journey, all its methods together, made between two epoch times."""
+    found = dict.fromkeys(names, (0, 0))
+    for (_method, name), ticks in timelines(history_csv).items():
+        if name in found:
+            requests, failures = between(ticks, start, end)
+            found[name] = (found[name][0] + requests, found[name][1] + failures)
+    return found
 
 
 def between(ticks: list[Tick], start: float, end: float) -> tuple[int, int]:

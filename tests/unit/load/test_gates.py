@@ -83,6 +83,16 @@ def test_slo_gate(browse: gates.JourneyStats, passed: bool, says: str) -> None:
     assert says in gate.summary
 
 
+def test_errors_inside_the_drill_are_left_to_the_breaker_gate_and_the_scope_is_said() -> None:
+    stats = [gates.JourneyStats("browse", 1000, 12, 100, 900), gates.JourneyStats("checkin", 100, 0, 50, 200)]
+    assert not gates.slo_gate(stats, SLOS).passed
+    inside = {"browse": (200, 10), "checkin": (0, 0)}
+    gate = gates.slo_gate(gates.outside(stats, inside), SLOS, "errors counted outside the fault drill")
+    assert gate.passed
+    assert "browse p99 900 ms err 0.25%" in gate.summary
+    assert gate.summary.endswith("; errors counted outside the fault drill")
+
+
 def test_slo_gate_fails_a_journey_that_never_ran() -> None:
     gate = gates.slo_gate([gates.JourneyStats("browse", 1000, 0, 100, 200)], SLOS)
     assert not gate.passed

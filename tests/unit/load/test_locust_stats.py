@@ -13,6 +13,9 @@ POST,checkin,50,0,150,150,400
 HISTORY = """Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,99%,Total Request Count,Total Failure Count
 100,10,,Aggregated,0.000000,0.000000,N/A,N/A,0,0
 101,10,GET,browse,5.0,0.0,100,200,5,0
+101,10,PUT,browse,1.0,0.0,100,200,1,0
+103,12,GET,browse,5.0,1.0,100,200,15,2
+103,12,PUT,browse,1.0,0.0,100,200,3,1
 101,10,,Aggregated,10.0,1.0,100,300,10,1
 102,12,,Aggregated,12.0,0.0,110,320,22,1
 103,12,,Aggregated,12.0,2.0,110,320,34,3
@@ -46,3 +49,9 @@ def test_between_counts_requests_in_a_window_from_cumulative_totals(tmp_path: Pa
 def test_aggregated_is_the_whole_run(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text(STATS)
     assert locust_stats.aggregated(tmp_path / "s.csv") == (1050, 10)
+
+
+def test_a_journeys_window_adds_up_its_methods_and_names_the_silent_ones(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text(HISTORY)
+    inside = locust_stats.journeys_between(tmp_path / "h.csv", ("browse", "checkin"), 101, 103)
+    assert inside == {"browse": (12, 3), "checkin": (0, 0)}
