@@ -33,6 +33,7 @@ DATABASE_HOST, DATABASE = "postgresql.data.svc.cluster.local", "miniapp"
 INGRESS_PORT, SIDECAR_MEMORY, TRUST_DOMAIN = 8080, "64m", "cluster.local"
 EDGE_PORT = 18080  # the lab's front door on the host: http://127.0.0.1:18080
 LABEL = "miniapp.mesh=lab"
+FINGERPRINT = "miniapp.mesh.fingerprint"
 SOCKET_DIR = "/tmp"  # noqa: S108  # the database container's own socket directory (start.sh)
 ENVOY_BIN = Path(envoy.__file__).parent / "_bin" / "envoy"
 MESH_TLS = TlsFiles("/etc/mesh/cert.pem", "/etc/mesh/key.pem", "/etc/mesh/ca.pem")
@@ -250,9 +251,12 @@ def _app_ready(pod: mesh.Pod, probe: list[str]) -> bool:
     )
 
 
-def _running(pods: list[mesh.Pod]) -> bool:
+def _running(pods: list[mesh.Pod], fingerprint: str) -> bool:
+    """Every pod runs, on the network this fingerprint made."""
+    label = '{{index .Labels "' + FINGERPRINT + '"}}'
+    made_by = podman("network", "inspect", "--format", label, NETWORK, check=False)
     names = set(podman("ps", "--format", "{{.Names}}", check=False).split())
-    return all({f"{p.name}-app", f"{p.name}-envoy"} <= names for p in pods)
+    return made_by.strip() == fingerprint and all({f"{p.name}-app", f"{p.name}-envoy"} <= names for p in pods)
 
 
 def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
@@ -270,10 +274,16 @@ def up(objects_file: Path, secrets_file: Path) -> list[mesh.Pod] | None:
     backend = [p.read_text() for p in sorted(Path(__file__).parent.glob("*.py"))]
     fingerprint = hashlib.sha256(json.dumps([objects, secrets, images, backend], sort_keys=True).encode()).hexdigest()
     applied = STATE / "applied.sha256"
-    if applied.exists() and applied.read_text() == fingerprint and _running(mesh.pods_from(objects, PREFIX, FIRST_POD)):
+    # Done here (applied) and what runs is it (the network's label): a mesh realized from another checkout has
+    # the same pod names but its own secrets and CA.
+    if (
+        applied.exists()
+        and applied.read_text() == fingerprint
+        and _running(mesh.pods_from(objects, PREFIX, FIRST_POD), fingerprint)
+    ):
         return None
     down()
-    podman("network", "create", "--internal", "--subnet", SUBNET, NETWORK)
+    podman("network", "create", "--internal", "--subnet", SUBNET, "--label", f"{FINGERPRINT}={fingerprint}", NETWORK)
     start_database(images["postgres"], secrets)
     pods, ca, initialized = mesh.pods_from(objects, PREFIX, FIRST_POD), pki.new_ca(TRUST_DOMAIN), set()
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
