@@ -12,7 +12,6 @@ pins (tools/bundle_registry.py), ``lab:`` sources are built here from Debian pac
 """
 
 import argparse
-import hashlib
 import json
 import sys
 import tarfile
@@ -35,15 +34,11 @@ from ansible_collections.miniapp.mesh.plugins.module_utils import bundle  # noqa
 TABLE = ROOT / "roles" / "offline_bundle" / "vars" / "main.yml"
 CACHE = ROOT / ".cache" / "downloads"
 SIGNING_KEY = ROOT / ".cache" / "bundle-signing" / "signing.key"
-MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = "manifest.json", "sbom.cdx.json", "manifest.json.sig", "signing.pub"
+MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = bundle.MANIFEST, bundle.SBOM, bundle.SIGNATURE, bundle.PUBLIC_KEY
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return bundle.sha256_file(str(path))
 
 
 def table_entries(table_path: Path) -> list[tuple[str, dict]]:
@@ -125,7 +120,7 @@ def write_signed(out: Path, manifest: dict) -> None:
     (out / SBOM).write_text(json.dumps(bundle.cyclonedx(manifest, str(uuid.uuid4())), indent=2))
     (out / SIGNATURE).write_bytes(bundle_sign.sign(key, data))
     (out / PUBLIC_KEY).write_bytes(bundle_sign.public_pem(key))
-    signer = bundle_sign.fingerprint(bundle_sign.public_pem(key))
+    signer = bundle.signer_fingerprint(bundle_sign.public_pem(key))
     # Sites pin this value (offline_bundle_signer); the lab's Makefile reads it from here.
     (SIGNING_KEY.parent / "signer.sha256").write_text(signer + "\n")
     print(f"{out / MANIFEST}: {len(manifest['artifacts'])} artifacts, signer {signer}")
@@ -155,23 +150,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def verify_dir(directory: Path, signer: str | None) -> list[str]:
     """Every problem of a bundle directory, each naming its file; empty when it can be trusted."""
-    names = [MANIFEST, SIGNATURE, PUBLIC_KEY, SBOM]
-    missing = [n for n in names if not (directory / n).exists()]
-    if missing:
-        return [f"{n}: missing from {directory}; rebuild the bundle with tools/bundle.py build" for n in missing]
-    pem, data = (directory / PUBLIC_KEY).read_bytes(), (directory / MANIFEST).read_bytes()
-    if signer and bundle_sign.fingerprint(pem) != signer:
-        return [f"{PUBLIC_KEY}: signer {bundle_sign.fingerprint(pem)} is not the trusted signer {signer}"]
-    if not bundle_sign.verify_signature(pem, data, (directory / SIGNATURE).read_bytes()):
-        return [f"{MANIFEST}: signature does not match; the manifest was changed after signing"]
-    manifest = json.loads(data)
-    present = {p.name: (p.stat().st_size, sha256(p)) for p in directory.iterdir() if p.name not in names}
-    problems = bundle.verify_files(manifest, present)
-    problems += [
-        f"{SBOM}: disagrees with the manifest on {f}"
-        for f in bundle.sbom_disagreements(json.loads((directory / SBOM).read_text()), manifest)
-    ]
-    return problems
+    return bundle.verify_dir(str(directory), signer)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,11 +1,10 @@
-"""Detached Ed25519 signatures over the bundle manifest, with a signing key generated per install."""
+"""Detached Ed25519 signatures over the bundle manifest, with a signing key generated per install (checked by
+plugins/module_utils/bundle.py)."""
 
-import hashlib
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
@@ -28,21 +27,5 @@ def public_pem(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def fingerprint(pem: bytes) -> str:
-    """sha256 of the public key, the value a site pins to trust a signer."""
-    return hashlib.sha256(pem).hexdigest()
-
-
 def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
     return key.sign(data)
-
-
-def verify_signature(public_key_pem: bytes, data: bytes, signature: bytes) -> bool:
-    key = serialization.load_pem_public_key(public_key_pem)
-    if not isinstance(key, Ed25519PublicKey):
-        return False
-    try:
-        key.verify(signature, data)
-    except InvalidSignature:
-        return False
-    return True

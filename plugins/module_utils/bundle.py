@@ -1,15 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: miniapp-mesh contributors
 # Apache-2.0 (see LICENSE)
-"""Pure functions of the offline bundle: manifest, CycloneDX SBOM, verification and locking."""
+"""The offline bundle's rules, as functions: manifest, CycloneDX SBOM, verification, an artifact's expected
+checksum, and locking. tools/bundle.py (build, lock, verify) and the bundle_verify and bundle_artifact actions
+use them, so the controller checks a bundle the same way wherever it is checked."""
 
-from __future__ import absolute_import, division, print_function
+from __future__ import annotations
 
-__metaclass__ = type
-
+import hashlib
+import json
+import os
 import re
 
 MANIFEST_FORMAT = "miniapp-bundle/1"
+MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = "manifest.json", "sbom.cdx.json", "manifest.json.sig", "signing.pub"
+# The architecture names the table uses, by what hosts report (ansible_facts.architecture, uname -m).
+ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 def manifest_entry(name, entry, size, sha256):
@@ -116,3 +122,111 @@ def lock_checksum(table_text, file_name, sha256):
     if count != 1:
         raise ValueError("%s: not in the table, or its sha256 is already locked" % file_name)
     return text
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def signer_fingerprint(public_pem: bytes) -> str:
+    """sha256 of the signer's public key (PEM), the value a site pins to trust a signer."""
+    return hashlib.sha256(public_pem).hexdigest()
+
+
+def signature_valid(public_pem: bytes, data: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is the Ed25519 signature of ``data`` by the key in ``public_pem``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = serialization.load_pem_public_key(public_pem)
+    if not isinstance(key, Ed25519PublicKey):
+        return False
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_dir(directory: str, signer: str | None) -> list[str]:
+    """Every problem of a bundle directory, each naming its file; empty when it can be trusted.
+
+    Args:
+        directory: The bundle: its files beside manifest.json, its signature, the signer's key and the SBOM.
+        signer: The sha256 of the signer's public key the site trusts; None or empty trusts the key shipped
+            inside the bundle (integrity only, not origin).
+    """
+    names = [MANIFEST, SIGNATURE, PUBLIC_KEY, SBOM]
+    missing = [n for n in names if not os.path.exists(os.path.join(directory, n))]
+    if missing:
+        return ["%s: missing from %s; rebuild the bundle with tools/bundle.py build" % (n, directory) for n in missing]
+
+    def read(name: str) -> bytes:
+        with open(os.path.join(directory, name), "rb") as handle:
+            return handle.read()
+
+    pem, data = read(PUBLIC_KEY), read(MANIFEST)
+    if signer and signer_fingerprint(pem) != signer:
+        return ["%s: signer %s is not the trusted signer %s" % (PUBLIC_KEY, signer_fingerprint(pem), signer)]
+    if not signature_valid(pem, data, read(SIGNATURE)):
+        return ["%s: signature does not match; the manifest was changed after signing" % MANIFEST]
+    manifest = json.loads(data)
+    present = {}
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if name not in names and os.path.isfile(path):
+            present[name] = (os.path.getsize(path), sha256_file(path))
+    problems = verify_files(manifest, present)
+    sbom = json.loads(read(SBOM))
+    return problems + ["%s: disagrees with the manifest on %s" % (SBOM, f) for f in sbom_disagreements(sbom, manifest)]
+
+
+def find_artifact(table: dict, name: str, version: str, arch: str) -> dict:
+    """The table's entry for one artifact.
+
+    Raises:
+        ValueError: naming the versions the table knows, when it has no such entry.
+    """
+    entries = table.get(name, [])
+    for entry in entries:
+        if str(entry["version"]) == str(version) and entry.get("arch", arch) == arch:
+            return entry
+    known = ", ".join(sorted({str(e["version"]) for e in entries})) or "none"
+    raise ValueError(
+        "%s %s for %s is not in the artifact table (roles/offline_bundle/vars/main.yml); known versions: %s. "
+        "Choose one of them or add the release to the table." % (name, version, arch, known)
+    )
+
+
+def from_manifest(entry: dict) -> bool:
+    """Whether the signed manifest, not the table, holds the file's checksum: this repository's own builds
+    (``built``) and public images (the table locks their registry digest, not the archive's)."""
+    return entry["sha256"] == "built" or str(entry["source"]).startswith("image:")
+
+
+def expected_sha256(name: str, entry: dict, manifest: dict, bundle_dir: str) -> str:
+    """The sha256 the bundle's file must have: the table's lock, or the signed manifest's for images and own builds.
+
+    Raises:
+        ValueError: the table does not lock it, or the manifest does not list it; the message names the fix.
+    """
+    if entry["sha256"] is None:
+        raise ValueError(
+            "%s has no locked sha256 (a digest, for an image) in roles/offline_bundle/vars/main.yml. On a connected "
+            "machine run `python tools/bundle.py lock`, which prints what it records from %s: check it against the "
+            "publisher's signed checksums before shipping." % (entry["file"], entry["source"])
+        )
+    if not from_manifest(entry):
+        return entry["sha256"]
+    for item in manifest["artifacts"]:
+        if item["file"] == entry["file"]:
+            return item["sha256"]
+    raise ValueError(
+        "%s is not in the bundle's manifest (%s); build it into the bundle with: python tools/bundle.py build %s "
+        "%s@%s (and the other artifacts)" % (entry["file"], bundle_dir, bundle_dir, name, entry["version"])
+    )

@@ -37,7 +37,7 @@ def test_signing_key_is_private_and_reused(signed, tmp_path):
     key = tmp_path / "key" / "signing.key"
     assert key.stat().st_mode & 0o777 == 0o600
     first = (signed / "signing.pub").read_bytes()
-    assert (tmp_path / "key" / "signer.sha256").read_text().strip() == bundle_tool.bundle_sign.fingerprint(first)
+    assert (tmp_path / "key" / "signer.sha256").read_text().strip() == bundle.signer_fingerprint(first)
     bundle_tool.write_signed(signed, json.loads((signed / "manifest.json").read_text()))
     assert (signed / "signing.pub").read_bytes() == first
 
