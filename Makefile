@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,10 +40,8 @@ bundle: bootstrap ## Build the full offline bundle (every locked artifact), its 
 	python3 tools/bundle.py verify $(BUNDLE_OUT)
 
 lab: image lab-bundle ## Create the lab hosts, run site.yml on them, then a short peak-day smoke with the handover gates
-	@start=$$(date +%s.%N); \
-	ansible-playbook playbooks/lab_hosts.yml; \
-	ansible-playbook site.yml; \
-	scripts/record-time.sh lab "$$start"
+	@start=$$(date +%s.%N); ansible-playbook playbooks/lab_hosts.yml; scripts/record-time.sh "lab hosts" "$$start"
+	@start=$$(date +%s.%N); ansible-playbook site.yml; scripts/record-time.sh "lab site.yml" "$$start"
 	python3 -m load.handover --smoke --out .cache/load/smoke
 
 load: bootstrap ## The full peak-day replay on the running lab: handover gates, report in .cache/load/report.html
@@ -105,9 +103,11 @@ test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the serv
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
 	@services/image/build.sh
 
-bench: image lab-bundle bench-services bench-mesh bench-cpu bench-load ## Measure image build, make lab, etcd converge, service memory; write docs/benchmarks.md
-	benchmarks/foundation.sh
+bench: image lab-bundle bench-services bench-mesh bench-cpu bench-load bench-converge ## Every benchmark below; each writes its section of docs/benchmarks.md
 	benchmarks/etcd.sh
+
+bench-converge: image lab-bundle ## make lab from nothing, then site.yml's first converge against its rerun (changed=0), time per role
+	benchmarks/foundation.sh
 
 bench-services: services-image ## Working set of every service container, idle and under load
 	python3 benchmarks/services_memory.py
@@ -117,6 +117,10 @@ bench-mesh: mesh ## Latency added by two sidecars and their working set
 
 bench-cpu: mesh ## CPU per request per container (cgroups, idle subtracted) for each request kind through the edge
 	python3 benchmarks/cpu_per_request.py
+
+PROFILE_PODS ?= gateway-v1-0 product-v1-0 order-v1-0
+bench-profile: mesh ## py-spy profiles of PROFILE_PODS' apps under the flash-sale mix (RPS=150): packages and functions by share
+	python3 benchmarks/profile_services.py $(PROFILE_PODS) --rps $(or $(RPS),150)
 
 bench-test: ## Write the stages of the last `make test` recorded here (.cache/times.tsv) to docs/benchmarks.md
 	python3 benchmarks/test_stages.py

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,9 +39,9 @@ from load.settings import CATALOGUE_ENV, ENV, LoadSettings
 ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"
 # What the Locust processes import: the repository (load, benchmarks) and the collection (the SLOs).
 PYTHONPATH = os.pathsep.join((str(ROOT), str(ROOT / "collections")))
-BASELINE_PORT, USERS, SECONDS, STEP_S = 18999, 32, 20, 40
+BASELINE_PORT, USERS, SECONDS, STEP_S, SPAWN_S = 18999, 32, 20, 45, 10
 # The design's 9pm peak is 244 requests/s; the sweep stops at the first step that breaks an objective.
-STEPS_RPS = (50, 75, 100, 125, 150, 175, 200, 250, 300)
+STEPS_RPS = (100, 150, 200, 225, 250, 275, 300, 325, 350)
 DIRECT = {
     "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 18998}}},
     "static_resources": {"listeners": [{
@@ -56,15 +58,29 @@ DIRECT = {
 
 
 def locust(
-    user: str, host: str, users: int, seconds: int, out: Path, env: dict[str, str], spawn_s: float = 1
+    user: str,
+    host: str,
+    users: int,
+    seconds: int,
+    out: Path,
+    env: dict[str, str],
+    spawn_s: float = 1,
+    steady: Callable[[], None] | None = None,
 ) -> tuple[int, int, float]:
     """(requests, failures, CPU-seconds of the Locust process) for one headless run; users start over
-    spawn_s seconds, so paced users do not fire in step."""
+    spawn_s seconds, so paced users do not fire in step. Locust's statistics restart once every user has
+    spawned (--reset-stats): they describe the steady state. `steady`, when given, runs in the meantime,
+    from the end of the spawn to the end of the run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks/locust_bench.py"), user, "--headless",
                "-u", str(users), "-r", str(max(users / spawn_s, 1)), "-t", f"{seconds}s", "--host", host, "--csv", str(out),
-               "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]  # fmt: skip
-    subprocess.run(command, check=True, env=os.environ | env, stdout=subprocess.DEVNULL)
+               "--reset-stats", "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]  # fmt: skip
+    with subprocess.Popen(command, env=os.environ | env, stdout=subprocess.DEVNULL) as proc:
+        if steady is not None:
+            time.sleep(spawn_s + 1)
+            steady()
+        if proc.wait() != 0:
+            raise SystemExit(f"locust exited with {proc.returncode}: {' '.join(command)}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     requests, failures = locust_stats.aggregated(Path(f"{out}_stats.csv"))
@@ -101,51 +117,85 @@ def per_core(tmp: Path, catalogue: evidence.Catalogue) -> dict[str, tuple[int, f
     return {name: (n, n / SECONDS, n / cpu) for name, (n, _, cpu) in (("baseline", base), ("lab", lab))}
 
 
-def capacity(tmp: Path, catalogue: evidence.Catalogue) -> list[tuple]:
-    """(target, achieved requests/s, worst journey, within SLOs, lab cores, Locust cores) per step of the
-    flash-sale mix; the lab's cores from every container's cgroup over the step."""
-    steps, cgroup_of = [], cpu_per_request.containers()
-    for rps in STEPS_RPS:
-        settings = LoadSettings(start_hour=21, day_s=10**7)
-        users = round(rps / settings.user_rps)
-        before, began = cpu_per_request.snapshot(cgroup_of), time.monotonic()
-        n, _, locust_cpu = locust(
-            "MiniProgramUser",
-            "http://127.0.0.1:18080",
-            users,
-            STEP_S,
-            tmp / f"cap{rps}",
-            lab_env(settings, catalogue),
-            10,
-        )
+@dataclass
+class Step:
+    """One rate of the flash-sale mix, judged and measured over its steady state."""
+
+    target: float
+    achieved: float = 0.0  # requests/s Locust saw after every user had spawned
+    worst: str = ""
+    passed: bool = False
+    lab_cores: float = 0.0  # every lab container's cgroup
+    locust_cores: float = 0.0
+    machine_cores: float = 0.0  # the whole machine, /proc/stat: nothing busy escapes the two above
+    rows: dict[str, float] = field(default_factory=dict)  # cores per row of make bench-cpu's table
+
+
+def busy_cores() -> float:
+    """CPU-seconds the machine has been busy (all but idle and iowait), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(step: Step, cgroup_of: dict[str, str], seconds: float) -> Callable[[], None]:
+    """What runs over a step's steady state: every container's and the machine's CPU."""
+
+    def steady() -> None:
+        before, busy, began = cpu_per_request.snapshot(cgroup_of), busy_cores(), time.monotonic()
+        time.sleep(seconds)
         after, elapsed = cpu_per_request.snapshot(cgroup_of), time.monotonic() - began
-        lab_cores = sum(after[k] - before.get(k, after[k]) for k in after) / elapsed
-        in_mix = {j: slo for j, slo in settings.slos.items() if traffic.journey_mix(21)[j] > 0}
-        gate = gates.slo_gate(locust_stats.journeys(tmp / f"cap{rps}_stats.csv", tuple(in_mix)), in_mix)
+        step.machine_cores = (busy_cores() - busy) / elapsed
+        for name, used in after.items():
+            row = cpu_per_request.group(name)
+            step.rows[row] = step.rows.get(row, 0.0) + (used - before.get(name, used)) / elapsed
+        step.lab_cores = sum(step.rows.values())
+
+    return steady
+
+
+def capacity(tmp: Path, catalogue: evidence.Catalogue) -> list[Step]:
+    """Each step of the flash-sale mix until one breaks an objective; the SLOs and the cores are read over
+    the steady state (after the users' spawn), the lab's from every container's cgroup."""
+    steps, cgroup_of = [], cpu_per_request.containers()
+    settings = LoadSettings(start_hour=21, day_s=10**7)
+    in_mix = {j: slo for j, slo in settings.slos.items() if traffic.journey_mix(21)[j] > 0}
+    for rps in STEPS_RPS:
+        step, out = Step(target=rps), tmp / f"cap{rps}"
+        _, _, locust_cpu = locust("MiniProgramUser", "http://127.0.0.1:18080", round(rps / settings.user_rps),
+                                  STEP_S, out, lab_env(settings, catalogue), SPAWN_S,
+                                  measure(step, cgroup_of, STEP_S - SPAWN_S - 3))  # fmt: skip
+        gate = gates.slo_gate(locust_stats.journeys(Path(f"{out}_stats.csv"), tuple(in_mix)), in_mix)
         worst = max(gate.evidence["journeys"], key=lambda j: j["p99_ms"] / j["slo_p99_ms"])
-        steps.append(
-            (
-                rps,
-                n / STEP_S,
-                f"{worst['journey']} p99 {worst['p99_ms']:.0f} ms, errors {worst['error_rate']:.2%}",
-                gate.passed,
-                lab_cores,
-                locust_cpu / elapsed,
-            )
-        )
-        print(f"step {rps} req/s: {steps[-1]}", flush=True)
+        step.achieved, step.passed = locust_stats.rate(Path(f"{out}_stats.csv")), gate.passed
+        step.worst = f"{worst['journey']} p99 {worst['p99_ms']:.0f} ms, errors {worst['error_rate']:.2%}"
+        step.locust_cores = locust_cpu / STEP_S
+        steps.append(step)
+        print(f"step {rps} req/s: {step}", flush=True)
         if not gate.passed:
             break
     return steps
 
 
-def report(cores: dict, steps: list, seconds: float) -> str:
+def report(cores: dict, steps: list[Step], seconds: float) -> str:
     base, lab = cores["baseline"], cores["lab"]
-    sustained = round(max((s[1] for s in steps if s[3]), default=0))  # achieved, not targeted
-    rows = "\n".join(
-        f"| {t:.0f} | {a:.1f} | {w} | {'yes' if ok else 'no'} | {lab:.2f} | {loc:.2f} |"
-        for t, a, w, ok, lab, loc in steps
+    held = [s for s in steps if s.passed]
+    sustained = round(max((s.achieved for s in held), default=0))  # achieved, not targeted
+    table = "\n".join(
+        f"| {s.target:.0f} | {s.achieved:.1f} | {s.worst} | {'yes' if s.passed else 'no'} | {s.lab_cores:.2f} "
+        f"| {s.locust_cores:.2f} | {s.machine_cores:.2f} | {1000 * s.lab_cores / max(s.achieved, 1e-9):.2f} |"
+        for s in steps
     )
+    top = max(held, key=lambda s: s.achieved, default=None)
+    budget = "" if top is None else f"""
+Cores per row at the highest step held ({top.achieved:.0f} req/s), and scaled to the design's 244 req/s: what
+the catalog's `cpu_millicores` are sized from (replicas of a service summed; rows under 5 millicores left out).
+
+| row | millicores at {top.achieved:.0f} req/s | at 244 req/s |
+|---|---|---|
+""" + "\n".join(
+        f"| {row} | {1000 * c:.0f} | {1000 * c * 244 / top.achieved:.0f} |"
+        for row, c in sorted(top.rows.items(), key=lambda rc: -rc[1]) if c >= 0.005
+    )  # fmt: skip
     return f"""## Load: Locust per core, and the lab's highest peak within the SLOs
 
 Machine: {platform.node()} ({os.cpu_count()} CPUs, {platform.platform()}); {datetime.now(UTC).date()};
@@ -160,17 +210,20 @@ A signed lab request costs Locust {base[2] / max(lab[2], 1e-9):.1f}x the CPU of 
 JSON, journeys); at the lab's own rate one Locust core is far from the limit, so the lab, not Locust, sets
 the peak. For a site's peak, `--processes N` gives N such cores.
 
-Flash-sale (9pm) journey mix, {STEP_S} s per step, users arriving as a Poisson process, the journeys'
-objectives (plugins/module_utils/journey_slos.py) for the journeys of that mix; lab cores from every
-container's cgroup over the step, Locust's from its own process (both on the same 2 cores):
+Flash-sale (9pm) journey mix, {STEP_S} s per step, users arriving as a Poisson process and spawned over the
+first {SPAWN_S} s; Locust's statistics restart once all have spawned (`--reset-stats`), so the rate, the
+journeys' p99 and errors against their objectives (plugins/module_utils/journey_slos.py) and the cores are
+the steady state's. Lab cores from every container's cgroup, Locust's from its own process, the machine's
+from /proc/stat (all on the same 2 cores):
 
-| target req/s | achieved req/s | worst journey | within SLOs | lab cores | Locust cores |
-|---|---|---|---|---|---|
-{rows}
+| target req/s | achieved req/s | worst journey | within SLOs | lab cores | Locust cores | machine cores | lab ms of CPU per request |
+|---|---|---|---|---|---|---|---|
+{table}
 
 Highest peak sustained within the SLOs on this machine: **{sustained} req/s** against the design's 244
 (target 250: {"met" if sustained >= 250 else f"missed by {250 - sustained} req/s"}). `make lab`'s smoke peaks
 at {SMOKE["peak_rps"]:.0f} req/s, {SMOKE["peak_rps"] / max(sustained, 1):.2f} of it.
+{budget}
 """
 
 

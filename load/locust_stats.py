@@ -36,11 +36,20 @@ def journeys(stats_csv: Path, names: tuple[str, ...]) -> list[JourneyStats]:
     return found
 
 
+def _aggregated_row(stats_csv: Path) -> dict[str, str]:
+    with stats_csv.open() as handle:
+        return next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+
+
 def aggregated(stats_csv: Path) -> tuple[int, int]:
     """(requests, failures) of the whole run."""
-    with stats_csv.open() as handle:
-        row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    row = _aggregated_row(stats_csv)
     return int(row["Request Count"]), int(row["Failure Count"])
+
+
+def rate(stats_csv: Path) -> float:
+    """Requests/s over the statistics' own window (after --reset-stats, the steady state only)."""
+    return _number(_aggregated_row(stats_csv)["Requests/s"])
 
 
 @dataclass(frozen=True)

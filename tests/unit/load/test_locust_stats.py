@@ -4,11 +4,11 @@ from pathlib import Path
 
 from load import locust_stats
 
-STATS = """Type,Name,Request Count,Failure Count,Median Response Time,50%,99%
-GET,browse,900,9,120,120,800
-PUT,browse,100,1,110,110,950
-POST,checkin,50,0,150,150,400
-,Aggregated,1050,10,120,120,900
+STATS = """Type,Name,Request Count,Failure Count,Median Response Time,Requests/s,50%,99%
+GET,browse,900,9,120,30.0,120,800
+PUT,browse,100,1,110,3.3,110,950
+POST,checkin,50,0,150,1.7,150,400
+,Aggregated,1050,10,120,35.0,120,900
 """
 HISTORY = """Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,99%,Total Request Count,Total Failure Count
 100,10,,Aggregated,0.000000,0.000000,N/A,N/A,0,0
@@ -49,6 +49,7 @@ def test_between_counts_requests_in_a_window_from_cumulative_totals(tmp_path: Pa
 def test_aggregated_is_the_whole_run(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text(STATS)
     assert locust_stats.aggregated(tmp_path / "s.csv") == (1050, 10)
+    assert locust_stats.rate(tmp_path / "s.csv") == 35.0
 
 
 def test_a_journeys_window_adds_up_its_methods_and_names_the_silent_ones(tmp_path: Path) -> None:
