@@ -1,7 +1,8 @@
 #!/bin/sh
-# Run inside a lab host through `podman exec -i HOST sh -s -- PUBKEY < prepare-ssh.sh`: waits for
-# systemd to finish booting, gives the host its own SSH host keys and makes PUBKEY the only key
-# trusted for root. Prints "changed" when it changed something, so Ansible can report it.
+# Run inside a lab host through `podman exec -i HOST sh -s -- PUBKEY < prepare-ssh.sh` (playbooks/lab_hosts.yml),
+# and by ssh-proxy.sh on each new SSH connection to a molecule platform: waits for systemd to finish booting,
+# gives the host its own SSH host keys and makes PUBKEY the only key trusted for root. Prints "changed" when it
+# changed something, so Ansible can report it.
 set -eu
 pubkey=$1
 state=$(systemctl is-system-running --wait || true)
