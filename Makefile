@@ -62,7 +62,7 @@ protos: bootstrap ## Regenerate the services' gRPC stubs from services/proto
 	python3 services/gen_protos.py
 
 dashboards: bootstrap ## Regenerate the Grafana dashboards (tools/dashboards) and the journeys' SLO rules (committed)
-	PYTHONPATH=tools python3 -m dashboards
+	python3 -m tools.dashboards
 	python3 tools/slo_rules.py
 
 syntax: bootstrap ## Syntax-check site.yml against both inventories

@@ -28,15 +28,13 @@ from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from write_section import DOC, HEADER, replace_section
-
+from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
 from lab.mesh.up import EDGE_PORT, podman
 from load import evidence
 from miniapp_services.clients.signed import SignedSession
+
+ROOT = Path(__file__).resolve().parents[1]
 
 EDGE = f"http://127.0.0.1:{EDGE_PORT}"
 IDLE_S, CONCURRENCY, WARMUP, WARMUP_BASE = 30.0, 8, 40, 10**6

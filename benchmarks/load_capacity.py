@@ -26,19 +26,15 @@ from pathlib import Path
 
 import envoy
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import cpu_per_request
-from write_section import DOC, HEADER, replace_section
-
+from benchmarks import cpu_per_request
+from benchmarks.write_section import DOC, HEADER, replace_section
 from load import evidence, gates, locust_stats, traffic
 from load.handover import SMOKE
 from load.settings import CATALOGUE_ENV, ENV, LoadSettings
 
+ROOT = Path(__file__).resolve().parents[1]
+
 ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"
-# What the Locust processes import: the repository (load, benchmarks) and the collection (the SLOs).
-PYTHONPATH = os.pathsep.join((str(ROOT), str(ROOT / "collections")))
 BASELINE_PORT, USERS, SECONDS, STEP_S, SPAWN_S = 18999, 32, 20, 45, 10
 # The design's 9pm peak is 244 requests/s; the sweep stops at the first step that breaks an objective.
 STEPS_RPS = (100, 150, 200, 225, 250, 275, 300, 325, 350)
@@ -91,7 +87,6 @@ def lab_env(settings: LoadSettings, catalogue: evidence.Catalogue) -> dict[str, 
     return {
         ENV: settings.model_dump_json(),
         CATALOGUE_ENV: json.dumps({"skus": list(catalogue.skus), "event_id": catalogue.event_id}),
-        "PYTHONPATH": PYTHONPATH,
     }
 
 
@@ -108,7 +103,7 @@ def per_core(tmp: Path, catalogue: evidence.Catalogue) -> dict[str, tuple[int, f
                 USERS,
                 SECONDS,
                 tmp / "base",
-                {"PYTHONPATH": PYTHONPATH},
+                {},
             )
         finally:
             proxy.terminate()

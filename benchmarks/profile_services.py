@@ -20,14 +20,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import load_capacity
-
+from benchmarks import load_capacity
 from lab.mesh.up import podman
 from load import evidence
 from load.settings import LoadSettings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 OUT = ROOT / ".cache" / "bench" / "profile"
 PY_SPY = Path(sys.executable).parent / "py-spy"

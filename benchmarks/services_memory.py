@@ -24,18 +24,13 @@ from pathlib import Path
 import httpx
 import yaml
 
+from benchmarks.services_load import LOADS
+from benchmarks.write_section import DOC, HEADER, replace_section
+from lab import cgroups
 from miniapp_services.kit.settings import SERVICES
+from tools import pgtmp, redistmp
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT))  # lab.cgroups
-import pgtmp
-import redistmp
-from services_load import LOADS
-from write_section import DOC, HEADER, replace_section
-
-from lab import cgroups
 
 BUDGET_MIB = 96
 REQUESTS = 1500

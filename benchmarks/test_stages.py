@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from write_section import DOC, HEADER, replace_section
+from benchmarks.write_section import DOC, HEADER, replace_section
 
 TIMES = Path(__file__).resolve().parents[1] / ".cache" / "times.tsv"
 BUDGET_S = 45 * 60

@@ -69,8 +69,6 @@ def run_locust(settings: LoadSettings, catalogue: Catalogue, started: threading.
         ENV: settings.model_dump_json(),
         CATALOGUE_ENV: json.dumps(vars(catalogue) | {"skus": list(catalogue.skus)}),
     }
-    # The repository (load, lab) and the collection (its SLO definition), as the tests import them.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "collections"), env.get("PYTHONPATH")]))
     with subprocess.Popen(  # noqa: S603  # our own interpreter and locustfile
         command,
         env=env,

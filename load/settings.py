@@ -1,6 +1,6 @@
 """Every setting of a handover run, in one model: the replay, the target, the fault drill and the gates.
 
-Built by `load_settings()` from the command line (python -m load.handover) and handed to the Locust
+Built by `load.handover.parse()` from the command line (python -m load.handover) and handed to the Locust
 processes as JSON in MINIAPP_LOAD_SETTINGS, so the master, the workers and the gates read the same values.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 from load import traffic
 
 ENV = "MINIAPP_LOAD_SETTINGS"

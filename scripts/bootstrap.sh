@@ -13,8 +13,9 @@ UV_VERSION=0.13.9
 # --no-install-recommends). postgresql-15: the real database the service tests start on loopback. redis-server:
 # the store the gateway's replay-guard tests start on loopback, and the lab's Redis image. prometheus: the lab's Prometheus
 # and promtool, which check the rendered configuration and rules. skopeo: images into and out of the
-# bundle; docker-registry: a throwaway loopback registry the bundle's image tests use.
-PACKAGES=(podman catatonit runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl
+# bundle; docker-registry: a throwaway loopback registry the bundle's image tests use. openssh-client: Ansible
+# reaches the lab hosts and molecule platforms over SSH (and ssh-keygen makes their per-install key).
+PACKAGES=(podman catatonit runc conmon netavark aardvark-dns iptables debootstrap python3 python3-venv make git curl openssh-client
   postgresql-15 postgresql-client-15 redis-server prometheus skopeo docker-registry)
 
 die() { echo "bootstrap: $*" >&2; exit 2; }
@@ -46,6 +47,9 @@ if ! "$uv" --version 2>/dev/null | grep -q " $UV_VERSION"; then
 fi
 # uv verifies TLS against the system store, where a site's intercepting CA is installed.
 UV_NATIVE_TLS=1 "$uv" sync --frozen --quiet
+# The repository's packages and the collection import from the environment (an editable install, no sys.path edits).
+.venv/bin/python -c 'import lab.mesh, load, tools, benchmarks, miniapp_services, ansible_collections.miniapp.mesh.plugins.module_utils.bundle' ||
+  die "the repository's packages do not import from .venv; run: $uv sync --frozen"
 
 # Kubernetes and Istio schemas for validating rendered manifests (tools/schemas), pinned by its lock.
 if ! command -v npm >/dev/null; then
@@ -56,6 +60,13 @@ lock=tools/schemas/package-lock.json
 if [ ! -f tools/schemas/node_modules/.installed ] || [ "$lock" -nt tools/schemas/node_modules/.installed ]; then
   npm ci --prefix tools/schemas --silent --no-audit --no-fund
   touch tools/schemas/node_modules/.installed
+fi
+# The per-install SSH key the lab's hosts and molecule's platforms trust (never shared between installs); Ansible
+# reaches them over SSH carried by podman exec (inventories/lab/group_vars/lab.yml, extensions/molecule/config.yml).
+key=.cache/lab-ssh/id_ed25519
+if [ ! -f "$key" ]; then
+  install -d -m 0700 "$(dirname "$key")"
+  ssh-keygen -q -t ed25519 -N '' -C miniapp-lab -f "$key"
 fi
 # A machine that stopped under running containers leaves podman believing they still run: nothing can
 # exec into, stop or start them, and the next `make lab` fails. Remove them (named volumes stay) so the

@@ -19,17 +19,14 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import bundle_image
-import bundle_registry
-import bundle_sign
 import yaml
-from bundle_download import DownloadError, download
+
+from ansible_collections.miniapp.mesh.plugins.module_utils import bundle
+from lab.bundle import recipes
+from tools import bundle_image, bundle_registry, bundle_sign
+from tools.bundle_download import DownloadError, download
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "collections"), str(ROOT / "lab" / "bundle")]
-
-import recipes  # noqa: E402  (lab/bundle/recipes.py)
-from ansible_collections.miniapp.mesh.plugins.module_utils import bundle  # noqa: E402
 
 TABLE = ROOT / "roles" / "offline_bundle" / "vars" / "main.yml"
 CACHE = ROOT / ".cache" / "downloads"

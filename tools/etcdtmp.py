@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from pgtmp import free_port
+
+from tools.pgtmp import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

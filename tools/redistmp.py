@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from pgtmp import free_port
+from tools.pgtmp import free_port
 
 
 @contextlib.contextmanager

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "collections"))
-from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos  # noqa: E402
 
 OUT = ROOT / "roles/observability/files/rules/journeys.rules.yml"
 HEADER = """---

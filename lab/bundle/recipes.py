@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import debian
-import wheels
+from lab.bundle import debian, wheels
 
 RECIPES = {"debian": debian.build, "wheel": wheels.build_binary, "wheelhouse": wheels.build_wheelhouse}
 

@@ -10,7 +10,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from debian import repack
+from lab.bundle.debian import repack
 
 ROOT = Path(__file__).resolve().parents[2]
 # The site's pip configuration must not redirect where the pinned wheels come from.

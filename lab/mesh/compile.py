@@ -19,7 +19,6 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     PROXY_CONFIG,
     STATS_INCLUSION,
 )
-
 from lab.mesh import listeners
 from lab.mesh.clusters import TlsFiles, cluster, cluster_name, subset_policy, upstream_tls
 from lab.mesh.routes import block_all, default_route, domains, routes

@@ -9,6 +9,7 @@ import json
 import os
 
 from ansible.plugins.action import ActionBase
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import bundle
 
 ARGS = {

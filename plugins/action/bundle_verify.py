@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import bundle
 
 ARGS = {

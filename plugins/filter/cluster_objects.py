@@ -34,6 +34,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, istio_models
 
 

@@ -55,6 +55,7 @@ _value:
 import datetime
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_versions as cv
 
 

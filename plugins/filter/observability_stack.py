@@ -36,6 +36,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import obs_stack
 
 

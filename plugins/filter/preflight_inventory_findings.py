@@ -43,6 +43,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import preflight as pf
 
 

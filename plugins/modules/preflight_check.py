@@ -93,6 +93,7 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import preflight as pf
 
 SOCKET_LINK = re.compile(r"^socket:\[(\d+)\]$")

@@ -67,6 +67,7 @@ import datetime
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import x509_leaves
 
 LEAF_OPTIONS = {

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pgtmp
 import pytest
+
+from tools import pgtmp
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = subprocess.run(

@@ -18,9 +18,9 @@ import httpx
 import pytest
 import yaml
 from conftest import INGRESS, ROOT, in_pod
-from dashboards.kit import queries
 
 from miniapp_services.clients.signed import alogin
+from tools.dashboards.kit import queries
 
 PROMETHEUS = "http://127.0.0.1:19090"  # published on loopback by lab/observability/up.py
 DASHBOARDS = sorted((ROOT / "roles/observability/files/dashboards").glob("*.json"))

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from dashboards import business, capacity, etcd, mesh
+from tools.dashboards import business, capacity, etcd, mesh
 
 OUT = Path(__file__).resolve().parents[2] / "roles/observability/files/dashboards"
 BUILDERS = (business, mesh, capacity, etcd)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.kit import Q, dashboard, stat, timeseries, variable
+from tools.dashboards.kit import Q, dashboard, stat, timeseries, variable
 
 POD = 'namespace=~"$namespace"'
 

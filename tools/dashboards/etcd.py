@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.kit import Q, dashboard, stat, timeseries
+from tools.dashboards.kit import Q, dashboard, stat, timeseries
 
 
 def _p99(histogram: str) -> str:

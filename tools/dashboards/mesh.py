@@ -3,7 +3,7 @@ stripped, so Envoy's own stats are the source): traffic, latency, errors, breake
 
 from __future__ import annotations
 
-from dashboards.kit import Q, dashboard, logs, timeseries, variable
+from tools.dashboards.kit import Q, dashboard, logs, timeseries, variable
 
 INBOUND = 'cluster_name=~"inbound\\\\|.*", namespace=~"$namespace", app=~"$app"'
 OUTBOUND = 'cluster_name=~"outbound\\\\|.*", namespace=~"$namespace", app=~"$app"'

@@ -1,7 +1,8 @@
 """The stages section reports the last complete run only, and says whether it met the 45-minute target."""
 
 import pytest
-from test_stages import Row, last_run, section
+
+from benchmarks.test_stages import Row, last_run, section
 
 ROWS = [
     Row("test lint", 10, "t0"),

@@ -1,15 +1,8 @@
 """docs/benchmarks.md keeps every benchmark's section when one is rewritten."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "write_section", Path(__file__).parents[3] / "benchmarks" / "write_section.py"
-)
-write_section = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(write_section)
+from benchmarks import write_section
 
 DOC = "# Benchmarks\n\n<!-- BEGIN a -->\nold a\n<!-- END a -->\n\n<!-- BEGIN b -->\nold b\n<!-- END b -->\n"
 

@@ -3,8 +3,8 @@ datasource (the lab proof, tests/mesh/test_observability_e2e.py, runs every Prom
 
 import json
 
-from dashboards.__main__ import OUT, rendered
-from dashboards.kit import queries
+from tools.dashboards.__main__ import OUT, rendered
+from tools.dashboards.kit import queries
 
 
 def test_committed_dashboards_are_current() -> None:

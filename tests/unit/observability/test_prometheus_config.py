@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import obs_prometheus as prom
 
 from .test_rules import RULES, promtool

@@ -5,11 +5,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import slo_rules
-from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 from load.settings import LoadSettings
 from miniapp_services.kit.metrics import LATENCY_BUCKETS
+from tools import slo_rules
 
 ROOT = Path(__file__).parents[3]
 RULES = ROOT / "roles/observability/files/rules/miniapp.rules.yml"

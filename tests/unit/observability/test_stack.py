@@ -9,8 +9,9 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import obs_grafana, obs_logging, obs_stack
-from dashboards.__main__ import rendered
+from tools.dashboards.__main__ import rendered
 
 ROOT = Path(__file__).parents[3]
 RULES = {"miniapp.rules.yml": (ROOT / "roles/observability/files/rules/miniapp.rules.yml").read_text()}

@@ -12,15 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
-import pgtmp
 import pytest
-import redistmp
 from fastapi.testclient import TestClient
 
 from miniapp_services.kit.app import create_app
 from miniapp_services.kit.db import migrate
 from miniapp_services.kit.settings import get_settings
 from miniapp_services.registry import spec_for
+from tools import pgtmp, redistmp
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from bundle_download import DownloadError, download
+
+from tools.bundle_download import DownloadError, download
 
 BODY = b"artifact-bytes" * 4096
 

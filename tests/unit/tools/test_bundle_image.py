@@ -3,8 +3,9 @@
 import tomllib
 from pathlib import Path
 
-import bundle_image
 import yaml
+
+from tools import bundle_image
 
 ROOT = Path(__file__).resolve().parents[3]
 TABLE = yaml.safe_load((ROOT / "roles/offline_bundle/vars/main.yml").read_text())["_offline_bundle_table"]

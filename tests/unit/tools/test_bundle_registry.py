@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import bundle as bundle_tool
-import bundle_registry
 import httpx
 import pytest
+
+from tools import bundle as bundle_tool
+from tools import bundle_registry
 
 
 def _blob(directory: Path, data: bytes, media_type: str) -> dict:

@@ -3,9 +3,10 @@
 import hashlib
 import json
 
-import bundle as bundle_tool
 import pytest
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import bundle
+from tools import bundle as bundle_tool
 
 ENTRY = {
     "version": "1.0",

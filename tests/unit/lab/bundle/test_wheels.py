@@ -8,8 +8,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import wheels
-from debian import repack
+
+from lab.bundle import wheels
+from lab.bundle.debian import repack
 
 SIX = (
     "six==1.17.0 \\\n"

@@ -10,9 +10,9 @@ import envoy
 import httpx
 import pytest
 import yaml
-from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
 from cryptography import x509
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
 from lab.mesh import compile as mesh
 from lab.mesh import pki
 from lab.mesh.clusters import TlsFiles

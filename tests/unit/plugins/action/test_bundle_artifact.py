@@ -4,9 +4,10 @@ task; every refusal names the file and the fix. The host is localhost (connectio
 import hashlib
 from pathlib import Path
 
-import bundle as bundle_tool
 import pytest
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import bundle
+from tools import bundle as bundle_tool
 
 TOOL = {"version": "1.0", "arch": "amd64", "file": "tool-1.0.tar.gz", "source": "https://example.invalid/tool.tar.gz",
         "license": "MIT"}  # fmt: skip

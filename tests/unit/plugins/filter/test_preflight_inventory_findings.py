@@ -2,6 +2,7 @@
 
 import pytest
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.miniapp.mesh.plugins.filter.preflight_inventory_findings import preflight_inventory_findings
 
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import bundle
 
 ENTRY = {

@@ -8,6 +8,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, istio_models, mesh_catalog
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RenderOptions, render
 

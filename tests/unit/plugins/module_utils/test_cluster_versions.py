@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_versions as cv
 
 ROOT = Path(__file__).parents[4]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import CatalogError, Version, load
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RULES_FILE, RenderOptions, render
-
 from lab.mesh import plan
 
 CATALOG = yaml.safe_load(

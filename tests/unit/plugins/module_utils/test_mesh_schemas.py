@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RenderOptions, render
 

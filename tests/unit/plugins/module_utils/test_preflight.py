@@ -1,6 +1,7 @@
 """Table-driven tests of the pure preflight checks."""
 
 import pytest
+
 from ansible_collections.miniapp.mesh.plugins.module_utils import preflight as pf
 
 SUPPORTED = {"debian": ["12", "13"], "ubuntu": ["24"]}

@@ -4,11 +4,12 @@ import datetime
 import ipaddress
 
 import pytest
-from ansible_collections.miniapp.mesh.plugins.module_utils import x509_leaves
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ansible_collections.miniapp.mesh.plugins.module_utils import x509_leaves
 
 NOW = datetime.datetime(2026, 12, 3, tzinfo=datetime.UTC)
 MONTH = datetime.timedelta(days=30)

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import etcdtmp
 import httpx
 import pytest
 from conftest import Running, start_service
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from miniapp_services.clients.signed import login
 from miniapp_services.gateway import domain
 from miniapp_services.gateway.registry import HEALTH_TTL_S, P0_INTERVAL_S
+from tools import etcdtmp
 
 ROOT = Path(__file__).resolve().parents[4]
 CLOSED = "http://127.0.0.1:1"

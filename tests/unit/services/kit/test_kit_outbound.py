@@ -3,13 +3,13 @@ and failures become domain errors, and the trace context and release tag travel 
 
 import asyncio
 
-import pgtmp
 import pytest
 from aiohttp import web
 
 from miniapp_services.kit import tracing
 from miniapp_services.kit.errors import NotFound, Unavailable
 from miniapp_services.kit.outbound import Upstream, make_http_client
+from tools import pgtmp
 
 
 def _call(status: int, content: bytes, content_type: str | None = None, tag: str | None = None) -> object:

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
-import pgtmp
 import pytest
 from fastapi.testclient import TestClient
 
 from miniapp_services import invariants
 from miniapp_services.proto import pay_pb2, pay_pb2_grpc
+from tools import pgtmp
 
 TEA = {"title": "Tea", "price_cents": 250, "category": "flow"}
 

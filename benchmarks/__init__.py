@@ -1,0 +1,1 @@
+"""make bench and its sections of docs/benchmarks.md."""

@@ -1,0 +1,1 @@
+"""The podman lab that stands in for a site: hosts, bundle recipes, mesh backend, observability."""

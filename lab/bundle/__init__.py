@@ -1,0 +1,1 @@
+"""Artifacts of the lab's bundle built here from pinned Debian packages and wheels."""
