@@ -102,6 +102,7 @@ def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() ->
 
 def test_a_cpu_limit_below_its_request_is_refused_naming_both() -> None:
     raw = _with(["services", "pay", "cpu_limit_millicores"], 50)
+    raw["services"]["pay"]["cpu_millicores"] = 75
     with pytest.raises(CatalogError, match=r"services\.pay\.cpu_limit_millicores: 50 is below cpu_millicores \(75\)"):
         load(raw)
 
