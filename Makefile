@@ -40,8 +40,9 @@ bundle: bootstrap ## Build the full offline bundle (every locked artifact), its 
 	python3 tools/bundle.py verify $(BUNDLE_OUT)
 
 lab: image lab-bundle ## Create the lab hosts, run site.yml on them, then a short peak-day smoke with the handover gates
-	@start=$$(date +%s.%N); ansible-playbook playbooks/lab_hosts.yml; scripts/record-time.sh "lab hosts" "$$start"
+	@start=$$(date +%s.%N); ansible-playbook lab/playbooks/hosts.yml; scripts/record-time.sh "lab hosts" "$$start"
 	@start=$$(date +%s.%N); ansible-playbook site.yml; scripts/record-time.sh "lab site.yml" "$$start"
+	@start=$$(date +%s.%N); ansible-playbook lab/playbooks/mesh.yml; scripts/record-time.sh "lab mesh" "$$start"
 	python3 -m load.handover --smoke --out .cache/load/smoke
 
 load: bootstrap ## The full peak-day replay on the running lab: handover gates, report in .cache/load/report.html
@@ -49,7 +50,7 @@ load: bootstrap ## The full peak-day replay on the running lab: handover gates, 
 
 lab-down: bootstrap ## Remove the lab hosts and the lab mesh
 	python3 -m lab.mesh.up --down
-	ansible-playbook playbooks/lab_hosts.yml -e lab_hosts_state=absent
+	ansible-playbook lab/playbooks/hosts.yml -e lab_hosts_state=absent
 
 lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, the services' import contracts
 	yamllint --strict .
@@ -83,7 +84,7 @@ image-test: services-image ## Run the services image as a pod would (migrate, se
 	pytest -p no:cacheprovider tests/image
 
 mesh: services-image ## Render the services and run them as pods with Envoy sidecars, and Prometheus beside them
-	ansible-playbook playbooks/services.yml playbooks/observability.yml
+	ansible-playbook playbooks/services.yml playbooks/observability.yml lab/playbooks/mesh.yml
 
 mesh-test: lab ## End-to-end proofs on the lab: mTLS, authorization, split, canary, ejection, overflow, every dashboard and rule
 	pytest -p no:cacheprovider tests/mesh

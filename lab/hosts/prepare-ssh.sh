@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run inside a lab host through `podman exec -i HOST sh -s -- PUBKEY < prepare-ssh.sh` (playbooks/lab_hosts.yml),
+# Run inside a lab host through `podman exec -i HOST sh -s -- PUBKEY < prepare-ssh.sh` (lab/playbooks/hosts.yml),
 # and by ssh-proxy.sh on each new SSH connection to a molecule platform: waits for systemd to finish booting,
 # gives the host its own SSH host keys and makes PUBKEY the only key trusted for root. Prints "changed" when it
 # changed something, so Ansible can report it.
