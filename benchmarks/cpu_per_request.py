@@ -30,13 +30,14 @@ import aiohttp
 
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
-from lab.mesh.up import EDGE_PORT, podman
+from lab.mesh import EDGE_URL
+from lab.mesh.up import podman
 from load import evidence
 from miniapp_services.clients.signed import SignedSession
 
 ROOT = Path(__file__).resolve().parents[1]
 
-EDGE = f"http://127.0.0.1:{EDGE_PORT}"
+
 IDLE_S, CONCURRENCY, WARMUP, WARMUP_BASE = 30.0, 8, 40, 10**6
 OUT = ROOT / ".cache" / "bench" / "cpu.json"
 # The budgets (ms of CPU per request, the idle lab in cores); None: reported, no target.
@@ -115,7 +116,7 @@ def driver_cpu() -> float:
 
 async def login(http: aiohttp.ClientSession) -> SignedSession:
     body = {"code": f"code-bench-{secrets.token_hex(6)}", "nickname": "bench"}
-    async with http.post(f"{EDGE}/api/login", json=body) as reply:
+    async with http.post(f"{EDGE_URL}/api/login", json=body) as reply:
         found = await reply.json()
     return SignedSession(found["token"], found["signing_key"])
 
@@ -125,7 +126,7 @@ async def send(http: aiohttp.ClientSession, signer: SignedSession, method: str, 
     headers = signer.headers(method, path, data)
     if body is not None:
         headers["content-type"] = "application/json"
-    async with http.request(method, EDGE + path, data=data or None, headers=headers) as reply:
+    async with http.request(method, EDGE_URL + path, data=data or None, headers=headers) as reply:
         return reply.status, await reply.read()
 
 

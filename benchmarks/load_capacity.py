@@ -28,6 +28,7 @@ import envoy
 
 from benchmarks import cpu_per_request
 from benchmarks.write_section import DOC, HEADER, replace_section
+from lab.mesh import EDGE_URL
 from load import evidence, gates, locust_stats, traffic
 from load.handover import SMOKE
 from load.settings import CATALOGUE_ENV, ENV, LoadSettings
@@ -108,7 +109,7 @@ def per_core(tmp: Path, catalogue: evidence.Catalogue) -> dict[str, tuple[int, f
         finally:
             proxy.terminate()
     unpaced = LoadSettings(user_rps=1000, start_hour=21, day_s=10**7)
-    lab = locust("MiniProgramUser", "http://127.0.0.1:18080", USERS, SECONDS, tmp / "lab", lab_env(unpaced, catalogue))
+    lab = locust("MiniProgramUser", EDGE_URL, USERS, SECONDS, tmp / "lab", lab_env(unpaced, catalogue))
     return {name: (n, n / SECONDS, n / cpu) for name, (n, _, cpu) in (("baseline", base), ("lab", lab))}
 
 
@@ -156,7 +157,7 @@ def capacity(tmp: Path, catalogue: evidence.Catalogue) -> list[Step]:
     in_mix = {j: slo for j, slo in settings.slos.items() if traffic.journey_mix(21)[j] > 0}
     for rps in STEPS_RPS:
         step, out = Step(target=rps), tmp / f"cap{rps}"
-        _, _, locust_cpu = locust("MiniProgramUser", "http://127.0.0.1:18080", round(rps / settings.user_rps),
+        _, _, locust_cpu = locust("MiniProgramUser", EDGE_URL, round(rps / settings.user_rps),
                                   STEP_S, out, lab_env(settings, catalogue), SPAWN_S,
                                   measure(step, cgroup_of, STEP_S - SPAWN_S - 3))  # fmt: skip
         gate = gates.slo_gate(locust_stats.journeys(Path(f"{out}_stats.csv"), tuple(in_mix)), in_mix)

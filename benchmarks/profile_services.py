@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks import load_capacity
+from lab.mesh import EDGE_URL
 from lab.mesh.up import podman
 from load import evidence
 from load.settings import LoadSettings
@@ -101,7 +102,7 @@ def main() -> int:
         for thread in spies:
             thread.join()
 
-    load_capacity.locust("MiniProgramUser", "http://127.0.0.1:18080", round(args.rps / settings.user_rps),
+    load_capacity.locust("MiniProgramUser", EDGE_URL, round(args.rps / settings.user_rps),
                          int(args.seconds) + load_capacity.SPAWN_S + 5, OUT / "locust",
                          load_capacity.lab_env(settings, catalogue), load_capacity.SPAWN_S, spy)  # fmt: skip
     for pod in args.pods:

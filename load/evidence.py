@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog
 from lab.mesh import probe
 from load.gates import MemoryPeak
 from load.journeys import Catalogue
@@ -34,7 +35,7 @@ def host_of(pod_name: str) -> str:
 
 def callers_of(app: str) -> list[str]:
     """The pods of the services the catalog lets call this one (the sidecars that eject and overflow)."""
-    allowed = yaml.safe_load(CATALOG.read_text())["services_catalog"]["services"][app].get("callers", [])
+    allowed = mesh_catalog.load(yaml.safe_load(CATALOG.read_text())["services_catalog"]).service(app).callers
     return [p["name"] for p in probe.pods() if p["app"] in allowed]
 
 

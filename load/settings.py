@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
+from lab.mesh import EDGE_URL
 from load import traffic
 
 ENV = "MINIAPP_LOAD_SETTINGS"
@@ -33,7 +34,7 @@ def _default_slos() -> dict[str, Slo]:
 class LoadSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
-    target: AnyHttpUrl = Field(default="http://127.0.0.1:18080", description="the gateway's edge URL")
+    target: AnyHttpUrl = Field(default=EDGE_URL, description="the gateway's edge URL")
     lab: bool = Field(default=True, description="probe the lab's pods (faults, Envoy stats, cgroups, database)")
     day_s: float = Field(default=600, ge=20, description="seconds the replayed day lasts")
     peak_rps: float = Field(

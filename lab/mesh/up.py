@@ -21,8 +21,8 @@ import envoy
 import httpx
 import yaml
 
+from lab.mesh import EDGE_PORT, EDGE_URL, pki, plan
 from lab.mesh import compile as mesh
-from lab.mesh import pki, plan
 from lab.mesh.clusters import TlsFiles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,6 @@ NETWORK, SUBNET, PREFIX = "miniapp-mesh", "10.89.7.0/24", "10.89.7."
 DATABASE_IP, INGRESS_IP, FIRST_POD = PREFIX + "5", PREFIX + "6", 10
 DATABASE_HOST, DATABASE = "postgresql.data.svc.cluster.local", "miniapp"
 INGRESS_PORT, SIDECAR_MEMORY, TRUST_DOMAIN = 8080, "64m", "cluster.local"
-EDGE_PORT = 18080  # the lab's front door on the host: http://127.0.0.1:18080
 LABEL = "miniapp.mesh=lab"
 FINGERPRINT = "miniapp.mesh.fingerprint"
 SOCKET_DIR = "/tmp"  # noqa: S108  # the database container's own socket directory (start.sh)
@@ -312,7 +311,7 @@ def main() -> int:
     if pods is None:
         print("mesh unchanged")
     else:
-        print(f"mesh up: {len(pods)} pods, ingress at http://127.0.0.1:{EDGE_PORT}")
+        print(f"mesh up: {len(pods)} pods, ingress at {EDGE_URL}")
     return 0
 
 

@@ -9,7 +9,7 @@ controller and by the lab backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 EDGE_CALLER = "ingress"
 _SERVICE_KEYS = {
@@ -26,7 +26,7 @@ _SERVICE_KEYS = {
     "connection_pool",
     "outlier_detection",
     "versions",
-    "callers",
+    "exposed",
     "calls",
     "degradation",
 }
@@ -66,8 +66,10 @@ class Service:
     connection_pool: dict
     outlier_detection: dict
     versions: tuple[Version, ...]
-    callers: tuple[str, ...]
     calls: tuple[str, ...] = field(default_factory=tuple)
+    exposed: bool = False  # the ingress routes to it
+    # Derived, never written: the ingress when exposed, then every service whose calls name this one.
+    callers: tuple[str, ...] = ()
     degradation: dict = field(default_factory=dict)
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
@@ -150,6 +152,11 @@ def _degradation(name: str, raw: dict | None) -> dict:
 
 
 def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> Service:
+    if "callers" in raw:
+        raise CatalogError(
+            f"{_where(name, 'callers')}: callers are derived, not written; list the edge once, in the caller's calls"
+            " (and exposed: true where the ingress routes)"
+        )
     unknown = sorted(set(raw) - _SERVICE_KEYS)
     if unknown:
         raise CatalogError(f"{_where(name, unknown[0])}: unknown key; the keys are {sorted(_SERVICE_KEYS)}")
@@ -183,27 +190,33 @@ def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> 
         connection_pool=dict(merged.get("connection_pool") or {}),
         outlier_detection=dict(merged.get("outlier_detection") or {}),
         versions=_versions(name, merged.get("versions")),
-        callers=tuple(merged.get("callers") or ()),
         calls=tuple(merged.get("calls") or ()),
+        exposed=_flag(name, "exposed", merged.get("exposed", False)),
         degradation=_degradation(name, raw.get("degradation")),
     )
 
 
-def _check_edges(services: dict[str, Service]) -> None:
-    """Every caller is a service (or the ingress); every call is allowed by the callee's callers."""
+def _flag(name: str, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise CatalogError(f"{_where(name, key)}: {value!r}; use true or false")
+    return value
+
+
+def _with_callers(services: dict[str, Service]) -> dict[str, Service]:
+    """Every call names a service; each service's callers (what its authorization admits) follow from the calls,
+    so an edge is written once and a removed call cannot leave a stale caller behind."""
     for svc in services.values():
-        for caller in svc.callers:
-            if caller != EDGE_CALLER and caller not in services:
-                raise CatalogError(
-                    f"{_where(svc.name, 'callers')}: {caller!r} is not a service; use {EDGE_CALLER} or a service name"
-                )
         for callee in svc.calls:
             if callee not in services:
                 raise CatalogError(f"{_where(svc.name, 'calls')}: {callee!r} is not a service in the catalog")
-            if svc.name not in services[callee].callers:
-                raise CatalogError(
-                    f"{_where(callee, 'callers')}: add {svc.name!r}, which calls {callee} ({_where(svc.name, 'calls')})"
-                )
+    return {
+        name: replace(
+            svc,
+            callers=((EDGE_CALLER,) if svc.exposed else ())
+            + tuple(s.name for s in services.values() if name in s.calls),
+        )
+        for name, svc in services.items()
+    }
 
 
 def _per_call(svc: Service) -> tuple[float, str]:
@@ -262,7 +275,7 @@ def load(raw: dict) -> Catalog:
     }
     if not services:
         raise CatalogError("services_catalog.services: list at least one service")
-    _check_edges(services)
+    services = _with_callers(services)
     _check_deadlines(services)
     stores = tuple(_store(name, spec or {}, tenants, services) for name, spec in (raw.get("stores") or {}).items())
     if "gateway" in services and not any(s.name == "nonces" and "gateway" in s.clients for s in stores):

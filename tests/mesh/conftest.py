@@ -6,12 +6,13 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from lab.mesh import EDGE_URL
 from lab.mesh.probe import in_pod, pod, pods, stats
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / ".cache" / "mesh"
 __all__ = ["in_pod", "mesh_tls", "pod", "pods", "stats"]
-INGRESS = "http://127.0.0.1:18080"  # the edge, published on loopback by lab/mesh/up.py
+INGRESS = EDGE_URL
 
 
 def mesh_tls(identity: str) -> ssl.SSLContext:

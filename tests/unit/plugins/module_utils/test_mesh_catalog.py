@@ -52,8 +52,8 @@ def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
         (["services", "user", "tier"], "P2", "services.user.tier: 'P2'; use P0"),
         (["services", "user", "replicas"], 0, "services.user.replicas: 0; use a whole number of 1 or more"),
         (["services", "user", "memory_mb"], 64, "services.user.memory_mb: unknown key"),
-        (["services", "user", "callers"], ["gateway", "gatewy"], "services.user.callers: 'gatewy' is not a service"),
-        (["services", "cart", "calls"], ["user"], "services.user.callers: add 'cart', which calls user"),
+        (["services", "user", "callers"], ["gateway"], "services.user.callers: callers are derived, not written"),
+        (["services", "user", "exposed"], "yes", "services.user.exposed: 'yes'; use true or false"),
         (["services", "cart", "calls"], ["billing"], "services.cart.calls: 'billing' is not a service"),
         (["tenants"], {}, "services_catalog.tenants: list at least one tenant"),
         (["sidecar_concurrency"], 0, "services_catalog.sidecar_concurrency: 0 is not a count of worker threads"),
@@ -114,3 +114,16 @@ def test_every_pod_tells_its_sidecar_the_catalogs_worker_threads() -> None:
     for deployment in deployments:
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert json.loads(annotations["proxy.istio.io/config"]) == {"concurrency": 3}, deployment["metadata"]["name"]
+
+
+def test_callers_follow_from_the_calls_with_the_ingress_first_where_exposed() -> None:
+    catalog = load(RAW)
+    assert catalog.service("gateway").callers == ("ingress",)
+    assert catalog.service("product").callers == ("gateway", "cart", "order")
+    assert catalog.service("pay").callers == ("gateway", "order")
+    assert catalog.service("notify").callers == ()
+
+
+def test_a_removed_call_leaves_no_caller_behind() -> None:
+    calls = [c for c in RAW["services"]["cart"]["calls"] if c != "product"]
+    assert "cart" not in load(_with(["services", "cart", "calls"], calls)).service("product").callers
