@@ -47,8 +47,9 @@ class Drill(threading.Thread):
                 return
             self.breaker_at_on = evidence.breaker_stats(self.callers, self.host)
             fault = {"error_rate": 1.0, "status": 503, "delay_ms": self.settings.fault_delay_ms}
-            probe.set_fault(replica, fault)
+            # Stamped before the call: the fault may act as soon as the replica has it, before the call returns.
             self.fault_on = time.time()
+            probe.set_fault(replica, fault)
             self.storm = _refresh_storm(self.callers, self.host, self.settings.storm_requests)
             self.locust_done.wait(max(self.started_at + end - time.time(), 0))
         finally:

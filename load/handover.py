@@ -168,10 +168,16 @@ def _canary(
     return gates.canary_gate(weights, counts, settings.canary_min_sample, tagged, canary, confirmation=fresh)
 
 
+def _window(settings: LoadSettings, drill: Drill) -> tuple[float, float]:
+    if drill.fault_on is None or drill.fault_off is None:
+        return 0, 0
+    return gates.drill_window(drill.fault_on, drill.fault_off, settings.fault_delay_ms)
+
+
 def _slo_outside_drill(settings: LoadSettings, common: dict, drill: Drill) -> gates.Gate:
     """The journeys' error rates without the fault drill's window, whose errors the breaker gate bounds."""
     history = settings.out / "locust_stats_history.csv"
-    inside = locust_stats.journeys_between(history, traffic.JOURNEYS, drill.fault_on or 0, drill.fault_off or 0)
+    inside = locust_stats.journeys_between(history, traffic.JOURNEYS, *_window(settings, drill))
     requests, failures = (sum(counts) for counts in zip(*inside.values(), strict=True))
     scope = (
         f"errors counted outside the fault drill ({requests} requests, {failures} failed, judged by circuit breaking)"
@@ -180,7 +186,7 @@ def _slo_outside_drill(settings: LoadSettings, common: dict, drill: Drill) -> ga
 
 
 def _breaker(settings: LoadSettings, common: dict, drill: Drill) -> gates.Gate:
-    requests, failures = locust_stats.between(common["ticks"], drill.fault_on or 0, drill.fault_off or 0)
+    requests, failures = locust_stats.between(common["ticks"], *_window(settings, drill))
     first, last = drill.breaker_at_on, drill.breaker_at_end
     return gates.breaker_gate(
         gates.BreakerEvidence(

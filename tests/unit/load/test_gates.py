@@ -2,7 +2,7 @@
 
 import pytest
 
-from load import gates
+from load import gates, locust_stats
 from load.settings import Slo
 
 WEIGHTS = {"v1": 90, "v2": 10}
@@ -136,3 +136,14 @@ def test_gate_lines() -> None:
     assert gates.Gate("x", True, "fine").line() == "PASS  x: fine"
     assert gates.Gate("x", False, "bad").line() == "FAIL  x: bad"
     assert gates.Gate("x", False, "no lab", evaluated=False).line() == "SKIP  x: no lab"
+
+
+def test_the_drill_window_holds_the_second_the_fault_went_on_and_its_slowed_replies() -> None:
+    ticks = [
+        locust_stats.Tick(t=t, users=1, rps=1.0, failures_per_s=0.0, p50_ms=1.0, p99_ms=1.0, requests=r, failures=f)
+        for t, r, f in ((100, 10, 0), (101, 20, 1), (102, 30, 1), (110, 40, 1), (111, 50, 2), (112, 60, 2))
+    ]
+    # A 503 written into the row stamped 101 at 101.6, the fault switched on at 101.4; another that the fault
+    # delayed by 500 ms, in the row stamped 111, after the fault went off at 110.8.
+    assert locust_stats.between(ticks, 101.4, 110.8) == (20, 0)
+    assert locust_stats.between(ticks, *gates.drill_window(101.4, 110.8, 500)) == (50, 2)
