@@ -29,12 +29,21 @@ def playbook(tmp_path: Path, args: list, timeout: int = 180) -> subprocess.Compl
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def apply(tmp_path: Path, standin: StandIn, role_vars: dict) -> subprocess.CompletedProcess[str]:
-    """The role on localhost with role_vars and the stand-in's kubeconfig."""
-    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
-        "name": "Apply", "ansible.builtin.include_role": {"name": "miniapp.mesh.kube_apply"},
-        "vars": {"_kube_apply_kubeconfig": str(standin.kubeconfig), "_kube_apply_wait_timeout": 20, **role_vars}}]}]  # fmt: skip
-    (tmp_path / "play.yml").write_text(json.dumps(play))
+def apply(
+    tmp_path: Path, standin: StandIn, role_vars: dict, parent: str | None = "ingress"
+) -> subprocess.CompletedProcess[str]:
+    """The role on localhost with role_vars and the stand-in's kubeconfig, included as the parent role would
+    include it (a stand-in role of that name under tmp_path), or straight from the play when parent is None."""
+    task = {"name": "Apply", "ansible.builtin.include_role": {"name": "miniapp.mesh.kube_apply"},
+            "vars": {"_kube_apply_kubeconfig": str(standin.kubeconfig), "_kube_apply_wait_timeout": 20, **role_vars}}  # fmt: skip
+    play: dict = {"hosts": "localhost", "gather_facts": False}
+    if parent:
+        (tmp_path / "roles" / parent / "tasks").mkdir(parents=True)
+        (tmp_path / "roles" / parent / "tasks" / "main.yml").write_text(json.dumps([task]))
+        play["roles"] = [parent]
+    else:
+        play["tasks"] = [task]
+    (tmp_path / "play.yml").write_text(json.dumps([play]))
     interpreter = json.dumps({"ansible_python_interpreter": sys.executable})
     return playbook(tmp_path, ["-i", "localhost,", "-c", "local", "-e", interpreter, tmp_path / "play.yml"])
 
@@ -71,6 +80,15 @@ def test_an_object_of_a_kind_the_cluster_does_not_know_fails_the_apply(tmp_path:
     done = apply(tmp_path, standin, {"_kube_apply_objects": objects})
     assert done.returncode != 0
     assert "Widget" in done.stdout
+    assert standin.applied == []
+
+
+def test_a_play_that_includes_it_directly_is_refused_naming_the_roles_it_serves(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    done = apply(tmp_path, standin, {"_kube_apply_objects": [_object("v1", "Namespace", "shop")]}, parent=None)
+    assert done.returncode != 0
+    assert "internal to the services, observability, istio, ingress roles" in done.stdout
     assert standin.applied == []
 
 
