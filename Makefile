@@ -19,7 +19,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,12 +52,14 @@ lab-down: bootstrap ## Remove the lab hosts and the lab mesh
 	python3 -m lab.mesh.up --down
 	ansible-playbook lab/playbooks/hosts.yml -e lab_hosts_state=absent
 
-lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, the services' import contracts
+lint: bootstrap ## yamllint, ansible-lint (production profile), ruff, mypy (strict), the services' import contracts (made from the service list)
 	yamllint --strict .
 	ansible-lint --offline
 	ruff check .
 	ruff format --check .
-	lint-imports
+	mypy -p lab -p load -p tools -p benchmarks -p miniapp_services -p ansible_collections.miniapp.mesh.plugins.module_utils
+	python3 -m tools.import_contracts .cache/importlinter.ini
+	lint-imports --config .cache/importlinter.ini
 
 protos: bootstrap ## Regenerate the services' gRPC stubs from services/proto
 	python3 services/gen_protos.py
@@ -80,6 +82,9 @@ molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 	  scripts/record-time.sh "molecule $$s" "$$at"; \
 	done
 
+collection-test: image lab-bundle ## Build the collection tarball, install it elsewhere, syntax-check site.yml and converge a scenario with it
+	MINIAPP_NODE_IMAGE=$(NODE_IMAGE) tests/collection/tarball.sh
+
 image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop)
 	pytest -p no:cacheprovider tests/image
 
@@ -92,7 +97,7 @@ mesh-test: lab ## End-to-end proofs on the lab: mTLS, authorization, split, cana
 mesh-down: bootstrap ## Remove the lab mesh
 	python3 -m lab.mesh.up --down
 
-TEST_STAGES := lint syntax bundle unit image-test mesh-test lab-down molecule
+TEST_STAGES := lint syntax bundle unit image-test mesh-test lab-down molecule collection-test
 
 test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the services image, make lab and its proofs, molecule
 	@start=$$(date +%s.%N); \

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -25,14 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
-from lab.mesh import EDGE_URL
-from lab.mesh.up import podman
+from lab.mesh import EDGE_URL, state
+from lab.podman import podman
 from load import evidence
+from load.journeys import Catalogue
 from miniapp_services.clients.signed import SignedSession
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 IDLE_S, CONCURRENCY, WARMUP, WARMUP_BASE = 30.0, 8, 40, 10**6
 OUT = ROOT / ".cache" / "bench" / "cpu.json"
 # The issue's budgets (ms of CPU per request, the idle lab in cores); None: reported, no target.
-TARGETS = {
+TARGETS: dict[str, Any] = {
     "product_read": {"total": 5.0, "gateway app": 1.5, "product app": 1.0, "PostgreSQL": 0.5, "sidecar pass": 0.3},
     "checkout": {"total": 25.0},
     "idle_cores": 0.15,
@@ -53,7 +56,7 @@ class Kind:
     """A request kind: how its n-th request is made, and which answers count as served."""
 
     name: str
-    request: Callable[[int], tuple[str, str, dict | None]]
+    request: Callable[[int], tuple[str, str, dict[str, Any] | None]]
     ok: frozenset[int] = frozenset({200, 201, 204})
 
 
@@ -81,8 +84,21 @@ def containers() -> dict[str, str]:
     return found
 
 
+@functools.cache
+def _mesh_rows() -> dict[str, str]:
+    """The mesh's containers -> their row, from the lab's state: replicas of one service summed."""
+    lab = state.load()
+    return {
+        c: f"{p.app} {kind}"
+        for p in lab.pods
+        for c, kind in ((p.app_container, "app"), (p.sidecar_container, "sidecar"))
+    }
+
+
 def group(name: str) -> str:
     """The row a container's CPU is reported in: replicas of one service summed."""
+    if name in _mesh_rows():
+        return _mesh_rows()[name]
     if name.endswith(("-conmon", "-infra")) or name == "standalone conmon":
         return "pod overhead (conmon, pause)"
     if name == "miniapp-mesh-ingress-envoy":
@@ -95,8 +111,7 @@ def group(name: str) -> str:
         return "Prometheus (+ cAdvisor stand-in)"
     if name in ("server1", "agent1"):
         return "K3s hosts (idle systemd)"
-    service, part = name.split("-", 1)[0], name.rsplit("-", 1)[1]
-    return f"{service} {'sidecar' if part == 'envoy' else 'app'}"
+    return name
 
 
 def snapshot(cgroup_of: dict[str, str]) -> dict[str, float]:
@@ -121,7 +136,9 @@ async def login(http: aiohttp.ClientSession) -> SignedSession:
     return SignedSession(found["token"], found["signing_key"])
 
 
-async def send(http: aiohttp.ClientSession, signer: SignedSession, method: str, path: str, body: dict | None):
+async def send(
+    http: aiohttp.ClientSession, signer: SignedSession, method: str, path: str, body: dict[str, Any] | None
+) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else b""
     headers = signer.headers(method, path, data)
     if body is not None:
@@ -153,7 +170,9 @@ async def drive(kind: Kind, numbers: range, signers: list[SignedSession], phase:
     return bodies
 
 
-def measure(kind: Kind, count: int, signers: list[SignedSession], cgroup_of: dict[str, str]) -> tuple[Phase, dict]:
+def measure(
+    kind: Kind, count: int, signers: list[SignedSession], cgroup_of: dict[str, str]
+) -> tuple[Phase, dict[int, bytes]]:
     """Warm up (numbers from WARMUP_BASE, not measured), then count measured requests (numbers from 0)."""
     bodies = asyncio.run(drive(kind, range(WARMUP_BASE, WARMUP_BASE + WARMUP), signers, None))
     phase = Phase()
@@ -165,14 +184,14 @@ def measure(kind: Kind, count: int, signers: list[SignedSession], cgroup_of: dic
     return phase, bodies
 
 
-def kinds(run: str, catalogue: evidence.Catalogue, placed: dict[int, bytes]) -> list[Kind]:
+def kinds(run: str, catalogue: Catalogue, placed: dict[int, bytes]) -> list[Kind]:
     """The request kinds, in order: pay pays the orders the place phase placed (same numbers)."""
     sku = catalogue.skus[0]
 
-    def order(n: int) -> dict:
+    def order(n: int) -> dict[str, Any]:
         return {"order_id": f"{run}-{n}", "lines": [{"sku": catalogue.skus[n % len(catalogue.skus)], "quantity": 1}]}
 
-    def payment(n: int) -> dict:
+    def payment(n: int) -> dict[str, Any]:
         return {"order_id": f"{run}-{n}", "amount_cents": json.loads(placed[n])["total_cents"]}
 
     return [
@@ -192,7 +211,7 @@ def idle(cgroup_of: dict[str, str], seconds: float) -> dict[str, float]:
     return {name: max(after[name] - before.get(name, after[name]), 0.0) / elapsed for name in after}
 
 
-def per_request(phase: Phase, rates: dict[str, float]) -> dict:
+def per_request(phase: Phase, rates: dict[str, float]) -> dict[str, Any]:
     """The phase's figures: ms of CPU per served request by report row (idle subtracted), rate, latency."""
     rows: dict[str, float] = defaultdict(float)
     for name, used in phase.cpu.items():
@@ -213,7 +232,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def run(requests: int, only: set[str] | None = None) -> dict:
+def run(requests: int, only: set[str] | None = None) -> dict[str, Any]:
     stamp = f"cpu{int(time.time())}"
     catalogue = evidence.seed(stamp)
     cgroup_of = containers()
@@ -248,7 +267,7 @@ def _row(name: str, figures: dict[str, float], target: float | None) -> str:
     return f"{figures[name]:.2f}{verdict}"
 
 
-def report(found: dict, command: str, seconds: float) -> str:
+def report(found: dict[str, Any], command: str, seconds: float) -> str:
     kinds_ = found["kinds"]
     checkout = {"total": sum(sum(kinds_[k]["rows"].values()) for k in ("place_order", "pay"))}
     names = list(kinds_)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import envoy
 
@@ -31,6 +32,7 @@ from benchmarks.write_section import DOC, HEADER, replace_section
 from lab.mesh import EDGE_URL
 from load import evidence, gates, locust_stats, traffic
 from load.handover import SMOKE
+from load.journeys import Catalogue
 from load.settings import CATALOGUE_ENV, ENV, LoadSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,14 +86,14 @@ def locust(
     return requests, failures, cpu
 
 
-def lab_env(settings: LoadSettings, catalogue: evidence.Catalogue) -> dict[str, str]:
+def lab_env(settings: LoadSettings, catalogue: Catalogue) -> dict[str, str]:
     return {
         ENV: settings.model_dump_json(),
         CATALOGUE_ENV: json.dumps({"skus": list(catalogue.skus), "event_id": catalogue.event_id}),
     }
 
 
-def per_core(tmp: Path, catalogue: evidence.Catalogue) -> dict[str, tuple[int, float, float]]:
+def per_core(tmp: Path, catalogue: Catalogue) -> dict[str, tuple[int, float, float]]:
     """(requests, wall requests/s, requests per Locust CPU-second) against the baseline and the lab."""
     config = tmp / "direct.json"
     config.write_text(json.dumps(DIRECT))
@@ -149,7 +151,7 @@ def measure(step: Step, cgroup_of: dict[str, str], seconds: float) -> Callable[[
     return steady
 
 
-def capacity(tmp: Path, catalogue: evidence.Catalogue) -> list[Step]:
+def capacity(tmp: Path, catalogue: Catalogue) -> list[Step]:
     """Each step of the flash-sale mix until one breaks an objective; the SLOs and the cores are read over
     the steady state (after the users' spawn), the lab's from every container's cgroup."""
     steps, cgroup_of = [], cpu_per_request.containers()
@@ -172,7 +174,7 @@ def capacity(tmp: Path, catalogue: evidence.Catalogue) -> list[Step]:
     return steps
 
 
-def report(cores: dict, steps: list[Step], seconds: float) -> str:
+def report(cores: dict[str, Any], steps: list[Step], seconds: float) -> str:
     base, lab = cores["baseline"], cores["lab"]
     held = [s for s in steps if s.passed]
     sustained = round(max((s.achieved for s in held), default=0))  # achieved, not targeted

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 
-from benchmarks.services_memory import cgroup_dir, read_working_set
 from benchmarks.write_section import DOC, HEADER, replace_section
+from lab.mesh import probe, state
+from lab.mesh.state import LabPod
+from lab.podman import podman
 
 REQUESTS, CONCURRENCY, ROUNDS = 900, 3, 2
 # Runs inside a pod with the node image's python3: N requests, C threads, prints latencies in ms as JSON.
@@ -38,28 +39,25 @@ threads = [threading.Thread(target=work) for _ in range(c)]
 [t.start() for t in threads]; [t.join() for t in threads]
 print(json.dumps(lat))
 """
-PRODUCT_PODS = ("product-v1-0", "product-v1-1", "product-v2-0")
 
 
-def podman(*args: str, stdin: str | None = None) -> str:
-    return subprocess.run(["podman", *args], input=stdin, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def drive(pod: str, host: str, name: str, n: int, concurrency: int) -> list[float]:
+def drive(pod: LabPod, host: str, name: str, n: int, concurrency: int) -> list[float]:
     args = [host, "8080", name, str(n), str(concurrency)]
-    return json.loads(podman("exec", "-i", f"{pod}-envoy", "python3", "-", *args, stdin=CLIENT))
+    latencies: list[float] = json.loads(
+        podman("exec", "-i", pod.sidecar_container, "python3", "-", *args, stdin=CLIENT)
+    )
+    return latencies
 
 
 def direct() -> list[float]:
     """One client per product pod on its loopback, together as many at a time as the mesh path (same load per pod)."""
-    results: list[list[float]] = [[] for _ in PRODUCT_PODS]
+    products = state.load().pods_of("product")
+    results: list[list[float]] = [[] for _ in products]
 
-    def run(i: int, pod: str) -> None:
-        results[i] = drive(
-            pod, "127.0.0.1", "localhost", REQUESTS // len(PRODUCT_PODS), CONCURRENCY // len(PRODUCT_PODS)
-        )
+    def run(i: int, pod: LabPod) -> None:
+        results[i] = drive(pod, "127.0.0.1", "localhost", REQUESTS // len(products), CONCURRENCY // len(products))
 
-    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(PRODUCT_PODS)]
+    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(products)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -69,7 +67,8 @@ def direct() -> list[float]:
 
 def meshed() -> list[float]:
     """From cart-v1-0 through its sidecar and the product sidecars (LEAST_REQUEST over the same three pods)."""
-    return drive("cart-v1-0", "127.0.0.2", "product.miniapp.svc.cluster.local", REQUESTS, CONCURRENCY)
+    lab = state.load()
+    return drive(lab.pods_of("cart")[0], "127.0.0.2", lab.service("product").fqdn, REQUESTS, CONCURRENCY)
 
 
 PATHS = {"direct (app on loopback)": direct, "through both sidecars (mTLS)": meshed}
@@ -80,19 +79,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def sample(containers: list[str], peaks: dict[str, int], running: threading.Event) -> None:
-    cgroups = {c: cgroup_dir(c) for c in containers}
+def sample(names: list[str], peaks: dict[str, int], running: threading.Event) -> None:
+    watched = [c for c in probe.containers() if c.name in names]
     while running.is_set():
-        for name, cgroup in cgroups.items():
-            peaks[name] = max(peaks.get(name, 0), read_working_set(cgroup))
+        for container in watched:
+            peaks[container.name] = max(peaks.get(container.name, 0), probe.working_set(container))
         time.sleep(0.1)
 
 
 def measure() -> tuple[dict[str, list[float]], dict[str, int]]:
     body = '{"title": "Tea", "price_cents": 300, "category": "bench"}'
+    lab = state.load()
+    product, cart = lab.pods_of("product")[0], lab.pods_of("cart")[0]
     podman(
         "exec",
-        "product-v1-0-envoy",
+        product.sidecar_container,
         "curl",
         "-sf",
         "-X",
@@ -109,7 +110,9 @@ def measure() -> tuple[dict[str, list[float]], dict[str, int]]:
     peaks: dict[str, int] = {}
     running = threading.Event()
     running.set()
-    sampler = threading.Thread(target=sample, args=(["cart-v1-0-envoy", "product-v1-0-envoy"], peaks, running))
+    sampler = threading.Thread(
+        target=sample, args=([cart.sidecar_container, product.sidecar_container], peaks, running)
+    )
     sampler.start()
     try:
         for _ in range(ROUNDS):  # alternate so both paths see the same machine state

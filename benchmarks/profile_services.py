@@ -18,11 +18,12 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import load_capacity
-from lab.mesh import EDGE_URL
-from lab.mesh.up import podman
+from lab.mesh import EDGE_URL, state
+from lab.podman import podman
 from load import evidence
 from load.settings import LoadSettings
 
@@ -32,16 +33,17 @@ OUT = ROOT / ".cache" / "bench" / "profile"
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
-def inclusive_shares(collapsed: str, key) -> tuple[int, Counter]:
+def inclusive_shares(collapsed: str, key: Callable[[str], str | None]) -> tuple[int, Counter[str]]:
     """(busy samples, samples per key) from py-spy's raw output; each key counted once per stack."""
-    total, found = 0, Counter()
+    total, found = 0, Counter[str]()
     for line in collapsed.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         total += int(count)
-        for name in {key(frame) for frame in stack.split(";")} - {None}:
-            found[name] += int(count)
+        for name in {key(frame) for frame in stack.split(";")}:
+            if name is not None:
+                found[name] += int(count)
     return total, found
 
 
@@ -62,7 +64,7 @@ def function(frame: str) -> str | None:
 
 
 def record(pod: str, seconds: float, rate: int) -> str:
-    pid = podman("inspect", "--format", "{{.State.Pid}}", f"{pod}-app").strip()
+    pid = podman("inspect", "--format", "{{.State.Pid}}", state.load().pod(pod).app_container)
     out = OUT / f"{pod}.txt"
     subprocess.run([str(PY_SPY), "record", "--pid", pid, "--duration", str(int(seconds)), "--rate", str(rate),
                     "--format", "raw", "--output", str(out), "--nonblocking", "--gil"],

@@ -18,7 +18,7 @@ Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 TEA = {"title": "Jasmine green tea", "price_cents": 300, "category": "bench"}
 
 
-def _put(url: str, body: dict) -> None:
+def _put(url: str, body: dict[str, Any]) -> None:
     httpx.put(url, json=body, timeout=10).raise_for_status()
 
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ import yaml
 from benchmarks.services_load import LOADS
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
+from lab.podman import podman
 from miniapp_services.kit.settings import SERVICES
 from tools import pgtmp, redistmp
 
@@ -61,16 +62,11 @@ class Container:
     peak: int = 0
     errors: int = 0
     ok: int = 0
-    ok: int = 0
     samples: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
-
-
-def podman(*args: str) -> str:
-    return subprocess.run(["podman", *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def env_args(c: Container, database: str, ports: dict[str, Container], secret: str, nonces: str) -> list[str]:
@@ -113,7 +109,7 @@ def sample_while(c: Container, running: threading.Event) -> None:
         time.sleep(0.1)
 
 
-async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], object]) -> None:
+async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]) -> None:
     """REQUESTS calls, CONCURRENCY at a time; a bounded loop that stops by itself."""
     counter = iter(range(REQUESTS))
     limits = httpx.Limits(max_connections=CONCURRENCY)
@@ -128,7 +124,7 @@ async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], object
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-def measure(c: Container, request: Callable[[httpx.AsyncClient, int], object]) -> None:
+def measure(c: Container, request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]) -> None:
     c.idle = cgroups.read(c.cgroup).working_set_bytes
     running = threading.Event()
     running.set()
@@ -189,7 +185,7 @@ def main() -> int:
         finally:
             for c in containers.values():
                 if c.id:
-                    subprocess.run(["podman", "rm", "-f", "-t", "5", c.id], check=False, capture_output=True)
+                    podman("rm", "-f", "-t", "5", c.id, check=False)
     text = DOC.read_text() if DOC.exists() else HEADER
     DOC.write_text(replace_section(text, "services", report(list(containers.values()), image)))
     print(table(list(containers.values())))

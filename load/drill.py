@@ -56,17 +56,18 @@ class Drill(threading.Thread):
             probe.set_fault(replica, None)
             if self.fault_on:
                 self.fault_off = time.time()
-        self._watch_return(probe.pod(replica)["ip"])
+        if self.fault_off is not None:
+            self._watch_return(probe.pod(replica).ip, self.fault_off)
         self.breaker_at_end = evidence.breaker_stats(self.callers, self.host)
 
-    def _watch_return(self, ip: str) -> None:
+    def _watch_return(self, ip: str, fault_off: float) -> None:
         """Back when no caller ejects it and it has served since the fault was removed (probes once idle)."""
         served = evidence.served_by(self.callers, self.host, ip)
-        deadline = self.fault_off + self.settings.recovery_s
+        deadline = fault_off + self.settings.recovery_s
         while time.time() < deadline:
             ejected = evidence.breaker_stats(self.callers, self.host)["outlier_detection.ejections_active"]
             if not ejected and evidence.served_by(self.callers, self.host, ip) > served:
-                self.returned_after_s = time.time() - self.fault_off
+                self.returned_after_s = time.time() - fault_off
                 return
             if self.locust_done.is_set():
                 # An unknown payment: 404 when healthy; enough for the replica's share to show.

@@ -11,32 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import yaml
-
-from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog
-from lab.mesh import probe
+from lab.mesh import probe, state
 from load.gates import MemoryPeak
 from load.journeys import Catalogue
 from miniapp_services import invariants
 
 ROOT = Path(__file__).resolve().parents[1]
-CATALOG = ROOT / "inventories/lab/group_vars/all/services_catalog.yml"
 OBJECTS = ROOT / "inventories/lab/rendered/services/services.yml"
 BREAKER_STATS = ("outlier_detection.ejections_active", "outlier_detection.ejections_enforced_total",
                  "upstream_rq_pending_overflow")  # fmt: skip
 SKUS = 20
-
-
-def host_of(pod_name: str) -> str:
-    p = probe.pod(pod_name)
-    return f"{p['app']}.{p['namespace']}.svc.cluster.local"
-
-
-def callers_of(app: str) -> list[str]:
-    """The pods of the services the catalog lets call this one (the sidecars that eject and overflow)."""
-    allowed = mesh_catalog.load(yaml.safe_load(CATALOG.read_text())["services_catalog"]).service(app).callers
-    return [p["name"] for p in probe.pods() if p["app"] in allowed]
 
 
 def seed(run: str) -> Catalogue:
@@ -48,13 +34,14 @@ def seed(run: str) -> Catalogue:
         for i, s in enumerate(skus)
     )
     stock = "; ".join(f"""{put} http://127.0.0.1:8080/stock/{s} -d '{{"available": 1000000}}'""" for s in skus)
-    probe.in_pod("product-v1-0", f"set -e; {products}")
-    probe.in_pod("inventory-v1-0", f"set -e; {stock}")
+    lab = state.load()
+    probe.in_pod(lab.pods_of("product")[0].name, f"set -e; {products}")
+    probe.in_pod(lab.pods_of("inventory")[0].name, f"set -e; {stock}")
     now = datetime.now(UTC)
     event = json.dumps({"sku": skus[0], "price_cents": 99, "stock": 500,
                         "starts_at": (now - timedelta(minutes=1)).isoformat(),
                         "ends_at": (now + timedelta(hours=3)).isoformat()})  # fmt: skip
-    probe.in_pod("seckill-v1-0", f"{put} http://127.0.0.1:8080/seckill/events/load-{run} -d '{event}'")
+    probe.in_pod(lab.pods_of("seckill")[0].name, f"{put} http://127.0.0.1:8080/seckill/events/load-{run} -d '{event}'")
     return Catalogue(skus=tuple(skus), event_id=f"load-{run}")
 
 
@@ -102,7 +89,7 @@ class Sampler(threading.Thread):
     callers: list[str]
     host: str
     period_s: float = 1.0
-    samples: list[dict] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
     peaks: dict[str, int] = field(default_factory=dict)
     pod_peaks: dict[str, int] = field(default_factory=dict)
 
@@ -134,7 +121,7 @@ class Sampler(threading.Thread):
         ]
 
 
-def breaker_timeline(samples: list[dict], hour: Callable[[float], float]) -> list[dict]:
+def breaker_timeline(samples: list[dict[str, Any]], hour: Callable[[float], float]) -> list[dict[str, Any]]:
     """The sampler's breaker statistics as the report plots them: active ejections, and overflows and
     enforced ejections counted from the run's start."""
     if not samples:

@@ -36,19 +36,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def split_weights(objects: list[dict], host: str) -> dict[str, int]:
-    """Subset weights of the host's unmatched (default) route, from its rendered VirtualService."""
-    for obj in objects:
-        if obj.get("kind") == "VirtualService" and host in obj["spec"].get("hosts", []):
-            default = next(r for r in obj["spec"]["http"] if not r.get("match"))
-            return {d["destination"]["subset"]: d.get("weight", 100) for d in default["route"]}
-    raise LookupError(f"no VirtualService for {host} among the rendered objects")
-
-
-def _split_check(weights: dict[str, int], counts: dict[str, int], min_sample: int) -> tuple[bool, list[dict]]:
+def _split_check(weights: dict[str, int], counts: dict[str, int], min_sample: int) -> tuple[bool, list[dict[str, Any]]]:
     n = sum(counts.get(s, 0) for s in weights)
     total = sum(weights.values())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for subset, weight in weights.items():
         k = counts.get(subset, 0)
         low, high = wilson(k, n) if n else (0.0, 1.0)
@@ -103,7 +94,7 @@ def memory_gate(peaks: list[MemoryPeak], pod_peaks: dict[str, int]) -> Gate:
     budgets: dict[str, int] = {}
     for p in peaks:
         budgets[p.pod] = budgets.get(p.pod, 0) + p.budget_bytes
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"pod": pod, "peak_mib": pod_peaks.get(pod, 0) / MIB, "budget_mib": budget / MIB}
         for pod, budget in sorted(budgets.items())
     ]

@@ -21,7 +21,9 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from lab.mesh import state
 from load import evidence, gates, locust_stats, report, traffic
 from load.drill import Drill, product_sample
 from load.journeys import Catalogue
@@ -76,6 +78,8 @@ def run_locust(settings: LoadSettings, catalogue: Catalogue, started: threading.
         stderr=subprocess.STDOUT,
         text=True,
     ) as proc:
+        if proc.stdout is None:
+            raise RuntimeError("locust's output is not piped: run_locust must start it with stdout=PIPE")
         for line in proc.stdout:
             print(f"  locust | {line}", end="", flush=True)
             if line.startswith("replaying"):
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.out.mkdir(parents=True, exist_ok=True)
     print(settings.replay.describe(), flush=True)
     began = time.time()
-    result = _lab_run(settings) if settings.lab else _remote_run(settings, catalogue)
+    result = _remote_run(settings, catalogue) if catalogue is not None else _lab_run(settings)
     result |= {
         "duration_s": time.time() - began,
         "command": shlex.join(["python", "-m", "load.handover", *(argv or sys.argv[1:])]),
@@ -96,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     return write(settings.out, result)
 
 
-def _common(settings: LoadSettings, started_at: float) -> dict:
+def _common(settings: LoadSettings, started_at: float) -> dict[str, Any]:
     ticks = locust_stats.timeline(settings.out / "locust_stats_history.csv")
-    hour = lambda t: (t - started_at) / settings.day_s * 24  # noqa: E731  # one expression, used twice below
+
+    def hour(t: float) -> float:
+        return (t - started_at) / settings.day_s * 24
+
     stats = locust_stats.journeys(settings.out / "locust_stats.csv", traffic.JOURNEYS)
     return {
         "target": str(settings.target),
@@ -114,7 +121,7 @@ def _common(settings: LoadSettings, started_at: float) -> dict:
     }
 
 
-def _remote_run(settings: LoadSettings, catalogue: Catalogue) -> dict:
+def _remote_run(settings: LoadSettings, catalogue: Catalogue) -> dict[str, Any]:
     started = threading.Event()
     run_locust(settings, catalogue, started)
     common = _common(settings, time.time() - settings.day_s)
@@ -123,12 +130,15 @@ def _remote_run(settings: LoadSettings, catalogue: Catalogue) -> dict:
     return _result(common, [common["slo"], *skipped])
 
 
-def _lab_run(settings: LoadSettings) -> dict:
+def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     catalogue = evidence.seed(str(int(time.time())))
-    host, callers = evidence.host_of(settings.fault_replica), evidence.callers_of(settings.fault_replica.split("-")[0])
-    canary_host = evidence.host_of(f"{settings.canary_service}-v1-0")
-    canary_callers = evidence.callers_of(settings.canary_service)
-    weights = gates.split_weights(evidence.probe.rendered_objects(evidence.OBJECTS), canary_host)
+    lab = state.load()
+    host = lab.pod(settings.fault_replica).service
+    callers = [p.name for p in lab.callers_of(host)]
+    canary_host, weights = lab.service(settings.canary_service).fqdn, lab.service(settings.canary_service).weights
+    canary_callers = [p.name for p in lab.callers_of(canary_host)]
+    if not weights:
+        raise LookupError(f"{canary_host} has no VirtualService split among the rendered objects: nothing to judge")
     before = evidence.completed(canary_callers, canary_host, list(weights))
     sampler, started = evidence.Sampler(callers, host), threading.Event()
     drill = Drill(settings, started, callers, host)
@@ -155,7 +165,12 @@ def _lab_run(settings: LoadSettings) -> dict:
 
 
 def _canary(
-    settings: LoadSettings, weights: dict, counts: dict, catalogue: Catalogue, callers: list[str], host: str
+    settings: LoadSettings,
+    weights: dict[str, Any],
+    counts: dict[str, Any],
+    catalogue: Catalogue,
+    callers: list[str],
+    host: str,
 ) -> gates.Gate:
     """The run's split; a tagged sample after it (the mesh is quiet then); a fresh sample only if the run's missed."""
     canary = max(weights, key=lambda s: (weights[s] < max(weights.values()), s))
@@ -174,7 +189,7 @@ def _window(settings: LoadSettings, drill: Drill) -> tuple[float, float]:
     return gates.drill_window(drill.fault_on, drill.fault_off, settings.fault_delay_ms)
 
 
-def _slo_outside_drill(settings: LoadSettings, common: dict, drill: Drill) -> gates.Gate:
+def _slo_outside_drill(settings: LoadSettings, common: dict[str, Any], drill: Drill) -> gates.Gate:
     """The journeys' error rates without the fault drill's window, whose errors the breaker gate bounds."""
     history = settings.out / "locust_stats_history.csv"
     inside = locust_stats.journeys_between(history, traffic.JOURNEYS, *_window(settings, drill))
@@ -185,7 +200,7 @@ def _slo_outside_drill(settings: LoadSettings, common: dict, drill: Drill) -> ga
     return gates.slo_gate(gates.outside(common["stats"], inside), settings.slos, scope)
 
 
-def _breaker(settings: LoadSettings, common: dict, drill: Drill) -> gates.Gate:
+def _breaker(settings: LoadSettings, common: dict[str, Any], drill: Drill) -> gates.Gate:
     requests, failures = locust_stats.between(common["ticks"], *_window(settings, drill))
     first, last = drill.breaker_at_on, drill.breaker_at_end
     return gates.breaker_gate(
@@ -203,12 +218,12 @@ def _breaker(settings: LoadSettings, common: dict, drill: Drill) -> gates.Gate:
     )
 
 
-def _result(common: dict, judged: list[gates.Gate]) -> dict:
+def _result(common: dict[str, Any], judged: list[gates.Gate]) -> dict[str, Any]:
     keep = {k: v for k, v in common.items() if k not in ("ticks", "stats", "slo", "hour")}
     return keep | {"gates": [vars(g) for g in judged]}
 
 
-def write(out: Path, result: dict) -> int:
+def write(out: Path, result: dict[str, Any]) -> int:
     (out / "report.json").write_text(json.dumps(result, indent=1, default=str))
     (out / "report.html").write_text(report.render(result))
     for gate in result["gates"]:

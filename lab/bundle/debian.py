@@ -12,6 +12,7 @@ import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 BINARIES = {"etcd": ["usr/bin/etcd", "usr/bin/etcdctl"], "prometheus": ["usr/bin/prometheus", "usr/bin/promtool"]}
 
@@ -38,9 +39,9 @@ def repack(root: Path, members: list[str], top: str, out: Path, mode: int = 0o75
         gz.write(buffer.getvalue())
 
 
-def build(name: str, entry: dict, out_dir: Path) -> Path:
+def build(name: str, entry: dict[str, Any], out_dir: Path) -> Path:
     """Write the artifact into out_dir unless it is there already; return its path."""
-    out = out_dir / entry["file"]
+    out = out_dir / str(entry["file"])
     if not out.exists():
         packages = entry["source"].split()[1:]
         with tempfile.TemporaryDirectory() as tmp:

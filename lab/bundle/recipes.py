@@ -8,13 +8,14 @@ lab:wheelhouse                    the controller's Python wheelhouse, every whee
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lab.bundle import debian, wheels
 
 RECIPES = {"debian": debian.build, "wheel": wheels.build_binary, "wheelhouse": wheels.build_wheelhouse}
 
 
-def build(name: str, entry: dict, out_dir: Path) -> Path:
+def build(name: str, entry: dict[str, Any], out_dir: Path) -> Path:
     kind = entry["source"].removeprefix("lab:").split()[0]
     if kind not in RECIPES:
         raise SystemExit(f"{entry['file']}: unknown lab recipe {kind!r}; known: {', '.join(sorted(RECIPES))}")

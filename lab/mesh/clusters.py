@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # Istio writes every threshold, and this when the DestinationRule leaves it unset (not Envoy's 1024/3).
 UNSET_THRESHOLD = 4294967295
@@ -34,7 +35,7 @@ def cluster_name(direction: str, port: int, subset: str, host: str) -> str:
     return f"{direction}|{port}|{subset}|{host}"
 
 
-def subset_policy(top: dict, subset: dict | None) -> dict:
+def subset_policy(top: dict[str, Any], subset: dict[str, Any] | None) -> dict[str, Any]:
     """A subset's policy replaces each top-level field it sets wholesale (Istio's MergeTrafficPolicy: no field merge)."""
     merged = dict(top)
     for key in POLICY_FIELDS:
@@ -43,7 +44,7 @@ def subset_policy(top: dict, subset: dict | None) -> dict:
     return merged
 
 
-def circuit_breakers(pool: dict | None) -> dict:
+def circuit_breakers(pool: dict[str, Any] | None) -> dict[str, Any]:
     """Thresholds from connectionPool; a value of 0 or unset means unset, written as 4294967295."""
     tcp, http = (pool or {}).get("tcp", {}), (pool or {}).get("http", {})
     chosen = {
@@ -56,11 +57,11 @@ def circuit_breakers(pool: dict | None) -> dict:
     return {"thresholds": [{**thresholds, "track_remaining": True}]}
 
 
-def outlier_detection(outlier: dict | None) -> tuple[dict | None, dict | None]:
+def outlier_detection(outlier: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Envoy outlier_detection and common_lb_config, or (None, None) when the policy has no outlierDetection."""
     if outlier is None:
         return None, None
-    out: dict = {"enforcing_success_rate": 0}
+    out: dict[str, Any] = {"enforcing_success_rate": 0}
     if "consecutive5xxErrors" in outlier:
         errors = outlier["consecutive5xxErrors"]
         out.update(consecutive_5xx=errors, enforcing_consecutive_5xx=100 if errors else 0)
@@ -76,26 +77,26 @@ def outlier_detection(outlier: dict | None) -> tuple[dict | None, dict | None]:
     return out, {"healthy_panic_threshold": {"value": float(outlier.get("minHealthPercent", 0))}}
 
 
-def _protocol_options(pool: dict | None, http2: bool) -> dict:
+def _protocol_options(pool: dict[str, Any] | None, http2: bool) -> dict[str, Any]:
     http = (pool or {}).get("http", {})
     common = (
         {"max_requests_per_connection": http["maxRequestsPerConnection"]}
         if http.get("maxRequestsPerConnection")
         else {}
     )
-    explicit = {"http2_protocol_options": {}} if http2 else {"http_protocol_options": {}}
+    explicit: dict[str, Any] = {"http2_protocol_options": {}} if http2 else {"http_protocol_options": {}}
     options = {"@type": f"type.googleapis.com/{UPSTREAM_HTTP}", "explicit_http_config": explicit}
     if common:
         options["common_http_protocol_options"] = common
     return {UPSTREAM_HTTP: options}
 
 
-def endpoints(name: str, addresses: list[tuple[str, int]]) -> dict:
+def endpoints(name: str, addresses: list[tuple[str, int]]) -> dict[str, Any]:
     lb = [{"endpoint": {"address": {"socket_address": {"address": ip, "port_value": port}}}} for ip, port in addresses]
     return {"cluster_name": name, "endpoints": [{"lb_endpoints": lb}]}
 
 
-def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict:
+def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict[str, Any]:
     """ISTIO_MUTUAL: present our certificate, verify the peer's SPIFFE URI exactly."""
     context = {
         "sni": sni,
@@ -114,13 +115,13 @@ def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict:
 
 def cluster(
     name: str,
-    policy: dict,
+    policy: dict[str, Any],
     addresses: list[tuple[str, int]],
     http2: bool,
-    tls: dict | None = None,
+    tls: dict[str, Any] | None = None,
     *,
     tcp: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """A STATIC cluster (the lab's stand-in for EDS) with the policy's breakers, outlier detection and LB; a
     TCP cluster has no HTTP protocol options."""
     lb = (policy.get("loadBalancer") or {}).get("simple", "LEAST_REQUEST")

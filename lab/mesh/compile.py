@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import istio_models
-from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import ISTIO_CONCURRENCY
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import ISTIO_CONCURRENCY, spiffe_id
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     EDGE_ACCOUNT,
     EDGE_APP,
@@ -48,8 +51,11 @@ OUTBOUND_IP = "127.0.0.2"
 TCP_IPS = "127.0.1."
 
 
-@dataclass(frozen=True)
-class Pod:
+class Pod(BaseModel):
+    """A pod as the compiler needs it: its identity and its address (the lab state extends it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     name: str
     namespace: str
     app: str
@@ -65,15 +71,15 @@ class Port:
     tcp: bool = False
 
 
-def _kind(objects: Iterable[dict], kind: str) -> list[dict]:
+def _kind(objects: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [o for o in objects if o["kind"] == kind]
 
 
-def fqdn(obj: dict) -> str:
+def fqdn(obj: dict[str, Any]) -> str:
     return f"{obj['metadata']['name']}.{obj['metadata']['namespace']}.svc.cluster.local"
 
 
-def service_ports(service: dict) -> list[Port]:
+def service_ports(service: dict[str, Any]) -> list[Port]:
     """Each port's protocol as Istio selects it: appProtocol, else the port name's prefix (http, grpc, tcp)."""
     ports = []
     for p in service["spec"]["ports"]:
@@ -82,13 +88,13 @@ def service_ports(service: dict) -> list[Port]:
     return ports
 
 
-def tcp_addresses(objects: list[dict]) -> dict[str, str]:
+def tcp_addresses(objects: list[dict[str, Any]]) -> dict[str, str]:
     """Every Service with a TCP port -> the address its name resolves to inside pods (sorted, so stable)."""
     hosts = sorted(fqdn(s) for s in _kind(objects, "Service") if any(p.tcp for p in service_ports(s)))
     return {host: f"{TCP_IPS}{i + 1}" for i, host in enumerate(hosts)}
 
 
-def egress_hosts(objects: list[dict], pod: Pod) -> set[str]:
+def egress_hosts(objects: list[dict[str, Any]], pod: Pod) -> set[str]:
     """Hosts the pod's Sidecar lets it reach (all services when it has none)."""
     services = {fqdn(s) for s in _kind(objects, "Service")}
     for sidecar in _kind(objects, "Sidecar"):
@@ -101,7 +107,7 @@ def egress_hosts(objects: list[dict], pod: Pod) -> set[str]:
     return services
 
 
-def principals(objects: list[dict], pod: Pod) -> list[str] | None:
+def principals(objects: list[dict[str, Any]], pod: Pod) -> list[str] | None:
     """Source principals the ALLOW policies selecting this pod admit; None when no policy selects it."""
     found: list[str] | None = None
     for policy in _kind(objects, "AuthorizationPolicy"):
@@ -118,11 +124,9 @@ def principals(objects: list[dict], pod: Pod) -> list[str] | None:
     return found
 
 
-def _spiffe(trust_domain: str, pod: Pod) -> str:
-    return f"spiffe://{trust_domain}/ns/{pod.namespace}/sa/{pod.account}"
-
-
-def _outbound_clusters(service: dict, dr: dict | None, pods: list[Pod], tls: TlsFiles, trust_domain: str) -> list[dict]:
+def _outbound_clusters(
+    service: dict[str, Any], dr: dict[str, Any] | None, pods: list[Pod], tls: TlsFiles, trust_domain: str
+) -> list[dict[str, Any]]:
     host, app = fqdn(service), service["spec"]["selector"]["app"]
     top = (dr or {}).get("spec", {}).get("trafficPolicy", {})
     subsets = [("", top, None)] + [
@@ -139,22 +143,22 @@ def _outbound_clusters(service: dict, dr: dict | None, pods: list[Pod], tls: Tls
             ]
             name = cluster_name("outbound", port.number, subset, host)
             sni = f"outbound_.{port.number}_.{subset}_.{host}"
-            sans = sorted({_spiffe(trust_domain, p) for p in members})
+            sans = sorted({spiffe_id(trust_domain, p.namespace, p.account) for p in members})
             addresses = [(p.ip, port.number) for p in members]
             out.append(cluster(name, policy, addresses, port.http2, upstream_tls(tls, sni, sans), tcp=port.tcp))
     return out
 
 
 def _outbound(
-    objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str
-) -> tuple[list[dict], list[dict]]:
+    objects: list[dict[str, Any]], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Clusters and outbound listeners for the hosts the pod may reach, plus REGISTRY_ONLY's block_all."""
     by_host = {fqdn(o): o for o in _kind(objects, "Service")}
     rules = {o["spec"]["host"]: o for o in _kind(objects, "DestinationRule")}
     virtual = {h: o for o in _kind(objects, "VirtualService") for h in o["spec"]["hosts"]}
-    clusters: list[dict] = []
-    vhosts: dict[int, list[dict]] = {}
-    tcp: list[dict] = []
+    clusters: list[dict[str, Any]] = []
+    vhosts: dict[int, list[dict[str, Any]]] = {}
+    tcp: list[dict[str, Any]] = []
     addresses = tcp_addresses(objects)
     for host in sorted(egress_hosts(objects, pod)):
         clusters += _outbound_clusters(by_host[host], rules.get(host), pods, tls, trust_domain)
@@ -174,7 +178,9 @@ def _outbound(
     ] + tcp
 
 
-def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) -> tuple[list[dict], list[dict]]:
+def _inbound(
+    objects: list[dict[str, Any]], pod: Pod, tls: TlsFiles, trust_domain: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per port of the pod's Service: a STRICT listener on the pod address in front of the app on loopback.
     Of the traffic policy only connectionPool applies inbound, as in Istio."""
     own = next(
@@ -193,7 +199,7 @@ def _inbound(objects: list[dict], pod: Pod, tls: TlsFiles, trust_domain: str) ->
     return clusters, listeners_
 
 
-def stats_config(annotations: dict[str, str]) -> dict:
+def stats_config(annotations: dict[str, str]) -> dict[str, Any]:
     """Istio's stats tags and inclusion list, with the mesh's and the pod's inclusion prefixes."""
     prefixes = [*ISTIO_STATS_PREFIXES, *STATS_INCLUSION.split(",")]
     prefixes += [p for p in annotations.get(STATS_ANNOTATION, "").split(",") if p and p not in prefixes]
@@ -201,24 +207,26 @@ def stats_config(annotations: dict[str, str]) -> dict:
     return {**STATS_CONFIG, "stats_matcher": {"inclusion_list": {"patterns": patterns}}}
 
 
-def concurrency(objects: list[dict], pod: Pod) -> int:
+def concurrency(objects: list[dict[str, Any]], pod: Pod) -> int:
     """The sidecar's worker threads from the pod's ProxyConfig annotation, else Istio's default."""
     raw = _annotations(objects, pod).get(PROXY_CONFIG)
     return int(json.loads(raw).get("concurrency", ISTIO_CONCURRENCY)) if raw else ISTIO_CONCURRENCY
 
 
-def _annotations(objects: list[dict], pod: Pod) -> dict[str, str]:
+def _annotations(objects: list[dict[str, Any]], pod: Pod) -> dict[str, str]:
     for deployment in _kind(objects, "Deployment"):
         template = deployment["spec"]["template"]["metadata"]
         if deployment["metadata"]["namespace"] == pod.namespace and template["labels"] == {
             "app": pod.app,
             "version": pod.version,
         }:
-            return template.get("annotations", {})
+            return dict(template.get("annotations", {}))
     return {}
 
 
-def _bootstrap(node: str, app: str, listeners_: list[dict], clusters: list[dict], stats: dict) -> dict:
+def _bootstrap(
+    node: str, app: str, listeners_: list[dict[str, Any]], clusters: list[dict[str, Any]], stats: dict[str, Any]
+) -> dict[str, Any]:
     """Admin (tests read it), Istio's stats listener and tags, and the given listeners and clusters."""
     admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
     to_admin = cluster("prometheus_stats", {}, [("127.0.0.1", ADMIN_PORT)], http2=False)
@@ -233,7 +241,7 @@ class RefusedObjects(ValueError):
     pass
 
 
-def checked(objects: list[dict]) -> list[dict]:
+def checked(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The objects, once every Istio object among them passes the strict models the roles check with."""
     refused = istio_models.validate(objects)
     if refused:
@@ -241,7 +249,9 @@ def checked(objects: list[dict]) -> list[dict]:
     return objects
 
 
-def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str) -> dict:
+def sidecar(
+    objects: list[dict[str, Any]], pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str
+) -> dict[str, Any]:
     """The Envoy bootstrap of `pod`'s sidecar."""
     out_clusters, out_listeners = _outbound(objects, pods, pod, tls, trust_domain)
     in_clusters, in_listeners = _inbound(objects, pod, tls, trust_domain)
@@ -249,9 +259,9 @@ def sidecar(objects: list[dict], pods: list[Pod], pod: Pod, tls: TlsFiles, trust
     return _bootstrap(pod.name, pod.app, in_listeners + out_listeners, out_clusters + in_clusters, stats)
 
 
-def pods_from(objects: list[dict], prefix: str, first: int) -> list[Pod]:
+def pods_from(objects: list[dict[str, Any]], prefix: str, first: int) -> list[Pod]:
     """The pods the Deployments ask for, each with the next address of the lab network (deterministic)."""
-    pods = []
+    pods: list[Pod] = []
     for deployment in _kind(objects, "Deployment"):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
@@ -259,21 +269,23 @@ def pods_from(objects: list[dict], prefix: str, first: int) -> list[Pod]:
             ip = f"{prefix}{first + len(pods)}"
             pods.append(
                 Pod(
-                    f"{deployment['metadata']['name']}-{i}",
-                    deployment["metadata"]["namespace"],
-                    labels["app"],
-                    labels["version"],
-                    account,
-                    ip,
+                    name=f"{deployment['metadata']['name']}-{i}",
+                    namespace=deployment["metadata"]["namespace"],
+                    app=labels["app"],
+                    version=labels["version"],
+                    account=account,
+                    ip=ip,
                 )
             )
     return pods
 
 
-def ingress(objects: list[dict], pods: list[Pod], tls: TlsFiles, trust_domain: str, hosts: set[str], port: int) -> dict:
+def ingress(
+    objects: list[dict[str, Any]], pods: list[Pod], tls: TlsFiles, trust_domain: str, hosts: set[str], port: int
+) -> dict[str, Any]:
     """The lab's edge: plaintext HTTP in on `port`, out over mTLS with the ingress controller's own identity,
     to the hosts whose callers include the ingress."""
-    edge = Pod("ingress", EDGE_NAMESPACE, EDGE_APP, "", EDGE_ACCOUNT, "0.0.0.0")  # noqa: S104
+    edge = Pod(name="ingress", namespace=EDGE_NAMESPACE, app=EDGE_APP, version="", account=EDGE_ACCOUNT, ip="0.0.0.0")  # noqa: S104
     sidecar_hosts = {f"{EDGE_NAMESPACE}/{h}" for h in hosts}
     scoped = [
         *objects,

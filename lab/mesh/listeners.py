@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lab.mesh.clusters import TlsFiles
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -24,11 +26,11 @@ CIPHERS = [
 ]
 
 
-def _address(ip: str, port: int) -> dict:
+def _address(ip: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": ip, "port_value": port}}
 
 
-def rbac(principals: list[str] | None, *, network: str | None = None) -> dict:
+def rbac(principals: list[str] | None, *, network: str | None = None) -> dict[str, Any]:
     """AuthorizationPolicy ALLOW on source principals; an empty rule list allows nobody. None: no policy.
     With network (a stat prefix), the TCP filter: Istio enforces the same policy on a TCP port per connection."""
     if principals is None:
@@ -44,7 +46,7 @@ def rbac(principals: list[str] | None, *, network: str | None = None) -> dict:
     return {"name": "envoy.filters.http.rbac", "typed_config": {"@type": RBAC, "rules": rules}}
 
 
-def tcp_proxy(stat_prefix: str, cluster: str) -> dict:
+def tcp_proxy(stat_prefix: str, cluster: str) -> dict[str, Any]:
     """Bytes both ways to one cluster (a TCP port: Istio neither parses nor routes it)."""
     config = {"@type": TCP_PROXY, "stat_prefix": stat_prefix, "cluster": cluster}
     return {"name": "envoy.filters.network.tcp_proxy", "typed_config": config}
@@ -74,7 +76,7 @@ ACCESS_LOG = {
 }
 
 
-def http_manager(stat_prefix: str, route_config: dict, filters: list[dict]) -> dict:
+def http_manager(stat_prefix: str, route_config: dict[str, Any], filters: list[dict[str, Any]]) -> dict[str, Any]:
     config = {
         "@type": HCM,
         "stat_prefix": stat_prefix,
@@ -86,7 +88,7 @@ def http_manager(stat_prefix: str, route_config: dict, filters: list[dict]) -> d
     return {"name": "envoy.filters.network.http_connection_manager", "typed_config": config}
 
 
-def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict:
+def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict[str, Any]:
     """STRICT: TLS only, a client certificate required, from this trust domain."""
     context = {
         "require_client_certificate": True,
@@ -115,7 +117,7 @@ TLS_INSPECTOR = {
 }
 
 
-def inbound_routes(port: int, cluster: str) -> dict:
+def inbound_routes(port: int, cluster: str) -> dict[str, Any]:
     """Istio's inbound route: everything to the app, no timeout, retried only if reset before the request."""
     action = {
         "cluster": cluster,
@@ -139,7 +141,7 @@ def inbound(
     principals: list[str] | None,
     *,
     tcp: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """A plaintext connection matches no filter chain and is closed (Istio: NR filter_chain_not_found)."""
     if tcp:
         prefix = f"inbound_{port}"
@@ -160,7 +162,7 @@ def inbound(
     }
 
 
-def outbound(ip: str, port: int, virtual_hosts: list[dict]) -> dict:
+def outbound(ip: str, port: int, virtual_hosts: list[dict[str, Any]]) -> dict[str, Any]:
     """Where the app's calls to port `port` of any service land (the FQDNs resolve to `ip` in the pod)."""
     route_config = {"name": str(port), "virtual_hosts": virtual_hosts}
     return {
@@ -170,7 +172,7 @@ def outbound(ip: str, port: int, virtual_hosts: list[dict]) -> dict:
     }
 
 
-def tcp_outbound(ip: str, port: int, cluster: str) -> dict:
+def tcp_outbound(ip: str, port: int, cluster: str) -> dict[str, Any]:
     """Where the app's connections to one TCP service land: the service's own address (its cluster IP)."""
     return {
         "name": f"outbound_{ip}_{port}",
@@ -179,7 +181,7 @@ def tcp_outbound(ip: str, port: int, cluster: str) -> dict:
     }
 
 
-def prometheus_stats(port: int, cluster_name: str) -> dict:
+def prometheus_stats(port: int, cluster_name: str) -> dict[str, Any]:
     """Istio's plain stats listener (15090): GET /stats/prometheus answered by the local admin endpoint."""
     route = {"prefix": "/stats/prometheus"}
     vhost = {"name": "stats", "domains": ["*"], "routes": [{"match": route, "route": {"cluster": cluster_name}}]}

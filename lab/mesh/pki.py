@@ -55,6 +55,8 @@ def issue(ca: Issued, spiffe_id: str, now: datetime | None = None) -> Issued:
     now = now or datetime.now(UTC)
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the CA's key is not an EC key: issue from a CA made by new_ca()")
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()

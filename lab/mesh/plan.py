@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from lab.mesh.compile import OUTBOUND_IP, fqdn, tcp_addresses
 
@@ -12,19 +14,19 @@ SecretLookup = Callable[[str, str, str], str]
 _PLAIN = re.compile(r"[A-Za-z0-9_]+")
 
 
-def secret_lookup(secrets: list[dict]) -> SecretLookup:
+def secret_lookup(secrets: list[dict[str, Any]]) -> SecretLookup:
     """(namespace, name, key) -> value, from the Secret objects the services role made for this install."""
     table = {(s["metadata"]["namespace"], s["metadata"]["name"]): s["stringData"] for s in secrets}
 
     def lookup(namespace: str, name: str, key: str) -> str:
         if (namespace, name) not in table:
             raise KeyError(f"Secret {namespace}/{name} not found: run site.yml (roles/services) first")
-        return table[(namespace, name)][key]
+        return str(table[(namespace, name)][key])
 
     return lookup
 
 
-def app_env(container: dict, namespace: str, lookup: SecretLookup) -> dict[str, str]:
+def app_env(container: dict[str, Any], namespace: str, lookup: SecretLookup) -> dict[str, str]:
     """The container's env with secretKeyRefs resolved; the app listens on loopback only, behind its sidecar,
     and accepts fault injection (its /admin/faults is reachable only from inside its own pod)."""
     env = {}
@@ -39,7 +41,7 @@ def app_env(container: dict, namespace: str, lookup: SecretLookup) -> dict[str, 
     return env
 
 
-def host_entries(objects: list[dict], database_host: str, database_ip: str) -> list[str]:
+def host_entries(objects: list[dict[str, Any]], database_host: str, database_ip: str) -> list[str]:
     """--add-host values: every HTTP service's names resolve to the sidecar's outbound address, a TCP
     service's to its own (the sidecar listens there for it), the database to its pod."""
     tcp = tcp_addresses(objects)
@@ -51,34 +53,55 @@ def host_entries(objects: list[dict], database_host: str, database_ip: str) -> l
     return [*entries, f"{database_host}:{database_ip}"]
 
 
-def database_roles(secrets: list[dict], database: str) -> str:
-    """SQL that creates (or re-passwords) one login role per service, each owning only what it creates.
+@dataclass(frozen=True)
+class Login:
+    """A service's database login, as its Secret's URL gives it."""
 
-    Names and passwords are checked to be plain identifiers (the services role makes them so) before they
-    are put in SQL text, since psql takes no parameters for DDL.
-    """
+    user: str
+    password: str
+    host: str
+    port: int
+    database: str
+
+
+def database_logins(secrets: list[dict[str, Any]]) -> list[Login]:
+    """The logins in the Secrets the services role made (their `url` key), parsed, not split by hand."""
+    logins = []
+    for secret in secrets:
+        url = urlsplit(secret.get("stringData", {}).get("url", ""))
+        if url.scheme != "postgresql+asyncpg":
+            continue
+        parts = (url.username or "", url.password or "", url.path.lstrip("/"))
+        if not all(_PLAIN.fullmatch(p) for p in parts):
+            raise ValueError(
+                f"Secret {secret['metadata']['name']}: user, password and database must be letters and digits"
+            )
+        logins.append(Login(parts[0], parts[1], url.hostname or "", url.port or 5432, parts[2]))
+    if len({(login.host, login.database) for login in logins}) > 1:
+        raise ValueError("the Secrets' URLs name more than one database host or database; the lab runs one")
+    return logins
+
+
+def database_roles(logins: list[Login]) -> str:
+    """SQL that creates the database and (or re-passwords) one login role per service, each owning only what
+    it creates. The names and passwords are plain identifiers (database_logins checked) before they are put in
+    SQL text, since psql takes no parameters for DDL."""
+    database = logins[0].database
     create = (
         f"SELECT 'CREATE DATABASE {database}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{database}')"  # noqa: S608
     )
     statements = [create + "\\gexec"]
-    for secret in secrets:
-        url = secret.get("stringData", {}).get("url", "")
-        if not url.startswith("postgresql+asyncpg://"):
-            continue
-        user, password = url.removeprefix("postgresql+asyncpg://").split("@", 1)[0].split(":", 1)
-        if not (_PLAIN.fullmatch(user) and _PLAIN.fullmatch(password) and _PLAIN.fullmatch(database)):
-            raise ValueError(
-                f"Secret {secret['metadata']['name']}: user, password and database must be letters and digits"
-            )
+    for login in logins:
+        user = login.user
         statements.append(
             f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN CREATE ROLE \"{user}\" LOGIN; END IF; END$$;"
         )
-        statements.append(f"ALTER ROLE \"{user}\" PASSWORD '{password}';")
+        statements.append(f"ALTER ROLE \"{user}\" PASSWORD '{login.password}';")
         statements.append(f'GRANT CREATE, CONNECT ON DATABASE {database} TO "{user}";')
     return "\n".join(statements) + "\n"
 
 
-def metrics_port(objects: list[dict], namespace: str, app: str, version: str) -> int | None:
+def metrics_port(objects: list[dict[str, Any]], namespace: str, app: str, version: str) -> int | None:
     """The port the pod's Deployment asks Prometheus to scrape (prometheus.io/port), as discovery reads it."""
     for obj in objects:
         template = obj["spec"]["template"]["metadata"] if obj["kind"] == "Deployment" else None
@@ -101,7 +124,11 @@ class Projection:
 
 
 def volume_files(
-    objects: list[dict], container: dict, pod_spec: dict, namespace: str, lookup: SecretLookup
+    objects: list[dict[str, Any]],
+    container: dict[str, Any],
+    pod_spec: dict[str, Any],
+    namespace: str,
+    lookup: SecretLookup,
 ) -> dict[str, Projection]:
     """mountPath -> its projection, for the container's ConfigMap and Secret volumes (a Secret's listed
     items only)."""
@@ -123,13 +150,13 @@ def volume_files(
     return files
 
 
-def scratch_dirs(container: dict, pod_spec: dict) -> list[str]:
+def scratch_dirs(container: dict[str, Any], pod_spec: dict[str, Any]) -> list[str]:
     """Mount paths of the container's emptyDir volumes (the lab gives each a tmpfs)."""
     empty = {v["name"] for v in pod_spec.get("volumes", []) if "emptyDir" in v}
     return [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in empty]
 
 
-def loopback_args(container: dict) -> list[str]:
+def loopback_args(container: dict[str, Any]) -> list[str]:
     """What makes a container that is not one of our services listen on loopback only, behind its sidecar
     (the services get MINIAPP_HTTP_HOST): the lab's stand-in for Istio's traffic interception."""
     return ["--bind", "127.0.0.1"] if image_name(container["image"]) == "miniapp-redis" else []
@@ -140,7 +167,7 @@ def image_name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1].split(":", 1)[0]
 
 
-def readiness(container: dict) -> list[str]:
+def readiness(container: dict[str, Any]) -> list[str]:
     """The container's readinessProbe as a command run in its pod (httpGet by curl, tcpSocket by bash)."""
     probe = container["readinessProbe"]
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lab.mesh.clusters import cluster_name, duration
 
 # Istio's default retry policy on every outbound route (503 is not retried: EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY).
@@ -14,7 +16,7 @@ PREVIOUS_HOSTS = {
 }
 
 
-def retry_policy(retries: dict | None) -> dict | None:
+def retry_policy(retries: dict[str, Any] | None) -> dict[str, Any] | None:
     """Istio's ConvertPolicy: none set -> the default policy; attempts 0 -> no retries; retryOn codes split out."""
     if retries is not None and retries.get("attempts", 0) == 0:
         return None
@@ -38,7 +40,7 @@ def retry_policy(retries: dict | None) -> dict | None:
     return policy
 
 
-def header_matchers(headers: dict) -> list[dict]:
+def header_matchers(headers: dict[str, Any]) -> list[dict[str, Any]]:
     """Header matches sorted by name, as Istio emits them; {} or regex '*' means presence."""
     out = []
     for name in sorted(headers):
@@ -54,9 +56,9 @@ def header_matchers(headers: dict) -> list[dict]:
     return out
 
 
-def route_match(match: dict | None) -> dict:
+def route_match(match: dict[str, Any] | None) -> dict[str, Any]:
     uri = (match or {}).get("uri", {})
-    out: dict = {"prefix": uri.get("prefix", "/")}
+    out: dict[str, Any] = {"prefix": uri.get("prefix", "/")}
     if "exact" in uri:
         out = {"path": uri["exact"]}
     elif "regex" in uri:
@@ -68,15 +70,15 @@ def route_match(match: dict | None) -> dict:
     return out
 
 
-def route_action(http: dict, port: int) -> dict:
+def route_action(http: dict[str, Any], port: int) -> dict[str, Any]:
     """One destination -> cluster; several -> weighted_clusters without total_weight, weight-0 dropped."""
 
-    def name(d: dict) -> str:
+    def name(d: dict[str, Any]) -> str:
         dest = d["destination"]
         return cluster_name("outbound", dest.get("port", {}).get("number", port), dest.get("subset", ""), dest["host"])
 
     destinations = http["route"]
-    action: dict
+    action: dict[str, Any]
     if len(destinations) == 1:
         action = {"cluster": name(destinations[0])}
     else:
@@ -89,7 +91,7 @@ def route_action(http: dict, port: int) -> dict:
     return action
 
 
-def routes(spec: dict, port: int) -> list[dict]:
+def routes(spec: dict[str, Any], port: int) -> list[dict[str, Any]]:
     """A VirtualService's http[] in order, one Envoy route per match, stopping after the first catch-all."""
     out = []
     for http in spec.get("http", []):
@@ -102,7 +104,7 @@ def routes(spec: dict, port: int) -> list[dict]:
     return out
 
 
-def default_route(host: str, port: int) -> dict:
+def default_route(host: str, port: int) -> dict[str, Any]:
     """A service with no VirtualService: one route to its default-subset cluster."""
     action = {"cluster": cluster_name("outbound", port, "", host), "timeout": "0s", "retry_policy": retry_policy(None)}
     return {"name": "default", "match": {"prefix": "/"}, "route": action}
@@ -115,7 +117,7 @@ def domains(host: str, port: int) -> list[str]:
     return names + [f"{n}:{port}" for n in names]
 
 
-def block_all() -> dict:
+def block_all() -> dict[str, Any]:
     """REGISTRY_ONLY: any host not in the registry gets 502."""
     return {
         "name": "block_all",

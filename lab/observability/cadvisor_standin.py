@@ -14,6 +14,7 @@ import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from lab import cgroups
 
@@ -24,11 +25,11 @@ SERIES = (
 )
 
 
-def _labels(entry: dict) -> str:
+def _labels(entry: dict[str, Any]) -> str:
     return ",".join(f'{key}="{entry[key]}"' for key in ("namespace", "pod", "container"))
 
 
-def exposition(containers: list[dict], root: Path) -> str:
+def exposition(containers: list[dict[str, Any]], root: Path) -> str:
     """Prometheus text format for the containers whose cgroup still exists (stopped ones are skipped)."""
     usages = []
     for entry in containers:

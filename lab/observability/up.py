@@ -5,7 +5,7 @@ sidecar's 15090 stats listener, every service's metrics port, the stand-in and t
     python -m lab.observability.up PROMETHEUS_DIR RETENTION   # PROMETHEUS_DIR: prometheus.yml and rules/
     python -m lab.observability.up --down
 
-Targets come from the mesh's pods (.cache/mesh/pods.json); run after lab.mesh.up.
+Targets come from the mesh's pods (the lab's state, lab/mesh/state.py); run after lab.mesh.up.
 """
 
 from __future__ import annotations
@@ -17,11 +17,16 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import EDGE_APP, EDGE_NAMESPACE
 from lab.mesh import compile as mesh
-from lab.mesh.up import INGRESS_IP, LABEL, NETWORK, PREFIX, STATE, image, podman
+from lab.mesh import state
+from lab.mesh.state import LabPod
+from lab.mesh.up import INGRESS_IP, LABEL, NETWORK, PREFIX, STATE, image
+from lab.podman import inspect, podman
 
 POD, IP = "miniapp-mesh-prometheus", PREFIX + "7"
 HOST_PORT, STANDIN_PORT = 19090, 8081  # Prometheus on http://127.0.0.1:19090
@@ -32,42 +37,33 @@ ROOT = Path(__file__).resolve().parents[2]
 URL = f"http://127.0.0.1:{HOST_PORT}"
 
 
-def targets(pods: list[dict]) -> dict[str, list[dict]]:
+def _group(ip: str, port: int, namespace: str, pod: str, app: str, version: str) -> dict[str, Any]:
+    labels = {"namespace": namespace, "pod": pod, "app": app, "version": version}
+    return {"targets": [f"{ip}:{port}"], "labels": labels}
+
+
+def targets(pods: tuple[LabPod, ...]) -> dict[str, list[dict[str, Any]]]:
     """file_sd groups per job, labelled as the cluster's Kubernetes discovery labels them."""
-    edge = {
-        "name": "ingress",
-        "namespace": mesh.EDGE_NAMESPACE,
-        "app": mesh.EDGE_APP,
-        "version": "",
-        "ip": INGRESS_IP,
-    }
-
-    def group(pod: dict, port: int) -> dict:
-        labels = {"namespace": pod["namespace"], "pod": pod["name"], "app": pod["app"], "version": pod["version"]}
-        return {"targets": [f"{pod['ip']}:{port}"], "labels": labels}
-
+    edge = _group(INGRESS_IP, mesh.STATS_PORT, EDGE_NAMESPACE, "ingress", EDGE_APP, "")
     return {
-        "envoy-stats": [group(p, mesh.STATS_PORT) for p in [*pods, edge]],
-        "miniapp-services": [group(p, p["metrics_port"]) for p in pods if p.get("metrics_port")],
+        "envoy-stats": [*(_group(p.ip, mesh.STATS_PORT, p.namespace, p.name, p.app, p.version) for p in pods), edge],
+        "miniapp-services": [
+            _group(p.ip, p.metrics_port, p.namespace, p.name, p.app, p.version) for p in pods if p.metrics_port
+        ],
         "kubernetes-cadvisor": [{"targets": [f"127.0.0.1:{STANDIN_PORT}"], "labels": {"node": "lab"}}],
     }
 
 
-def containers(pods: list[dict]) -> list[dict]:
+def containers(pods: tuple[LabPod, ...]) -> list[dict[str, Any]]:
     """Each pod's app and sidecar with its cgroup, named as the kubelet names them (app, istio-proxy)."""
-    kinds = (("app", "app"), ("envoy", "istio-proxy"))
+    named = {
+        c: (p, kubelet) for p in pods for c, kubelet in ((p.app_container, "app"), (p.sidecar_container, "istio-proxy"))
+    }
     # One podman call for every container: a call each cost a second of every rerun.
-    names = [f"{pod['name']}-{suffix}" for pod in pods for suffix, _ in kinds]
-    cgroup = {item["Name"]: item["State"]["CgroupPath"] for item in json.loads(podman("inspect", *names))}
+    cgroup = {item["Name"]: item["State"]["CgroupPath"] for item in inspect(*named)}
     return [
-        {
-            "namespace": pod["namespace"],
-            "pod": pod["name"],
-            "container": container,
-            "cgroup": cgroup[f"{pod['name']}-{suffix}"],
-        }
-        for pod in pods
-        for suffix, container in kinds
+        {"namespace": pod.namespace, "pod": pod.name, "container": kubelet, "cgroup": cgroup[name]}
+        for name, (pod, kubelet) in named.items()
     ]
 
 
@@ -80,7 +76,7 @@ def _write(path: Path, text: str) -> bool:
     return True
 
 
-def stage(source: Path, pods: list[dict]) -> str:
+def stage(source: Path, pods: tuple[LabPod, ...]) -> str:
     """Copy the configuration and rules into the pod's mounted directory and write the targets; returns the
     fingerprint of what needs a reload (configuration and rules; targets are re-read by Prometheus itself)."""
     rules = sorted((source / "rules").glob("*.yml"))
@@ -135,7 +131,7 @@ def _running() -> bool:
 
 def up(source: Path, retention: str) -> str:
     """Create Prometheus, reload its configuration, or leave it; says which."""
-    pods = json.loads((STATE / "pods.json").read_text())
+    pods = state.load().pods
     node_image = image("lab/images/build.sh", "node")
     wanted = {"config": stage(source, pods), "runtime": f"{node_image} {retention}"}
     applied_file = WORK / "applied.json"

@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any
+
+from ansible_collections.miniapp.mesh.plugins.module_utils.kube_objects import metadata
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     EDGE_ACCOUNT,
     EDGE_APP,
@@ -29,18 +32,7 @@ def mesh_label(revision: str) -> dict[str, str]:
     return {REVISION_LABEL: revision} if revision else {"istio-injection": "enabled"}
 
 
-def _meta(name: str, namespace: str | None = None, labels: dict | None = None, annotations: dict | None = None) -> dict:
-    meta = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    if labels:
-        meta["labels"] = dict(labels)
-    if annotations:
-        meta["annotations"] = dict(annotations)
-    return meta
-
-
-def istio_operator(p: dict) -> dict:
+def istio_operator(p: dict[str, Any]) -> dict[str, Any]:
     """p: version, revision, hub, namespace, cni_namespace, cni_bin_dir, cni_conf_dir."""
     spec = {
         "profile": "minimal",
@@ -82,28 +74,28 @@ def istio_operator(p: dict) -> dict:
     return {
         "apiVersion": "install.istio.io/v1alpha1",
         "kind": "IstioOperator",
-        "metadata": _meta("miniapp-" + p["revision"], p["namespace"]),
+        "metadata": metadata("miniapp-" + p["revision"], p["namespace"]),
         "spec": spec,
     }
 
 
-def istio_objects(p: dict) -> list[dict]:
+def istio_objects(p: dict[str, Any]) -> list[dict[str, Any]]:
     """The control plane's namespace, the IstioOperator, mesh-wide STRICT mTLS and the meshed namespaces."""
     namespaces = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(name, labels=mesh_label(p["revision"]))}
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(name, labels=mesh_label(p["revision"]))}
         for name in sorted(p["injection_namespaces"])
     ]
     strict = {
         "apiVersion": "security.istio.io/v1",
         "kind": "PeerAuthentication",
-        "metadata": _meta("default", p["namespace"]),
+        "metadata": metadata("default", p["namespace"]),
         "spec": {"mtls": {"mode": "STRICT"}},
     }
-    control = {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(p["namespace"])}
+    control = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(p["namespace"])}
     return [control, istio_operator(p), strict, *namespaces]
 
 
-def _rbac() -> list[dict]:
+def _rbac() -> list[dict[str, Any]]:
     rules = [
         {"apiGroups": [""], "resources": ["services", "endpoints", "secrets", "configmaps", "pods", "namespaces"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch", "list"]},
@@ -115,18 +107,18 @@ def _rbac() -> list[dict]:
     role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
-        "metadata": _meta(EDGE_APP),
+        "metadata": metadata(EDGE_APP),
         "rules": rules,
     }
     binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": _meta(EDGE_APP),
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": metadata(EDGE_APP),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": EDGE_APP},
         "subjects": [{"kind": "ServiceAccount", "name": EDGE_ACCOUNT, "namespace": EDGE_NAMESPACE}],
     }  # fmt: skip
     return [role, binding]
 
 
-def _controller(p: dict) -> dict:
+def _controller(p: dict[str, Any]) -> dict[str, Any]:
     labels = {"app": EDGE_APP}
     # In the mesh for its outbound calls (mTLS with its own identity), not for the clients' TLS it terminates.
     annotations = {"sidecar.istio.io/inject": "true", "traffic.sidecar.istio.io/includeInboundPorts": "",
@@ -143,13 +135,13 @@ def _controller(p: dict) -> dict:
         "securityContext": {"allowPrivilegeEscalation": False, "runAsUser": 101, "runAsNonRoot": True,
                             "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}},
     }  # fmt: skip
-    template = {"metadata": _meta(EDGE_APP, labels=labels, annotations=annotations),
+    template = {"metadata": metadata(EDGE_APP, labels=labels, annotations=annotations),
                 "spec": {"serviceAccountName": EDGE_ACCOUNT, "containers": [container]}}  # fmt: skip
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(EDGE_APP, EDGE_NAMESPACE, labels),
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(EDGE_APP, EDGE_NAMESPACE, labels),
             "spec": {"replicas": p["replicas"], "selector": {"matchLabels": labels}, "template": template}}  # fmt: skip
 
 
-def _ingress(p: dict) -> dict:
+def _ingress(p: dict[str, Any]) -> dict[str, Any]:
     """The API domain in front of the gateway; the Host is rewritten to the gateway's service name so the
     controller's sidecar routes by it (Istio's documented way for an ingress controller in the mesh)."""
     gateway = "%s.%s.svc.cluster.local" % (p["backend_service"], p["backend_namespace"])
@@ -163,24 +155,24 @@ def _ingress(p: dict) -> dict:
         "rules": [rule],
     }
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": _meta("miniapp-api", p["backend_namespace"], annotations=annotations), "spec": spec}  # fmt: skip
+            "metadata": metadata("miniapp-api", p["backend_namespace"], annotations=annotations), "spec": spec}  # fmt: skip
 
 
-def ingress_objects(p: dict) -> list[dict]:
+def ingress_objects(p: dict[str, Any]) -> list[dict[str, Any]]:
     """p: image, revision, replicas, memory, http_node_port, https_node_port, domain, tls_secret,
     backend_service, backend_namespace, backend_port."""
     namespace = {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": _meta(EDGE_NAMESPACE, labels=mesh_label(p["revision"])),
+        "metadata": metadata(EDGE_NAMESPACE, labels=mesh_label(p["revision"])),
     }
-    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(EDGE_ACCOUNT, EDGE_NAMESPACE)}
-    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("nginx-config", EDGE_NAMESPACE),
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(EDGE_ACCOUNT, EDGE_NAMESPACE)}
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata("nginx-config", EDGE_NAMESPACE),
               "data": {"ssl-protocols": "TLSv1.2 TLSv1.3", "server-tokens": "False", "proxy-connect-timeout": "5s"}}  # fmt: skip
-    ingress_class = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": _meta("nginx"),
+    ingress_class = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": metadata("nginx"),
                      "spec": {"controller": "nginx.org/ingress-controller"}}  # fmt: skip
     ports = [{"name": "http", "port": 80, "targetPort": 80, "nodePort": p["http_node_port"]},
              {"name": "https", "port": 443, "targetPort": 443, "nodePort": p["https_node_port"]}]  # fmt: skip
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": _meta(EDGE_APP, EDGE_NAMESPACE),
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": metadata(EDGE_APP, EDGE_NAMESPACE),
                "spec": {"type": "NodePort", "externalTrafficPolicy": "Local", "selector": {"app": EDGE_APP}, "ports": ports}}  # fmt: skip
     return [namespace, account, config, ingress_class, *_rbac(), _controller(p), service, _ingress(p)]

@@ -10,6 +10,7 @@ controller and by the lab backend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 EDGE_CALLER = "ingress"
 _SERVICE_KEYS = {
@@ -62,15 +63,15 @@ class Service:
     http_port: int
     grpc_port: int
     timeout_s: float
-    retries: dict
-    connection_pool: dict
-    outlier_detection: dict
+    retries: dict[str, Any]
+    connection_pool: dict[str, Any]
+    outlier_detection: dict[str, Any]
     versions: tuple[Version, ...]
     calls: tuple[str, ...] = field(default_factory=tuple)
     exposed: bool = False  # the ingress routes to it
     # Derived, never written: the ingress when exposed, then every service whose calls name this one.
     callers: tuple[str, ...] = ()
-    degradation: dict = field(default_factory=dict)
+    degradation: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
         return f"{self.name}.{self.tenant}.{suffix}"
@@ -101,6 +102,16 @@ class Store:
         return self.cpu_millicores
 
 
+def principal(trust_domain: str, namespace: str, account: str) -> str:
+    """A workload's identity as an AuthorizationPolicy names it: its SPIFFE id without the scheme."""
+    return f"{trust_domain}/ns/{namespace}/sa/{account}"
+
+
+def spiffe_id(trust_domain: str, namespace: str, account: str) -> str:
+    """The SPIFFE id a workload certificate carries and a peer verifies; the one place that builds one."""
+    return "spiffe://" + principal(trust_domain, namespace, account)
+
+
 @dataclass(frozen=True)
 class Catalog:
     image: str
@@ -114,7 +125,7 @@ class Catalog:
         return next(s for s in self.services if s.name == name)
 
     def spiffe(self, service: Service | Store) -> str:
-        return f"spiffe://{self.trust_domain}/ns/{service.tenant}/sa/{service.name}"
+        return spiffe_id(self.trust_domain, service.tenant, service.name)
 
     def stores_of(self, service: Service) -> tuple[Store, ...]:
         return tuple(s for s in self.stores if service.name in s.clients)
@@ -124,7 +135,7 @@ def _where(name: str, key: str) -> str:
     return f"services_catalog.services.{name}.{key}"
 
 
-def _versions(name: str, raw: list | None) -> tuple[Version, ...]:
+def _versions(name: str, raw: list[dict[str, Any]] | None) -> tuple[Version, ...]:
     if not raw:
         return (Version("v1", 100),)
     versions = tuple(Version(str(v["name"]), int(v["weight"])) for v in raw)
@@ -136,7 +147,7 @@ def _versions(name: str, raw: list | None) -> tuple[Version, ...]:
     return versions
 
 
-def _degradation(name: str, raw: dict | None) -> dict:
+def _degradation(name: str, raw: dict[str, Any] | None) -> dict[str, Any]:
     """Per-endpoint rate limits of the gateway's rules file; the gateway checks the rest when it loads it."""
     rules = dict(raw or {})
     if rules and name != "gateway":
@@ -151,7 +162,7 @@ def _degradation(name: str, raw: dict | None) -> dict:
     return rules
 
 
-def _service(name: str, raw: dict, defaults: dict, tenants: tuple[str, ...]) -> Service:
+def _service(name: str, raw: dict[str, Any], defaults: dict[str, Any], tenants: tuple[str, ...]) -> Service:
     if "callers" in raw:
         raise CatalogError(
             f"{_where(name, 'callers')}: callers are derived, not written; list the edge once, in the caller's calls"
@@ -241,7 +252,7 @@ def _check_deadlines(services: dict[str, Service]) -> None:
                 )
 
 
-def _store(name: str, raw: dict, tenants: tuple[str, ...], services: dict[str, Service]) -> Store:
+def _store(name: str, raw: dict[str, Any], tenants: tuple[str, ...], services: dict[str, Service]) -> Store:
     where = f"services_catalog.stores.{name}"
     unknown = sorted(set(raw) - _STORE_KEYS)
     if unknown:
@@ -264,7 +275,7 @@ def _store(name: str, raw: dict, tenants: tuple[str, ...], services: dict[str, S
     return Store(name, raw["tenant"], clients, raw["memory_mib"], raw["cpu_millicores"], raw["max_memory_mib"])
 
 
-def load(raw: dict) -> Catalog:
+def load(raw: dict[str, Any]) -> Catalog:
     """Check the raw catalog (services_catalog) and fill in defaults."""
     tenants = tuple(sorted((raw.get("tenants") or {}).keys()))
     if not tenants:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, Store
+from . import mesh_catalog
+from .kube_objects import manifest, metadata
+from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, Store, Version
 
 RELEASE_TAG = "x-release-tag"
 # The ingress's own identity: the NGINX Ingress Controller's service account (roles/ingress), in the mesh.
@@ -38,19 +41,6 @@ class RenderOptions:
     injection_labels: tuple[tuple[str, str], ...] = (("istio-injection", "enabled"),)
 
 
-def _meta(name: str, namespace: str | None = None, labels: dict | None = None) -> dict:
-    meta: dict = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    if labels:
-        meta["labels"] = labels
-    return meta
-
-
-def _obj(api: str, kind: str, meta: dict, **body: object) -> dict:
-    return {"apiVersion": api, "kind": kind, "metadata": meta, **body}
-
-
 def pods_of(svc: Service) -> dict[str, int]:
     """Replicas per version: the stable (first) version gets the service's replicas, canaries one each."""
     return {v.name: (svc.replicas if i == 0 else 1) for i, v in enumerate(svc.versions)}
@@ -59,11 +49,12 @@ def pods_of(svc: Service) -> dict[str, int]:
 def principal(catalog: Catalog, caller: str) -> str:
     """Istio's principal (the SPIFFE URI without its scheme) of a caller named in the catalog."""
     if caller == EDGE_CALLER:
-        return f"{catalog.trust_domain}/ns/{EDGE_NAMESPACE}/sa/{EDGE_ACCOUNT}"
-    return catalog.spiffe(catalog.service(caller)).removeprefix("spiffe://")
+        return mesh_catalog.principal(catalog.trust_domain, EDGE_NAMESPACE, EDGE_ACCOUNT)
+    service = catalog.service(caller)
+    return mesh_catalog.principal(catalog.trust_domain, service.tenant, service.name)
 
 
-def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> list[dict]:
+def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> list[dict[str, Any]]:
     """Namespace, quota and limits derived from the budgets of the tenant's services, and STRICT mTLS."""
     services = [s for s in catalog.services if s.tenant == tenant]
     stores = [s for s in catalog.stores if s.tenant == tenant]
@@ -88,15 +79,17 @@ def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> lis
         "defaultRequest": {"memory": f"{memory_max}Mi", "cpu": f"{request_max}m"},
     }
     return [
-        _obj("v1", "Namespace", _meta(tenant, labels=dict(options.injection_labels))),
-        _obj("v1", "ResourceQuota", _meta("budget", tenant), spec={"hard": hard}),
-        _obj("v1", "LimitRange", _meta("budget", tenant), spec={"limits": [limit]}),
-        _obj("security.istio.io/v1", "PeerAuthentication", _meta("default", tenant), spec={"mtls": {"mode": "STRICT"}}),
+        manifest("v1", "Namespace", metadata(tenant, labels=dict(options.injection_labels))),
+        manifest("v1", "ResourceQuota", metadata("budget", tenant), spec={"hard": hard}),
+        manifest("v1", "LimitRange", metadata("budget", tenant), spec={"limits": [limit]}),
+        manifest(
+            "security.istio.io/v1", "PeerAuthentication", metadata("default", tenant), spec={"mtls": {"mode": "STRICT"}}
+        ),
     ]
 
 
-def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
-    env = [
+def _env(catalog: Catalog, svc: Service, version: str) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = [
         {"name": "MINIAPP_SERVICE", "value": svc.name},
         {"name": "MINIAPP_VERSION", "value": version},
         {"name": "MINIAPP_HTTP_PORT", "value": str(svc.http_port)},
@@ -126,11 +119,11 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict]:
     return env
 
 
-def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict:
+def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict[str, Any]:
     requests = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_millicores}m"}
     limits = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_limit_millicores}m"}
 
-    def probe(path, period):
+    def probe(path: str, period: int) -> dict[str, Any]:
         return {
             "httpGet": {"path": path, "port": "http"},
             "periodSeconds": period,
@@ -160,7 +153,7 @@ def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict
     }
 
 
-def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, options: RenderOptions) -> dict:
+def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, options: RenderOptions) -> dict[str, Any]:
     labels = {"app": svc.name, "version": version}
     app = _container(catalog, svc, version, options.image)
     migrate = {
@@ -194,7 +187,7 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
     }
-    return _obj("apps/v1", "Deployment", _meta(f"{svc.name}-{version}", svc.tenant, labels), spec=spec)
+    return manifest("apps/v1", "Deployment", metadata(f"{svc.name}-{version}", svc.tenant, labels), spec=spec)
 
 
 def proxy_config(catalog: Catalog) -> dict[str, str]:
@@ -206,10 +199,10 @@ def _seconds(value: float) -> str:
     return f"{value:g}s"
 
 
-def traffic_policy(svc: Service) -> dict:
+def traffic_policy(svc: Service) -> dict[str, Any]:
     """connectionPool and outlierDetection from the catalog (only what it sets; Istio's defaults stay)."""
     pool, outlier = svc.connection_pool, svc.outlier_detection
-    policy: dict = {}
+    policy: dict[str, Any] = {}
     tcp = {"maxConnections": pool["max_connections"]} if "max_connections" in pool else {}
     http = {
         camel: pool[key]
@@ -223,7 +216,7 @@ def traffic_policy(svc: Service) -> dict:
     if tcp or http:
         policy["connectionPool"] = {**({"tcp": tcp} if tcp else {}), **({"http": http} if http else {})}
     if outlier:
-        od: dict = {}
+        od: dict[str, Any] = {}
         if "consecutive_5xx_errors" in outlier:
             od["consecutive5xxErrors"] = outlier["consecutive_5xx_errors"]
         for key, camel in (("interval_s", "interval"), ("base_ejection_time_s", "baseEjectionTime")):
@@ -235,14 +228,14 @@ def traffic_policy(svc: Service) -> dict:
     return policy
 
 
-def destination_rule(svc: Service) -> dict:
+def destination_rule(svc: Service) -> dict[str, Any]:
     subsets = [{"name": v.name, "labels": {"version": v.name}} for v in svc.versions]
     spec = {"host": svc.fqdn(), "trafficPolicy": traffic_policy(svc), "subsets": subsets}
-    return _obj("networking.istio.io/v1", "DestinationRule", _meta(svc.name, svc.tenant), spec=spec)
+    return manifest("networking.istio.io/v1", "DestinationRule", metadata(svc.name, svc.tenant), spec=spec)
 
 
-def _route(svc: Service, destinations: list[dict], name: str) -> dict:
-    route: dict = {"name": name, "route": destinations}
+def _route(svc: Service, destinations: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    route: dict[str, Any] = {"name": name, "route": destinations}
     if svc.timeout_s:
         route["timeout"] = _seconds(svc.timeout_s)
     if svc.retries:
@@ -252,9 +245,12 @@ def _route(svc: Service, destinations: list[dict], name: str) -> dict:
     return route
 
 
-def virtual_service(svc: Service) -> dict:
+def virtual_service(svc: Service) -> dict[str, Any]:
     """The canary by release tag first, then the weighted split; weight-0 versions get no traffic."""
-    dest = lambda v: {"host": svc.fqdn(), "subset": v.name}  # noqa: E731
+
+    def dest(version: Version) -> dict[str, Any]:
+        return {"host": svc.fqdn(), "subset": version.name}
+
     http = []
     if svc.canary is not None:
         tagged = _route(svc, [{"destination": dest(svc.canary)}], "release-tag")
@@ -262,24 +258,24 @@ def virtual_service(svc: Service) -> dict:
         http.append(tagged)
     weighted = [{"destination": dest(v), "weight": v.weight} for v in svc.versions if v.weight > 0]
     http.append(_route(svc, weighted, "weighted"))
-    return _obj(
+    return manifest(
         "networking.istio.io/v1",
         "VirtualService",
-        _meta(svc.name, svc.tenant),
+        metadata(svc.name, svc.tenant),
         spec={"hosts": [svc.fqdn()], "http": http},
     )
 
 
-def authorization_policy(catalog: Catalog, svc: Service) -> dict:
+def authorization_policy(catalog: Catalog, svc: Service) -> dict[str, Any]:
     """ALLOW only the catalog's callers; with none, the empty rule list denies every request."""
     rules = (
         [{"from": [{"source": {"principals": [principal(catalog, c) for c in svc.callers]}}]}] if svc.callers else []
     )
     spec = {"selector": {"matchLabels": {"app": svc.name}}, "action": "ALLOW", "rules": rules}
-    return _obj("security.istio.io/v1", "AuthorizationPolicy", _meta(svc.name, svc.tenant), spec=spec)
+    return manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(svc.name, svc.tenant), spec=spec)
 
 
-def sidecar(catalog: Catalog, svc: Service | Store) -> dict:
+def sidecar(catalog: Catalog, svc: Service | Store) -> dict[str, Any]:
     """Egress limited to the services this one calls and the stores it uses, and nothing outside the registry."""
     reached = [catalog.service(c) for c in svc.calls] + list(catalog.stores_of(svc)) if isinstance(svc, Service) else []
     hosts = [f"{x.tenant}/{x.fqdn()}" for x in reached] + ["istio-system/*"]
@@ -288,32 +284,32 @@ def sidecar(catalog: Catalog, svc: Service | Store) -> dict:
         "egress": [{"hosts": hosts}],
         "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     }
-    return _obj("networking.istio.io/v1", "Sidecar", _meta(svc.name, svc.tenant), spec=spec)
+    return manifest("networking.istio.io/v1", "Sidecar", metadata(svc.name, svc.tenant), spec=spec)
 
 
-def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> list[dict]:
+def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> list[dict[str, Any]]:
     ports = [
         {"name": "http", "port": svc.http_port, "targetPort": "http", "appProtocol": "http"},
         {"name": "grpc", "port": svc.grpc_port, "targetPort": "grpc", "appProtocol": "grpc"},
     ]
     objects = [
-        _obj("v1", "ServiceAccount", _meta(svc.name, svc.tenant)),
-        _obj(
+        manifest("v1", "ServiceAccount", metadata(svc.name, svc.tenant)),
+        manifest(
             "v1",
             "Service",
-            _meta(svc.name, svc.tenant, {"app": svc.name}),
+            metadata(svc.name, svc.tenant, {"app": svc.name}),
             spec={"selector": {"app": svc.name}, "ports": ports},
         ),
-        _obj(
+        manifest(
             "policy/v1",
             "PodDisruptionBudget",
-            _meta(svc.name, svc.tenant),
+            metadata(svc.name, svc.tenant),
             spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": svc.name}}},
         ),
     ]
     if svc.degradation:
         rules = {RULES_FILE.rsplit("/", 1)[1]: json.dumps({"endpoints": svc.degradation}, indent=2, sort_keys=True)}
-        objects.append(_obj("v1", "ConfigMap", _meta(f"{svc.name}-degradation", svc.tenant), data=rules))
+        objects.append(manifest("v1", "ConfigMap", metadata(f"{svc.name}-degradation", svc.tenant), data=rules))
     objects += [deployment(catalog, svc, v, n, options) for v, n in pods_of(svc).items()]
     return [
         *objects,
@@ -342,7 +338,7 @@ def _store_config(store: Store) -> str:
     )
 
 
-def _store_container(store: Store, options: RenderOptions) -> dict:
+def _store_container(store: Store, options: RenderOptions) -> dict[str, Any]:
     budget = {"memory": f"{store.memory_mib}Mi", "cpu": f"{store.cpu_millicores}m"}
     probe = {"tcpSocket": {"port": "redis"}, "timeoutSeconds": 1}
     mounts = [("config", "/etc/redis/conf", True), ("auth", "/etc/redis/auth", True), ("data", "/data", False)]
@@ -365,7 +361,7 @@ def _store_container(store: Store, options: RenderOptions) -> dict:
     }
 
 
-def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> list[dict]:
+def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> list[dict[str, Any]]:
     """A store's Redis: its identity, a TCP Service, its configuration, one pod, and only its clients admitted.
     Its password is a Secret made per install (roles/services), mounted as auth.conf."""
     labels = {"app": store.name, "version": "v1"}
@@ -385,21 +381,23 @@ def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> lis
     rules = [{"from": [{"source": {"principals": [principal(catalog, c) for c in store.clients]}}]}]
     policy = {"selector": {"matchLabels": {"app": store.name}}, "action": "ALLOW", "rules": rules}
     return [
-        _obj("v1", "ServiceAccount", _meta(store.name, store.tenant)),
-        _obj(
+        manifest("v1", "ServiceAccount", metadata(store.name, store.tenant)),
+        manifest(
             "v1",
             "Service",
-            _meta(store.name, store.tenant, {"app": store.name}),
+            metadata(store.name, store.tenant, {"app": store.name}),
             spec={"selector": {"app": store.name}, "ports": [port]},
         ),
-        _obj("v1", "ConfigMap", _meta(f"{store.name}-redis", store.tenant), data={"redis.conf": _store_config(store)}),
-        _obj("apps/v1", "Deployment", _meta(store.name, store.tenant, labels), spec=spec),
-        _obj("security.istio.io/v1", "AuthorizationPolicy", _meta(store.name, store.tenant), spec=policy),
+        manifest(
+            "v1", "ConfigMap", metadata(f"{store.name}-redis", store.tenant), data={"redis.conf": _store_config(store)}
+        ),
+        manifest("apps/v1", "Deployment", metadata(store.name, store.tenant, labels), spec=spec),
+        manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(store.name, store.tenant), spec=policy),
         sidecar(catalog, store),
     ]
 
 
-def render(catalog: Catalog, options: RenderOptions) -> list[dict]:
+def render(catalog: Catalog, options: RenderOptions) -> list[dict[str, Any]]:
     """Every object, tenants first so namespaces exist before what goes in them; stores before the services
     that use them."""
     objects = [obj for tenant in catalog.tenants for obj in tenant_objects(catalog, tenant, options)]

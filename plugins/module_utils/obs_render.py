@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
-from .mesh_render import _meta, _obj
+from .kube_objects import manifest, metadata
 
 NOBODY = 65534
 GRAFANA_USER = 472  # the grafana image's own user
@@ -24,13 +25,13 @@ GRAFANA_USER = 472  # the grafana image's own user
 class ObsOptions:
     namespace: str
     images: dict[str, str]  # prometheus, loki, alloy, grafana -> registry/repository:tag
-    prometheus_config: dict
+    prometheus_config: dict[str, Any]
     rules: dict[str, str]  # file name -> rules YAML
     dashboards: dict[str, str]  # file name -> dashboard JSON
-    loki_config: dict
+    loki_config: dict[str, Any]
     alloy_config: str
-    datasources: dict
-    providers: dict
+    datasources: dict[str, Any]
+    providers: dict[str, Any]
     prometheus_retention: str = "15d"
     storage: dict[str, str] = field(default_factory=lambda: {"prometheus": "20Gi", "loki": "20Gi", "grafana": "1Gi"})
     storage_class: str = ""
@@ -40,38 +41,38 @@ def _checksum(*data: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _config_map(name: str, namespace: str, data: dict[str, str]) -> dict:
-    return _obj("v1", "ConfigMap", _meta(name, namespace, {"app": name.split("-")[0]}), data=data)
+def _config_map(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+    return manifest("v1", "ConfigMap", metadata(name, namespace, {"app": name.split("-")[0]}), data=data)
 
 
-def _claim(size: str, storage_class: str) -> dict:
-    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+def _claim(size: str, storage_class: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
     if storage_class:
         spec["storageClassName"] = storage_class
     return spec
 
 
-def _pvc(name: str, namespace: str, size: str, storage_class: str) -> dict:
-    return _obj("v1", "PersistentVolumeClaim", _meta(name, namespace), spec=_claim(size, storage_class))
+def _pvc(name: str, namespace: str, size: str, storage_class: str) -> dict[str, Any]:
+    return manifest("v1", "PersistentVolumeClaim", metadata(name, namespace), spec=_claim(size, storage_class))
 
 
-def _service(name: str, namespace: str, port: int) -> dict:
+def _service(name: str, namespace: str, port: int) -> dict[str, Any]:
     ports = [{"name": "http", "port": port, "targetPort": "http"}]
-    return _obj(
-        "v1", "Service", _meta(name, namespace, {"app": name}), spec={"selector": {"app": name}, "ports": ports}
+    return manifest(
+        "v1", "Service", metadata(name, namespace, {"app": name}), spec={"selector": {"app": name}, "ports": ports}
     )
 
 
-def _rbac(name: str, namespace: str, rules: list[dict]) -> list[dict]:
+def _rbac(name: str, namespace: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     subject = {"kind": "ServiceAccount", "name": name, "namespace": namespace}
     role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{namespace}-{name}"}
     return [
-        _obj("v1", "ServiceAccount", _meta(name, namespace)),
-        _obj("rbac.authorization.k8s.io/v1", "ClusterRole", _meta(f"{namespace}-{name}"), rules=rules),
-        _obj(
+        manifest("v1", "ServiceAccount", metadata(name, namespace)),
+        manifest("rbac.authorization.k8s.io/v1", "ClusterRole", metadata(f"{namespace}-{name}"), rules=rules),
+        manifest(
             "rbac.authorization.k8s.io/v1",
             "ClusterRoleBinding",
-            _meta(f"{namespace}-{name}"),
+            metadata(f"{namespace}-{name}"),
             roleRef=role_ref,
             subjects=[subject],
         ),
@@ -82,7 +83,9 @@ def _rbac(name: str, namespace: str, rules: list[dict]) -> list[dict]:
 READY = {"prometheus": "/-/ready", "loki": "/ready", "alloy": "/-/ready", "grafana": "/api/health"}
 
 
-def _container(name: str, image: str, args: list[str], port: int, mounts: dict[str, str], memory: str) -> dict:
+def _container(
+    name: str, image: str, args: list[str], port: int, mounts: dict[str, str], memory: str
+) -> dict[str, Any]:
     """One non-root, read-only container with its readiness probe on the http port."""
     probe = {"httpGet": {"path": READY[name], "port": "http"}, "periodSeconds": 10}
     return {
@@ -101,7 +104,9 @@ def _container(name: str, image: str, args: list[str], port: int, mounts: dict[s
     }
 
 
-def _pod(account: str | None, user: int, containers: list[dict], volumes: dict[str, dict], checksum: str) -> dict:
+def _pod(
+    account: str | None, user: int, containers: list[dict[str, Any]], volumes: dict[str, dict[str, Any]], checksum: str
+) -> dict[str, Any]:
     spec = {
         "securityContext": {"runAsNonRoot": True, "runAsUser": user, "runAsGroup": user, "fsGroup": user},
         "containers": containers,
@@ -112,14 +117,14 @@ def _pod(account: str | None, user: int, containers: list[dict], volumes: dict[s
     return {"annotations": {"miniapp.mesh/config-sha256": checksum}, "spec": spec}
 
 
-def _workload(kind: str, name: str, namespace: str, pod: dict, **spec: object) -> dict:
+def _workload(kind: str, name: str, namespace: str, pod: dict[str, Any], **spec: object) -> dict[str, Any]:
     labels = {"app": name}
     template = {"metadata": {"labels": labels, "annotations": pod["annotations"]}, "spec": pod["spec"]}
     body = {"selector": {"matchLabels": labels}, "template": template, **spec}
-    return _obj("apps/v1", kind, _meta(name, namespace, labels), spec=body)
+    return manifest("apps/v1", kind, metadata(name, namespace, labels), spec=body)
 
 
-def prometheus(o: ObsOptions) -> list[dict]:
+def prometheus(o: ObsOptions) -> list[dict[str, Any]]:
     ns = o.namespace
     config = {"prometheus.yml": yaml.safe_dump(o.prometheus_config, sort_keys=False)}
     rules = [
@@ -151,7 +156,7 @@ def prometheus(o: ObsOptions) -> list[dict]:
     ]
 
 
-def loki(o: ObsOptions) -> list[dict]:
+def loki(o: ObsOptions) -> list[dict[str, Any]]:
     ns = o.namespace
     config = {"config.yaml": yaml.safe_dump(o.loki_config, sort_keys=False)}
     args = ["-config.file=/etc/loki/config.yaml", "-target=all"]
@@ -165,7 +170,7 @@ def loki(o: ObsOptions) -> list[dict]:
     ]
 
 
-def alloy(o: ObsOptions) -> list[dict]:
+def alloy(o: ObsOptions) -> list[dict[str, Any]]:
     ns = o.namespace
     config = {"config.alloy": o.alloy_config}
     rules = [
@@ -181,7 +186,7 @@ def alloy(o: ObsOptions) -> list[dict]:
         "alloy", o.images["alloy"], args, 12345, {"config": "/etc/alloy", "data": "/var/lib/alloy"}, "256Mi"
     )
     container["env"] = [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]
-    volumes = {"config": {"configMap": {"name": "alloy-config"}}, "data": {"emptyDir": {}}}
+    volumes: dict[str, dict[str, Any]] = {"config": {"configMap": {"name": "alloy-config"}}, "data": {"emptyDir": {}}}
     pod = _pod("alloy", NOBODY, [container], volumes, _checksum(config))
     return [
         *_rbac("alloy", ns, rules),
@@ -190,7 +195,7 @@ def alloy(o: ObsOptions) -> list[dict]:
     ]
 
 
-def grafana(o: ObsOptions) -> list[dict]:
+def grafana(o: ObsOptions) -> list[dict[str, Any]]:
     """Grafana offline: no update checks, no usage reports; the admin login comes from the grafana-admin
     Secret the role makes per install."""
     ns = o.namespace
@@ -229,8 +234,8 @@ def grafana(o: ObsOptions) -> list[dict]:
     ]
 
 
-def render(o: ObsOptions) -> list[dict]:
+def render(o: ObsOptions) -> list[dict[str, Any]]:
     """Every object in apply order. The namespace stays outside the mesh: Prometheus scrapes the sidecars'
     and services' plain metrics ports, and nothing here needs a mesh identity."""
-    namespace = _obj("v1", "Namespace", _meta(o.namespace, labels={"istio-injection": "disabled"}))
+    namespace = manifest("v1", "Namespace", metadata(o.namespace, labels={"istio-injection": "disabled"}))
     return [namespace, *prometheus(o), *loki(o), *alloy(o), *grafana(o)]

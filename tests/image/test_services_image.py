@@ -11,16 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lab.podman import inspect, podman
 from tools import pgtmp
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = subprocess.run(
     [ROOT / "services/image/build.sh", "--tag-only"], check=True, capture_output=True, text=True
 ).stdout.strip()
-
-
-def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["podman", *args], check=check, capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +63,13 @@ def test_serves_ready_under_the_budget_as_non_root(served: tuple[str, int]) -> N
     assert reply.status_code == 200, reply.text
     assert reply.headers["x-service-version"] == "v1"
     assert httpx.put(f"http://127.0.0.1:{port}/stock/IMG-1", json={"available": 3}).json()["available"] == 3
-    assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
-    assert json.loads(podman("inspect", name).stdout)[0]["HostConfig"]["Memory"] == 96 * 1024 * 1024
+    assert podman("exec", name, "id", "-u") == "10001"
+    assert inspect(name)[0]["HostConfig"]["Memory"] == 96 * 1024 * 1024
 
 
 def test_nothing_of_the_build_is_left_in_the_image() -> None:
     probe = "ls /build 2>&1; python3 -c 'import pip' 2>&1; true"
-    listing = podman("run", "--rm", "--entrypoint", "sh", IMAGE, "-c", probe).stdout
+    listing = podman("run", "--rm", "--entrypoint", "sh", IMAGE, "-c", probe)
     assert "No such file or directory" in listing
     assert "No module named 'pip'" in listing
 
@@ -81,5 +78,5 @@ def test_stops_on_sigterm_after_draining(served: tuple[str, int]) -> None:
     name, port = served
     _ready(port)
     podman("stop", "-t", "15", name)
-    said = [json.loads(line)["msg"] for line in podman("logs", name).stdout.splitlines() if line.startswith("{")]
+    said = [json.loads(line)["msg"] for line in podman("logs", name).splitlines() if line.startswith("{")]
     assert "Application shutdown complete." in said, said

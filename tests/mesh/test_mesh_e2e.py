@@ -55,7 +55,7 @@ async def _drive(token: SignedSession, n: int, headers: dict[str, str]) -> list[
 
 
 def test_plaintext_to_an_inbound_port_is_refused() -> None:
-    with socket.create_connection((pod("user-v1-0")["ip"], 8080), timeout=5) as conn:
+    with socket.create_connection((pod("user-v1-0").ip, 8080), timeout=5) as conn:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: user\r\n\r\n")
         try:
             answer = conn.recv(100)
@@ -65,7 +65,7 @@ def test_plaintext_to_an_inbound_port_is_refused() -> None:
 
 
 def test_caller_not_allowed_by_authorization_policy_gets_403() -> None:
-    url = f"https://{pod('user-v1-0')['ip']}:8080/users/1"
+    url = f"https://{pod('user-v1-0').ip}:8080/users/1"
     refused = httpx.get(url, verify=mesh_tls("ingress"), timeout=5)
     allowed = httpx.get(url, verify=mesh_tls("gateway-v1-0"), timeout=5)
     assert refused.status_code == 403
@@ -149,7 +149,7 @@ def test_concurrency_beyond_the_pool_overflows_while_the_app_stays_healthy() -> 
 
 def _redis_ping(identity: str) -> bytes:
     """PING over mTLS with a workload's certificate, straight to the nonces store's sidecar; what comes back."""
-    raw = socket.create_connection((pod("nonces-0")["ip"], 6379), timeout=5)
+    raw = socket.create_connection((pod("nonces-0").ip, 6379), timeout=5)
     with mesh_tls(identity).wrap_socket(raw) as conn:
         conn.sendall(b"*1\r\n$4\r\nPING\r\n")
         try:

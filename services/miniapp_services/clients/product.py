@@ -14,4 +14,4 @@ class GrpcCatalogue:
 
     async def price_cents(self, sku: str) -> int:
         product = await call(self.stub.GetProduct, product_pb2.GetProductRequest(sku=sku), self.timeout_s)
-        return product.price_cents
+        return int(product.price_cents)

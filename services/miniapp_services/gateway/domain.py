@@ -19,11 +19,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from miniapp_services.kit import signing
 from miniapp_services.kit.errors import Unauthorized
 
 SESSION_TTL = timedelta(hours=2)
+V = TypeVar("V")
 
 
 class Reason(StrEnum):
@@ -90,7 +92,7 @@ def open_session(user_id: int, openid: str, secret: bytes, now: datetime) -> tup
     return signing.hs256_token(claims, secret), signing_key(secret, session.jti), session
 
 
-def _parts(token: str) -> tuple[dict, dict, list[str]]:
+def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     parts = token.split(".")
     if len(parts) != 3:
         raise AuthError(Reason.MALFORMED, "the token is not a JWT (header.payload.signature): log in again")
@@ -213,18 +215,18 @@ class Guard:
         return cls(rule, TokenBucket(rule.qps, rule.burst), Breaker(rule.failures_to_open, rule.open_s))
 
 
-class Lru:
+class Lru(Generic[V]):
     """A bounded map that forgets the least recently used entry first (the fallbacks' caches)."""
 
     def __init__(self, size: int) -> None:
-        self.size, self.items = size, OrderedDict[str, object]()
+        self.size, self.items = size, OrderedDict[str, V]()
 
-    def get(self, key: str) -> object | None:
+    def get(self, key: str) -> V | None:
         if key in self.items:
             self.items.move_to_end(key)
         return self.items.get(key)
 
-    def put(self, key: str, value: object) -> None:
+    def put(self, key: str, value: V) -> None:
         self.items[key] = value
         self.items.move_to_end(key)
         while len(self.items) > self.size:

@@ -88,7 +88,7 @@ class SqlOrderQueue:
 
     async def any(self) -> bool:
         """Whether anything is queued (a cheap check before the drainer opens a transaction)."""
-        return await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM gateway.queued_order)")
+        return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM gateway.queued_order)"))
 
 
 class _Strict(BaseModel):
@@ -134,4 +134,4 @@ class HttpUsers:
         self.upstream = upstream
 
     async def register(self, openid: str, nickname: str) -> int:
-        return (await self.upstream.request("POST", "/users", json={"openid": openid, "nickname": nickname}))["id"]
+        return int((await self.upstream.request("POST", "/users", json={"openid": openid, "nickname": nickname}))["id"])

@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniapp_services.clients.order import Lines
 from miniapp_services.gateway import application as app_
 from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
@@ -72,7 +73,8 @@ def _nonces(app: FastAPI) -> RedisNonceStore:
     """The replay guard on the nonces store's client (its script registered once per process)."""
     if not hasattr(app.state, "nonces"):
         app.state.nonces = RedisNonceStore(app.state.stores["nonces"])
-    return app.state.nonces
+    nonces: RedisNonceStore = app.state.nonces
+    return nonces
 
 
 User = Annotated[Session, Depends(current)]
@@ -111,7 +113,7 @@ async def background(app: FastAPI) -> None:
 
 
 def _reload_s(app: FastAPI) -> float:
-    return app.state.settings.rules_reload_s
+    return float(app.state.settings.rules_reload_s)
 
 
 async def _every(seconds: float, step: Callable[[FastAPI], Awaitable[None]], app: FastAPI) -> None:
@@ -188,11 +190,12 @@ def _url(app: FastAPI, name: str) -> str:
     return str(app.state.settings.upstreams[name])
 
 
-def _cache(request: Request, name: str) -> domain.Lru:
+def _cache(request: Request, name: str) -> domain.Lru[Any]:
     state = request.app.state
     if not hasattr(state, name):
-        setattr(state, name, domain.Lru(CACHE_ENTRIES))
-    return getattr(state, name)
+        setattr(state, name, domain.Lru[Any](CACHE_ENTRIES))
+    cache: domain.Lru[Any] = getattr(state, name)
+    return cache
 
 
 def _guard(request: Request, endpoint: str) -> Guard | None:
@@ -216,16 +219,10 @@ async def _degrade(
             metrics.breaker_state(endpoint, guard.breaker.state.value, STATES)
 
 
-class LineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    sku: Ident
-    quantity: int = Field(ge=1, le=99)
-
-
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: Ident
-    lines: list[LineIn] = Field(min_length=1, max_length=20)
+    lines: Lines
 
 
 class PayIn(BaseModel):
@@ -258,7 +255,7 @@ def _browse_routes(api: APIRouter) -> None:
     async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
         """Under overload, or with the user service down, a returning user logs in from the cached profile."""
         secret = request.app.state.settings.session_secret.get_secret_value().encode()
-        profiles = _cache(request, "profiles")
+        profiles: domain.Lru[int] = _cache(request, "profiles")
         users = HttpUsers(up(request, "user"))
 
         async def register() -> int:
@@ -305,7 +302,7 @@ def _browse_routes(api: APIRouter) -> None:
     async def product(sku: IdentPath, request: Request, _user: User) -> Response:
         """Under overload, or with the product service down, the last page served for this product."""
         request.app.state.metrics.count("page_view")
-        pages = _cache(request, "pages")
+        pages: domain.Lru[bytes] = _cache(request, "pages")
 
         async def fetch() -> bytes:
             return (await up(request, "product").send("GET", f"/products/{sku}")).body
@@ -359,6 +356,7 @@ def _trade_routes(api: APIRouter) -> None:
             accepted = {"order_id": body.order_id, "status": "queued"}
             return Response(orjson.dumps(accepted), status.HTTP_202_ACCEPTED, media_type=JSON)
 
+        placed: Response
         placed, _ = await _degrade(request, "order_create", create, queue)
         return placed
 

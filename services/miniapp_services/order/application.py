@@ -133,7 +133,8 @@ async def checkout(tx: Tx, stock: StockPort, payments: PaymentsPort, order_id: s
         outcome, payment_id, _reason = await payments.charge(order_id, order.total_cents)
         if outcome == "charged":
             try:
-                return await tx(mark_paid, stock, order_id, payment_id)
+                paid: tuple[Order, bool] = await tx(mark_paid, stock, order_id, payment_id)
+                return paid
             except Unavailable:
                 await tx(begin_compensation, order_id)
         else:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
+from miniapp_services.clients.order_limits import MAX_LINES
 from miniapp_services.kit.errors import Conflict, DomainError
-
-MAX_LINES = 20
 
 
 class Status(enum.StrEnum):

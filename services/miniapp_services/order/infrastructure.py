@@ -100,7 +100,8 @@ class GrpcPayments:
             raise Unavailable(f"pay did not answer the saga step: {err.code().name}") from err
         if result is grpc.aio.EOF:
             raise Unavailable("pay closed the saga stream without an answer")
-        return result
+        settled: pay_pb2.SettleResult = result
+        return settled
 
     async def charge(self, order_id: str, amount_cents: int) -> tuple[str, str, str]:
         step = pay_pb2.SettleStep(

@@ -11,13 +11,14 @@ import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniapp_services.clients.order import Lines
 from miniapp_services.clients.product import GrpcCatalogue
 from miniapp_services.kit.app import connection, in_transaction, on_connection, transaction
 from miniapp_services.kit.errors import Conflict, DomainError, NotFound
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.order import application as app_
-from miniapp_services.order.domain import MAX_LINES, Order, Status
+from miniapp_services.order.domain import Order, Status
 from miniapp_services.order.infrastructure import GrpcPayments, GrpcStock
 from miniapp_services.order.infrastructure import SqlOrderRepository as Repo
 from miniapp_services.proto import order_pb2, order_pb2_grpc
@@ -26,17 +27,11 @@ RECOVERY_S = 2.0
 _log = logging.getLogger(__name__)
 
 
-class LineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    sku: Ident
-    quantity: int = Field(ge=1, le=99)
-
-
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: Annotated[Ident, Field(description="chosen by the client; a retry with the same id is safe")]
     user_id: EntityId
-    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    lines: Lines
 
 
 class LineOut(BaseModel):

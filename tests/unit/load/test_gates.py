@@ -6,23 +6,11 @@ from load import gates, locust_stats
 from load.settings import Slo
 
 WEIGHTS = {"v1": 90, "v2": 10}
-OBJECTS = [
-    {"kind": "VirtualService", "spec": {"hosts": ["product.miniapp.svc.cluster.local"], "http": [
-        {"match": [{"headers": {"x-release-tag": {"exact": "v2"}}}], "route": [{"destination": {"subset": "v2"}}]},
-        {"route": [{"destination": {"subset": "v1"}, "weight": 90}, {"destination": {"subset": "v2"}, "weight": 10}]},
-    ]}},
-]  # fmt: skip
 
 
 def test_wilson_interval_known_value() -> None:
     low, high = gates.wilson(100, 1000)
     assert (round(low, 4), round(high, 4)) == (0.0829, 0.1202)
-
-
-def test_split_weights_come_from_the_unmatched_route() -> None:
-    assert gates.split_weights(OBJECTS, "product.miniapp.svc.cluster.local") == WEIGHTS
-    with pytest.raises(LookupError, match="no VirtualService for pay"):
-        gates.split_weights(OBJECTS, "pay")
 
 
 @pytest.mark.parametrize(

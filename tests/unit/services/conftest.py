@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -132,3 +133,17 @@ def upstreams(database: str) -> Iterator[dict[str, Running]]:
     finally:
         for running in started.values():
             running.stop()
+
+
+@pytest.fixture
+def refused(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """check(method, path, body, status, field): the test module's `client` refuses that request with that
+    status, naming the field (bad input gets an error that names what to fix)."""
+    client: TestClient = request.getfixturevalue("client")
+
+    def check(method: str, path: str, body: dict[str, Any] | None, status: int, field: str) -> None:
+        reply = client.request(method, path, json=body)
+        assert reply.status_code == status, reply.text
+        assert field in reply.text
+
+    return check

@@ -1,6 +1,5 @@
 """The service list is kept once (kit.settings.SERVICES); every one has a spec and the import contracts follow it."""
 
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -8,10 +7,7 @@ import yaml
 
 from miniapp_services.kit.settings import SERVICES
 from miniapp_services.registry import spec_for
-
-CONTRACTS = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["tool"]["importlinter"][
-    "contracts"
-]
+from tools import import_contracts
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -27,15 +23,22 @@ def test_unknown_service_is_refused_by_name() -> None:
         spec_for("billing")
 
 
-def test_import_contracts_cover_every_implemented_service() -> None:
-    layered = next(c for c in CONTRACTS if c["type"] == "layers")
-    independent = next(c for c in CONTRACTS if c["type"] == "independence")
-    expected = sorted(f"miniapp_services.{s}" for s in SERVICES)
-    assert sorted(layered["containers"]) == sorted(independent["modules"]) == expected
-    pure = next(c for c in CONTRACTS if c["type"] == "forbidden" and "fastapi" in c["forbidden_modules"])
-    assert sorted(pure["source_modules"]) == sorted(
-        f"{s}.{layer}" for s in expected for layer in ("application", "domain")
+def test_import_contracts_are_made_from_the_service_list() -> None:
+    """A service added to SERVICES is layered, kept pure and independent without being listed again; the INI
+    make lint hands to lint-imports carries every one of them."""
+    contracts = import_contracts.contracts(("alpha", "beta"))
+    assert (
+        contracts["layers"]["containers"]
+        == contracts["independent"]["modules"]
+        == [
+            "miniapp_services.alpha",
+            "miniapp_services.beta",
+        ]
     )
+    assert "miniapp_services.beta.application" in contracts["pure"]["source_modules"]
+    text = import_contracts.ini(import_contracts.contracts())
+    assert all(f"    miniapp_services.{s}\n" in text for s in SERVICES)
+    assert "[importlinter:contract:kit]" in text
 
 
 def test_catalog_calls_are_what_each_service_calls() -> None:

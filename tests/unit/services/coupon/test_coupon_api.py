@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -67,8 +68,6 @@ def test_minimum_total_applies(client: TestClient) -> None:
     ],
 )
 def test_bad_input_is_4xx_naming_the_field(
-    client: TestClient, method: str, path: str, body: dict, status: int, field: str
+    refused: Callable[..., None], method: str, path: str, body: dict[str, Any] | None, status: int, field: str
 ) -> None:
-    reply = client.request(method, path, json=body)
-    assert reply.status_code == status, reply.text
-    assert field in reply.text
+    refused(method, path, body, status, field)

@@ -1,6 +1,7 @@
 """User over HTTP and gRPC against a real PostgreSQL."""
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -49,8 +50,6 @@ def test_get_user_over_grpc(client: TestClient) -> None:
     ],
 )
 def test_bad_input_is_4xx_naming_the_field(
-    client: TestClient, method: str, path: str, body: dict | None, status: int, field: str
+    refused: Callable[..., None], method: str, path: str, body: dict[str, Any] | None, status: int, field: str
 ) -> None:
-    reply = client.request(method, path, json=body)
-    assert reply.status_code == status, reply.text
-    assert field in reply.text
+    refused(method, path, body, status, field)
