@@ -34,7 +34,7 @@ def _default_slos() -> dict[str, Slo]:
 class LoadSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
-    target: AnyHttpUrl = Field(default=EDGE_URL, description="the gateway's edge URL")
+    target: AnyHttpUrl = Field(default=AnyHttpUrl(EDGE_URL), description="the gateway's edge URL")
     lab: bool = Field(default=True, description="probe the lab's pods (faults, Envoy stats, cgroups, database)")
     day_s: float = Field(default=600, ge=20, description="seconds the replayed day lasts")
     peak_rps: float = Field(

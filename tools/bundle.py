@@ -18,6 +18,7 @@ import tarfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -38,14 +39,14 @@ def sha256(path: Path) -> str:
     return bundle.sha256_file(str(path))
 
 
-def table_entries(table_path: Path) -> list[tuple[str, dict]]:
+def table_entries(table_path: Path) -> list[tuple[str, dict[str, Any]]]:
     table = yaml.safe_load(table_path.read_text())["_offline_bundle_table"]
     return [(name, entry) for name, entries in table.items() for entry in entries]
 
 
-def obtain(name: str, entry: dict, out_dir: Path) -> Path:
+def obtain(name: str, entry: dict[str, Any], out_dir: Path) -> Path:
     """Put the artifact in out_dir, from the download cache, the network or the lab builder."""
-    target = out_dir / entry["file"]
+    target = out_dir / str(entry["file"])
     if bundle_image.is_built(entry):
         return bundle_image.save(entry, out_dir)
     if bundle_registry.is_image(entry):
@@ -78,7 +79,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
-def selected(entries: list[tuple[str, dict]], wanted: list[str]) -> list[tuple[str, dict]]:
+def selected(entries: list[tuple[str, dict[str, Any]]], wanted: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """Entries named NAME@VERSION in wanted (all locked entries when empty); unknown names are an error."""
     if not wanted:
         return [(n, e) for n, e in entries if e["sha256"] is not None]
@@ -110,7 +111,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_signed(out: Path, manifest: dict) -> None:
+def write_signed(out: Path, manifest: dict[str, Any]) -> None:
     data = json.dumps(manifest, indent=2, sort_keys=True).encode()
     key = bundle_sign.load_or_create_key(SIGNING_KEY)
     (out / MANIFEST).write_bytes(data)

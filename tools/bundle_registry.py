@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 PREFIX = "image:"
 # Plain-HTTP registries are accepted only on loopback (a test registry); every other one needs TLS.
@@ -17,12 +18,12 @@ class ImageError(RuntimeError):
     """An image that cannot be resolved or fetched; the message names it and what to do."""
 
 
-def is_image(entry: dict) -> bool:
+def is_image(entry: dict[str, Any]) -> bool:
     return str(entry["source"]).startswith(PREFIX)
 
 
-def reference(entry: dict) -> str:
-    return entry["source"].removeprefix(PREFIX)
+def reference(entry: dict[str, Any]) -> str:
+    return str(entry["source"]).removeprefix(PREFIX)
 
 
 def _repository(ref: str) -> str:
@@ -42,7 +43,7 @@ def _skopeo(*args: str, what: str) -> str:
     return done.stdout.strip()
 
 
-def resolve_digest(entry: dict) -> str:
+def resolve_digest(entry: dict[str, Any]) -> str:
     """The hex digest the tag points at now (connected machine, `bundle.py lock`)."""
     ref = reference(entry)
     digest = _skopeo(
@@ -51,10 +52,10 @@ def resolve_digest(entry: dict) -> str:
     return digest.removeprefix("sha256:")
 
 
-def fetch(entry: dict, out_dir: Path) -> Path:
+def fetch(entry: dict[str, Any], out_dir: Path) -> Path:
     """Copy the image pinned by the table's digest into out_dir/file as an OCI archive (tagged as its
     source), unless an archive of that digest is there already."""
-    ref, target = reference(entry), out_dir / entry["file"]
+    ref, target = reference(entry), out_dir / str(entry["file"])
     pinned = f"{_repository(ref)}@sha256:{entry['sha256']}"
     marker = out_dir / f".{entry['file']}.digest"
     if target.exists() and marker.exists() and marker.read_text() == entry["sha256"]:

@@ -35,7 +35,7 @@ def etcd() -> Iterator[str]:
         client, peer = free_port(), free_port()
         url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
         args = [
-            binary(Path(tmp)), "--data-dir", f"{tmp}/data", "--listen-client-urls", url, "--advertise-client-urls", url,
+            str(binary(Path(tmp))), "--data-dir", f"{tmp}/data", "--listen-client-urls", url, "--advertise-client-urls", url,
             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
             "--initial-cluster", f"default={peer_url}",
         ]  # fmt: skip

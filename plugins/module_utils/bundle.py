@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
+from typing import Any
 
 MANIFEST_FORMAT = "miniapp-bundle/1"
 MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = "manifest.json", "sbom.cdx.json", "manifest.json.sig", "signing.pub"
@@ -18,7 +20,7 @@ MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = "manifest.json", "sbom.cdx.json", "manif
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
-def manifest_entry(name, entry, size, sha256):
+def manifest_entry(name: str, entry: Mapping[str, Any], size: int, sha256: str) -> dict[str, Any]:
     """One artifact of the manifest: file, size, sha256, version and source from the table."""
     return {
         "name": name,
@@ -32,12 +34,12 @@ def manifest_entry(name, entry, size, sha256):
     }
 
 
-def build_manifest(artifacts, created):
+def build_manifest(artifacts: list[dict[str, Any]], created: str) -> dict[str, Any]:
     """The manifest: artifacts sorted by file, so identical bundles give identical manifests."""
     return {"format": MANIFEST_FORMAT, "created": created, "artifacts": sorted(artifacts, key=lambda a: a["file"])}
 
 
-def verify_files(manifest, present):
+def verify_files(manifest: Mapping[str, Any], present: Mapping[str, tuple[int, str]]) -> list[str]:
     """Compare the manifest with the files present.
 
     Args:
@@ -47,7 +49,7 @@ def verify_files(manifest, present):
     Returns:
         One line per problem, naming the file; empty when everything matches.
     """
-    problems = []
+    problems: list[str] = []
     for item in manifest["artifacts"]:
         found = present.get(item["file"])
         if found is None:
@@ -66,9 +68,9 @@ def verify_files(manifest, present):
     return problems
 
 
-def cyclonedx(manifest, serial_uuid):
+def cyclonedx(manifest: Mapping[str, Any], serial_uuid: str) -> dict[str, Any]:
     """A CycloneDX 1.5 SBOM with one component per artifact of the manifest."""
-    components = []
+    components: list[dict[str, Any]] = []
     for item in manifest["artifacts"]:
         component = {
             "type": "file",
@@ -99,17 +101,17 @@ def cyclonedx(manifest, serial_uuid):
     }
 
 
-def sbom_disagreements(sbom, manifest):
+def sbom_disagreements(sbom: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[str]:
     """Files whose SBOM hash differs from the manifest's, or that only one of them lists."""
-    in_sbom = {}
+    in_sbom: dict[str, str] = {}
     for component in sbom.get("components", []):
         props = {p["name"]: p["value"] for p in component.get("properties", [])}
-        in_sbom[props.get("miniapp:file")] = component["hashes"][0]["content"]
+        in_sbom[props.get("miniapp:file", "")] = component["hashes"][0]["content"]
     in_manifest = {item["file"]: item["sha256"] for item in manifest["artifacts"]}
     return sorted(f for f in set(in_sbom) | set(in_manifest) if in_sbom.get(f) != in_manifest.get(f))
 
 
-def lock_checksum(table_text, file_name, sha256):
+def lock_checksum(table_text: str, file_name: str, sha256: str) -> str:
     """Record ``sha256`` for ``file_name`` in the table's text where it is still ``null``.
 
     Edits the text in place of a YAML round trip so comments and layout stay as they are.
@@ -186,13 +188,13 @@ def verify_dir(directory: str, signer: str | None) -> list[str]:
     return problems + ["%s: disagrees with the manifest on %s" % (SBOM, f) for f in sbom_disagreements(sbom, manifest)]
 
 
-def find_artifact(table: dict, name: str, version: str, arch: str) -> dict:
+def find_artifact(table: dict[str, Any], name: str, version: str, arch: str) -> dict[str, Any]:
     """The table's entry for one artifact.
 
     Raises:
         ValueError: naming the versions the table knows, when it has no such entry.
     """
-    entries = table.get(name, [])
+    entries: list[dict[str, Any]] = table.get(name, [])
     for entry in entries:
         if str(entry["version"]) == str(version) and entry.get("arch", arch) == arch:
             return entry
@@ -203,13 +205,13 @@ def find_artifact(table: dict, name: str, version: str, arch: str) -> dict:
     )
 
 
-def from_manifest(entry: dict) -> bool:
+def from_manifest(entry: dict[str, Any]) -> bool:
     """Whether the signed manifest, not the table, holds the file's checksum: this repository's own builds
     (``built``) and public images (the table locks their registry digest, not the archive's)."""
     return entry["sha256"] == "built" or str(entry["source"]).startswith("image:")
 
 
-def expected_sha256(name: str, entry: dict, manifest: dict, bundle_dir: str) -> str:
+def expected_sha256(name: str, entry: dict[str, Any], manifest: dict[str, Any], bundle_dir: str) -> str:
     """The sha256 the bundle's file must have: the table's lock, or the signed manifest's for images and own builds.
 
     Raises:
@@ -222,10 +224,10 @@ def expected_sha256(name: str, entry: dict, manifest: dict, bundle_dir: str) -> 
             "publisher's signed checksums before shipping." % (entry["file"], entry["source"])
         )
     if not from_manifest(entry):
-        return entry["sha256"]
+        return str(entry["sha256"])
     for item in manifest["artifacts"]:
         if item["file"] == entry["file"]:
-            return item["sha256"]
+            return str(item["sha256"])
     raise ValueError(
         "%s is not in the bundle's manifest (%s); build it into the bundle with: python tools/bundle.py build %s "
         "%s@%s (and the other artifacts)" % (entry["file"], bundle_dir, bundle_dir, name, entry["version"])

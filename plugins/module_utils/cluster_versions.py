@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import datetime
 import re
+from typing import Any
 
 import netaddr
 
@@ -27,7 +28,8 @@ def parse(version: object) -> tuple[int, int, int, int] | None:
     found = _VERSION.match(str(version).strip())
     if not found:
         return None
-    return tuple(int(part or 0) for part in found.groups())
+    major, minor_, patch, build = (int(part or 0) for part in found.groups())
+    return major, minor_, patch, build
 
 
 def minor(version: object) -> str | None:
@@ -44,7 +46,7 @@ def _within(line: str, bounds: list[str]) -> bool:
 
 
 def version_findings(
-    table: dict, k3s: str | None, etcd: str | None, istio: str | None, envoy: str | None, today: datetime.date
+    table: dict[str, Any], k3s: str | None, etcd: str | None, istio: str | None, envoy: str | None, today: datetime.date
 ) -> dict[str, list[str]]:
     """{'errors': [...], 'warnings': [...]} for this combination of releases on this date. A release given
     as None is not checked (each role gates what it installs against what is already installed)."""
@@ -72,7 +74,14 @@ def version_findings(
     return {"errors": errors, "warnings": warnings}
 
 
-def _pairings(table: dict, known: dict[str, str], k3s: str, etcd: str, istio: str, envoy: str | None) -> list[str]:
+def _pairings(
+    table: dict[str, Any],
+    known: dict[str, str],
+    k3s: str | None,
+    etcd: str | None,
+    istio: str | None,
+    envoy: str | None,
+) -> list[str]:
     kube = known.get("kubernetes")
     if kube is None:
         return []
@@ -99,7 +108,7 @@ def _pairings(table: dict, known: dict[str, str], k3s: str, etcd: str, istio: st
     return errors
 
 
-def _end_of_life(table: dict, known: dict[str, str], today: datetime.date) -> list[str]:
+def _end_of_life(table: dict[str, Any], known: dict[str, str], today: datetime.date) -> list[str]:
     warnings = []
     for column, label in (("kubernetes", "Kubernetes"), ("istio", "Istio")):
         line = known.get(column)
@@ -113,13 +122,14 @@ def _end_of_life(table: dict, known: dict[str, str], today: datetime.date) -> li
     return warnings
 
 
-def cni_dirs(table: dict, k3s: str) -> tuple[str, str]:
+def cni_dirs(table: dict[str, Any], k3s: str) -> tuple[str, str]:
     """(bin dir, conf dir) of this K3s release: the stable bin dir from the October 2024 releases on."""
-    parsed = parse(k3s)
-    line = minor(k3s)
+    parsed, line = parse(k3s), minor(k3s)
+    if parsed is None or line is None:
+        raise ValueError("K3s version %r is not a version: set k3s_version to a release such as v1.31.4+k3s1" % k3s)
     first = table["k3s_stable_cni_since"].get(line)
     if first is not None:
-        stable = parsed >= parse(first)
+        stable = parsed >= (parse(first) or parsed)
     else:
         stable = _key(line) > max(_key(k) for k in table["k3s_stable_cni_since"])
     return (K3S_CNI_BIN_STABLE if stable else K3S_CNI_BIN_LEGACY), K3S_CNI_CONF_DIR
@@ -173,10 +183,12 @@ def network_findings(cluster_cidr: str, service_cidr: str, cluster_dns: str, hos
 
 
 def _overlap(a: netaddr.IPNetwork, b: netaddr.IPNetwork) -> bool:
-    return a.first <= b.last and b.first <= a.last
+    return bool(a.first <= b.last and b.first <= a.last)
 
 
-def k3s_config(kind: str, server_url: str, token_file: str, datastore: dict, options: dict) -> dict:
+def k3s_config(
+    kind: str, server_url: str, token_file: str, datastore: dict[str, Any], options: dict[str, Any]
+) -> dict[str, Any]:
     """config.yaml of a K3s server or agent. datastore: {endpoints, ca, cert, key} (servers only); options:
     the role's node labels, taints, kubelet args, TLS SANs, CIDRs, DNS and disabled components."""
     config = {

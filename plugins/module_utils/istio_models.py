@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from typing import Annotated, Dict, List, Literal, Optional
+from typing import Annotated, Any, Dict, List, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -246,7 +246,7 @@ class IstioOperatorSpec(_Strict):
     values: Values
 
 
-SPECS = {
+SPECS: dict[tuple[str, str], type[BaseModel]] = {
     ("networking.istio.io", "VirtualService"): VirtualServiceSpec,
     ("networking.istio.io", "DestinationRule"): DestinationRuleSpec,
     ("networking.istio.io", "Sidecar"): SidecarSpec,
@@ -256,11 +256,11 @@ SPECS = {
 }
 
 
-def is_istio(obj: dict) -> bool:
+def is_istio(obj: dict[str, Any]) -> bool:
     return str(obj.get("apiVersion", "")).split("/")[0].endswith("istio.io")
 
 
-def problems(obj: dict) -> list[str]:
+def problems(obj: dict[str, Any]) -> list[str]:
     """Lines naming the object, the field path and what is wrong; empty when the object is valid."""
     group = str(obj.get("apiVersion", "")).split("/")[0]
     where = "%s %s/%s" % (
@@ -268,7 +268,7 @@ def problems(obj: dict) -> list[str]:
         obj.get("metadata", {}).get("namespace", ""),
         obj.get("metadata", {}).get("name", "?"),
     )
-    model = SPECS.get((group, obj.get("kind")))
+    model = SPECS.get((group, str(obj.get("kind"))))
     if model is None:
         return ["%s: %s %s is not an Istio kind miniapp-mesh writes" % (where, obj.get("apiVersion"), obj.get("kind"))]
     try:
@@ -278,6 +278,6 @@ def problems(obj: dict) -> list[str]:
     return []
 
 
-def validate(objects: list[dict]) -> list[str]:
+def validate(objects: list[dict[str, Any]]) -> list[str]:
     """Every problem of every Istio object among these (other kinds are left to the Kubernetes schemas)."""
     return [line for obj in objects if is_istio(obj) for line in problems(obj)]

@@ -12,6 +12,7 @@ routes, so each journey owns the gateway routes that only it uses, and the rules
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def _selector(slo: JourneySlo, extra: str = "") -> str:
     return f'{{app="gateway", route=~"{routes}"{extra}}}'
 
 
-def _recording(slo: JourneySlo) -> list[dict]:
+def _recording(slo: JourneySlo) -> list[dict[str, Any]]:
     """The journey's request and error rates, p99 and error ratio over 5 minutes, labelled with it."""
     of = f'{{journey="{slo.journey}"}}'
     requests, errors = "journey:miniapp_requests:rate5m", "journey:miniapp_errors:rate5m"
@@ -58,7 +59,7 @@ def _recording(slo: JourneySlo) -> list[dict]:
     return [{"record": name, "expr": expr, "labels": {"journey": slo.journey}} for name, expr in rules]
 
 
-def _alerts(slo: JourneySlo) -> list[dict]:
+def _alerts(slo: JourneySlo) -> list[dict[str, Any]]:
     name = "".join(part.capitalize() for part in slo.journey.split("_"))
     of = f'{{journey="{slo.journey}"}}'
     labels = {"severity": "ticket", "journey": slo.journey}
@@ -86,7 +87,7 @@ def _alerts(slo: JourneySlo) -> list[dict]:
     ]
 
 
-def rule_groups() -> dict:
+def rule_groups() -> dict[str, Any]:
     """The journeys' recording and alerting rules, as a Prometheus rule file."""
     recording = [rule for slo in SLOS for rule in _recording(slo)]
     alerts = [alert for slo in SLOS for alert in _alerts(slo)]

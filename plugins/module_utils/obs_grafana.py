@@ -7,7 +7,7 @@ Grafana's provisioning reference: Grafana cannot run here, so a wrong field fail
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import Field, HttpUrl
@@ -79,7 +79,7 @@ def _logs_of_trace() -> str:
     return "/explore?left=" + quote(json.dumps(query, separators=(",", ":"))).replace("TRACE", "${__value.raw}")
 
 
-def datasources(prometheus_url: str, loki_url: str, scrape_interval: str) -> dict:
+def datasources(prometheus_url: str, loki_url: str, scrape_interval: str) -> dict[str, Any]:
     """Prometheus (default; an exemplar's trace_id opens its log lines in Loki) and Loki."""
     link = {"name": "trace_id", "url": _logs_of_trace(), "urlDisplayLabel": "Log lines of this trace"}
     raw = {
@@ -96,10 +96,10 @@ def datasources(prometheus_url: str, loki_url: str, scrape_interval: str) -> dic
             {"name": "Loki", "uid": LOKI_UID, "type": "loki", "url": loki_url, "jsonData": {"maxLines": 1000}},
         ],
     }
-    return json.loads(Datasources.model_validate(raw).model_dump_json())
+    return Datasources.model_validate(raw).model_dump(mode="json")
 
 
-def dashboard_providers(folder: str = "Mini-program") -> dict:
+def dashboard_providers(folder: str = "Mini-program") -> dict[str, Any]:
     """The committed dashboards, read-only in Grafana: changes go through the code (tools/dashboards)."""
     raw = {
         "apiVersion": 1,

@@ -88,7 +88,7 @@ class LokiConfig(_Strict):
     analytics: dict[Literal["reporting_enabled"], Literal[False]]  # air-gapped: never phone home
 
 
-def loki_config(retention: str, data_dir: str = "/var/loki") -> dict:
+def loki_config(retention: str, data_dir: str = "/var/loki") -> dict[str, Any]:
     """Single-binary Loki on a volume, TSDB schema v13, retention enforced by the compactor."""
     raw = {
         "auth_enabled": False,

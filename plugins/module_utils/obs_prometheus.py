@@ -8,6 +8,7 @@ pod, app, version), so the rules and dashboards are the same everywhere."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 CONFIG_DIR = "/etc/prometheus"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -30,7 +31,7 @@ class PrometheusOptions:
     rule_files: tuple[str, ...] = field(default=(f"{CONFIG_DIR}/rules/*.yml",))
 
 
-def _pod_labels() -> list[dict]:
+def _pod_labels() -> list[dict[str, Any]]:
     """Kubernetes pod metadata -> the target labels every query groups by."""
     pairs = {
         "namespace": "__meta_kubernetes_namespace",
@@ -41,11 +42,11 @@ def _pod_labels() -> list[dict]:
     return [{"source_labels": [meta], "target_label": label} for label, meta in pairs.items()]
 
 
-def _files(job: str) -> dict:
+def _files(job: str) -> dict[str, Any]:
     return {"file_sd_configs": [{"files": [f"{CONFIG_DIR}/targets/{job}.json"], "refresh_interval": "30s"}]}
 
 
-def _envoy(mode: str) -> dict:
+def _envoy(mode: str) -> dict[str, Any]:
     """Every sidecar's stats listener (Istio's http-envoy-prom port, 15090)."""
     job = {"job_name": "envoy-stats", "metrics_path": "/stats/prometheus"}
     if mode == "files":
@@ -54,7 +55,7 @@ def _envoy(mode: str) -> dict:
     return {**job, "kubernetes_sd_configs": [{"role": "pod"}], "relabel_configs": [keep, *_pod_labels()]}
 
 
-def _services(mode: str) -> dict:
+def _services(mode: str) -> dict[str, Any]:
     """The services' own /metrics, on the port the pod leaves outside the sidecar (its annotations say which)."""
     job = {"job_name": "miniapp-services", "metrics_path": "/metrics"}
     if mode == "files":
@@ -74,7 +75,7 @@ def _services(mode: str) -> dict:
     return {**job, "kubernetes_sd_configs": [{"role": "pod"}], "relabel_configs": relabel}
 
 
-def _through_apiserver(job: str, path: str) -> dict:
+def _through_apiserver(job: str, path: str) -> dict[str, Any]:
     """A per-node kubelet endpoint, reached through the API server with Prometheus's service account."""
     return {
         "job_name": job,
@@ -95,7 +96,7 @@ def _through_apiserver(job: str, path: str) -> dict:
     }
 
 
-def _cadvisor(mode: str) -> dict:
+def _cadvisor(mode: str) -> dict[str, Any]:
     """Per-container working set, memory limit and CPU: the kubelet's cAdvisor (the lab: its stand-in)."""
     keep = [
         {"source_labels": ["__name__"], "regex": CADVISOR_KEEP, "action": "keep"},
@@ -107,12 +108,12 @@ def _cadvisor(mode: str) -> dict:
     return {**job, "metric_relabel_configs": keep}
 
 
-def _etcd(targets: tuple[str, ...]) -> dict:
+def _etcd(targets: tuple[str, ...]) -> dict[str, Any]:
     """The external etcd members' plain metrics listener (the etcd role's etcd_metrics_port)."""
     return {"job_name": "etcd", "static_configs": [{"targets": list(targets)}]}
 
 
-def scrape_configs(options: PrometheusOptions) -> list[dict]:
+def scrape_configs(options: PrometheusOptions) -> list[dict[str, Any]]:
     jobs = [_envoy(options.mode), _services(options.mode), _cadvisor(options.mode)]
     if options.mode == "kubernetes":
         jobs.append(_through_apiserver("kubernetes-kubelet", "/metrics"))
@@ -140,7 +141,7 @@ SD_META = {
 }
 
 
-def check_kubernetes_sd(config: dict) -> list[str]:
+def check_kubernetes_sd(config: dict[str, Any]) -> list[str]:
     """What in the config's kubernetes_sd_configs Prometheus would refuse or never fill; empty when none."""
     problems = []
     for job in config["scrape_configs"]:
@@ -159,7 +160,7 @@ def check_kubernetes_sd(config: dict) -> list[str]:
     return problems
 
 
-def prometheus_config(options: PrometheusOptions) -> dict:
+def prometheus_config(options: PrometheusOptions) -> dict[str, Any]:
     """The whole prometheus.yml."""
     _check(options)
     config = {

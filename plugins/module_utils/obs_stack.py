@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import obs_grafana, obs_logging, obs_prometheus, obs_render
@@ -35,7 +37,7 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(f"observability_{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
 
 
-def build(raw: dict) -> dict:
+def build(raw: dict[str, Any]) -> dict[str, Any]:
     try:
         s = Settings.model_validate(raw)
         loki_config = obs_logging.loki_config(s.loki_retention)

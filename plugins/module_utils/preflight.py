@@ -8,9 +8,15 @@ Each check returns findings ``{"check", "status", "message", "fix"}``; ``status`
 satisfied (a kernel module cannot be loaded from inside a container).
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+# One check's result: check, status, message, fix.
+Finding = dict[str, str]
 
 OK = "ok"
 FAIL = "fail"
@@ -22,7 +28,7 @@ CONTAINER_LIMITED = ("kernel_module", "sysctl", "swap", "time_sync")
 TCP_LISTEN = "0A"
 
 
-def finding(check, ok, message, fix=""):
+def finding(check: str, ok: bool, message: str, fix: str = "") -> Finding:
     """Build one finding.
 
     Args:
@@ -37,7 +43,7 @@ def finding(check, ok, message, fix=""):
     return {"check": check, "status": OK if ok else FAIL, "message": message, "fix": "" if ok else fix}
 
 
-def check_os(os_id, version_id, supported):
+def check_os(os_id: str | None, version_id: str | None, supported: Mapping[str, Sequence[object]]) -> Finding:
     """Check the distribution and its major version against ``{id: [major, ...]}``."""
     major = (version_id or "").split(".")[0]
     allowed = supported.get(os_id or "", [])
@@ -51,7 +57,7 @@ def check_os(os_id, version_id, supported):
     )
 
 
-def check_kernel_modules(present, required):
+def check_kernel_modules(present: Collection[str], required: Iterable[str]) -> list[Finding]:
     """Check that every required module is loaded or built in (``/sys/module/<name>`` exists)."""
     return [
         finding(
@@ -64,7 +70,7 @@ def check_kernel_modules(present, required):
     ]
 
 
-def check_sysctls(values, required):
+def check_sysctls(values: Mapping[str, str | None], required: Mapping[str, object]) -> list[Finding]:
     """Check sysctls read from ``/proc/sys`` (``None`` when the key does not exist)."""
     found = []
     for key, wanted in sorted(required.items()):
@@ -80,7 +86,7 @@ def check_sysctls(values, required):
     return found
 
 
-def check_swap(swap_total_kb):
+def check_swap(swap_total_kb: int) -> Finding:
     """Check that no swap is active (kubelet refuses to start with swap by default)."""
     return finding(
         "swap",
@@ -90,7 +96,7 @@ def check_swap(swap_total_kb):
     )
 
 
-def check_time_sync(synchronized):
+def check_time_sync(synchronized: bool | None) -> Finding:
     """Check that the clock is synchronised (``None`` when no time service can say)."""
     state = {True: "synchronised", False: "not synchronised", None: "no time service answered"}[synchronized]
     return finding(
@@ -101,12 +107,14 @@ def check_time_sync(synchronized):
     )
 
 
-def check_minimum(check, actual, minimum, unit, fix):
+def check_minimum(check: str, actual: float, minimum: float, unit: str, fix: str) -> Finding:
     """Check a measured quantity against a minimum."""
     return finding(check, actual >= minimum, "%d %s available, needs %d %s" % (actual, unit, minimum, unit), fix)
 
 
-def check_ports(listeners, required, running=()):
+def check_ports(
+    listeners: Mapping[int, str], required: Iterable[Mapping[str, Any]], running: Collection[str] = ()
+) -> list[Finding]:
     """Check that required ports are free, or held by the process that is meant to own them.
 
     Args:
@@ -135,7 +143,7 @@ def check_ports(listeners, required, running=()):
     return found
 
 
-def downgrade_for_container(findings, in_container):
+def downgrade_for_container(findings: list[Finding], in_container: bool) -> list[Finding]:
     """Mark failed host-kernel checks on a container host as ``container`` instead of ``fail``."""
     if not in_container:
         return findings
@@ -147,7 +155,7 @@ def downgrade_for_container(findings, in_container):
     ]
 
 
-def describe(host, item):
+def describe(host: str, item: Finding) -> str:
     """One line naming the host, the check, what was seen and the fix."""
     line = "%s: %s: %s" % (host, item["check"], item["message"])
     if item["status"] == CONTAINER:
@@ -157,9 +165,9 @@ def describe(host, item):
     return line
 
 
-def parse_proc_net_tcp(text):
+def parse_proc_net_tcp(text: str) -> dict[str, int]:
     """Map socket inode to local port for LISTEN sockets in ``/proc/net/tcp{,6}``."""
-    sockets = {}
+    sockets: dict[str, int] = {}
     for line in text.splitlines()[1:]:
         fields = line.split()
         if len(fields) < 10 or fields[3] != TCP_LISTEN:
@@ -168,14 +176,14 @@ def parse_proc_net_tcp(text):
     return sockets
 
 
-def parse_swaps(text):
+def parse_swaps(text: str) -> int:
     """Total KiB of active swap from ``/proc/swaps``."""
     return sum(int(line.split()[2]) for line in text.splitlines()[1:] if len(line.split()) >= 3)
 
 
-def parse_os_release(text):
+def parse_os_release(text: str) -> tuple[str, str]:
     """``ID`` and ``VERSION_ID`` from ``/etc/os-release``."""
-    values = {}
+    values: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
@@ -183,9 +191,9 @@ def parse_os_release(text):
     return values.get("ID", ""), values.get("VERSION_ID", "")
 
 
-def unique_nodenames(nodenames):
+def unique_nodenames(nodenames: Mapping[str, str]) -> Finding:
     """Inventory check: every host has its own node name (K3s and etcd key members by it)."""
-    seen = {}
+    seen: dict[str, list[str]] = {}
     for host, name in sorted(nodenames.items()):
         seen.setdefault(name, []).append(host)
     clashes = {name: hosts for name, hosts in seen.items() if len(hosts) > 1}
@@ -197,7 +205,7 @@ def unique_nodenames(nodenames):
     )
 
 
-def odd_members(group, members):
+def odd_members(group: str, members: Sequence[str]) -> Finding:
     """Inventory check: an etcd group of 1, 3, 5 ... members keeps a quorum majority."""
     count = len(members)
     return finding(

@@ -7,12 +7,14 @@ One call judges every leaf of a host, so a rerun with nothing to do costs one ta
 six per certificate (key, CSR, read, sign, install, directory).
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
 import datetime
 import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -24,18 +26,21 @@ USAGES = {"serverAuth": ExtendedKeyUsageOID.SERVER_AUTH, "clientAuth": ExtendedK
 EXPIRING = "expiring"
 
 
-def _public_der(key):
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+def _public_der(key: Any) -> bytes:
+    der: bytes = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return der
 
 
-def _signed_by(cert, ca):
+def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     """True when ``ca``'s key made ``cert``'s signature (EC or RSA CAs, as community.crypto makes them)."""
-    key = ca.public_key()
+    key, digest = ca.public_key(), cert.signature_hash_algorithm
+    if digest is None:
+        return False
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(digest))
         elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), digest)
         else:
             return False
     except InvalidSignature:
@@ -43,14 +48,14 @@ def _signed_by(cert, ca):
     return cert.issuer == ca.subject
 
 
-def _extension(cert, kind):
+def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> Any:
     try:
         return cert.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
         return None
 
 
-def san_names(cert):
+def san_names(cert: x509.Certificate) -> set[str]:
     """The certificate's subject alternative names written as the CSR task takes them (``DNS:x``, ``IP:y``)."""
     sans = _extension(cert, x509.SubjectAlternativeName)
     if sans is None:
@@ -59,17 +64,17 @@ def san_names(cert):
     return names | {"IP:" + str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
 
 
-def _normal_san(name):
+def _normal_san(name: str) -> str:
     kind, _sep, value = name.partition(":")
     return "IP:" + str(ipaddress.ip_address(value)) if kind == "IP" else name
 
 
-def _not_after(cert):
-    when = getattr(cert, "not_valid_after_utc", None)
+def _not_after(cert: x509.Certificate) -> datetime.datetime:
+    when: datetime.datetime | None = getattr(cert, "not_valid_after_utc", None)
     return when if when is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
 
 
-def mismatch(cert, key, leaf):
+def mismatch(cert: x509.Certificate, key: Any, leaf: Mapping[str, Sequence[str] | str]) -> str | None:
     """What differs between an issued certificate and its key and the leaf's spec; None when nothing."""
     if _public_der(cert.public_key()) != _public_der(key.public_key()):
         return "the certificate is not for the private key beside it"
@@ -84,7 +89,14 @@ def mismatch(cert, key, leaf):
     return None
 
 
-def judge(ca_pem, leaf, cert_pem, key_pem, now, renew_before):
+def judge(
+    ca_pem: bytes,
+    leaf: Mapping[str, Sequence[str] | str],
+    cert_pem: bytes | None,
+    key_pem: bytes | None,
+    now: datetime.datetime,
+    renew_before: datetime.timedelta,
+) -> str | None:
     """Why one leaf must be issued again, or None when it is current.
 
     Args:

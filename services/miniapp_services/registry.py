@@ -11,4 +11,5 @@ from miniapp_services.kit.settings import SERVICES
 def spec_for(service: str) -> ServiceSpec:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}; one of: {', '.join(SERVICES)}")
-    return importlib.import_module(f"miniapp_services.{service}").SPEC
+    spec: ServiceSpec = importlib.import_module(f"miniapp_services.{service}").SPEC
+    return spec

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tools.dashboards.kit import Q, dashboard, stat, timeseries, variable
 
 
@@ -10,12 +12,12 @@ def _events(event: str, per: str = "") -> str:
     return f"{rate} * 60" if per == "min" else rate
 
 
-def build() -> dict:
+def build() -> dict[str, Any]:
     paid_share = (
         '(sum(rate(miniapp_business_events_total{event="order_paid", namespace=~"$namespace"}[$__rate_interval]))'
         " or vector(0))\n/ " + _events("order_created")
     )
-    rows = {
+    rows: dict[str, list[Any]] = {
         "Traffic": [
             stat("Page views /s", "reqps", Q(_events("page_view"))),
             stat(

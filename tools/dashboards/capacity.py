@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tools.dashboards.kit import Q, dashboard, stat, timeseries, variable
 
 POD = 'namespace=~"$namespace"'
 
 
-def build() -> dict:
-    rows = {
+def build() -> dict[str, Any]:
+    rows: dict[str, list[Any]] = {
         "Memory against budget": [
             stat(
                 "Least headroom of any container",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tools.dashboards.kit import Q, dashboard, stat, timeseries
 
 
@@ -9,8 +11,8 @@ def _p99(histogram: str) -> str:
     return f"histogram_quantile(0.99, sum by (instance, le) (rate({histogram}_bucket[$__rate_interval])))"
 
 
-def build() -> dict:
-    rows = {
+def build() -> dict[str, Any]:
+    rows: dict[str, list[Any]] = {
         "Cluster": [
             stat("Members with a leader", "short", Q("sum(etcd_server_has_leader)")),
             stat("Leader changes, last hour", "short", Q("sum(increase(etcd_server_leader_changes_seen_total[1h]))")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, QueryVariable, Row
 from grafana_foundation_sdk.builders.logs import Panel as LogsPanel
@@ -15,6 +16,8 @@ from grafana_foundation_sdk.builders.stat import Panel as StatPanel
 from grafana_foundation_sdk.builders.timeseries import Panel as TimeseriesPanel
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+P = TypeVar("P", TimeseriesPanel, StatPanel)
 
 # The uids Grafana's provisioned datasources carry (roles/observability: grafana datasources).
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")
@@ -30,7 +33,7 @@ class Q:
     legend: str = ""
 
 
-def _targets(panel, queries: Iterable[Q]):
+def _targets(panel: P, queries: Iterable[Q]) -> P:
     for ref, query in zip(REF_IDS, queries, strict=False):
         panel = panel.with_target(PromQuery().expr(query.expr).legend_format(query.legend or "__auto").ref_id(ref))
     return panel
@@ -56,8 +59,8 @@ def variable(name: str, query: str) -> QueryVariable:
 
 
 def dashboard(
-    uid: str, title: str, description: str, variables: Iterable[QueryVariable], rows: dict[str, list]
-) -> dict:
+    uid: str, title: str, description: str, variables: Iterable[QueryVariable], rows: dict[str, list[Any]]
+) -> dict[str, Any]:
     """The dashboard's JSON model, panels numbered in order (Grafana needs unique ids for links)."""
     board = (
         Dashboard(title)
@@ -74,13 +77,13 @@ def dashboard(
         board = board.with_row(Row(row))
         for panel in panels:
             board = board.with_panel(panel)
-    model = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    model: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
     for number, panel in enumerate(model["panels"], start=1):
         panel["id"] = number
     return model
 
 
-def queries(model: dict) -> Iterator[tuple[str, str]]:
+def queries(model: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(panel title, PromQL) for every Prometheus target of the dashboard."""
     for panel in model["panels"]:
         if (panel.get("datasource") or {}).get("type") == "prometheus":

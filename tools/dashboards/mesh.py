@@ -3,6 +3,8 @@ stripped, so Envoy's own stats are the source): traffic, latency, errors, breake
 
 from __future__ import annotations
 
+from typing import Any
+
 from tools.dashboards.kit import Q, dashboard, logs, timeseries, variable
 
 INBOUND = 'cluster_name=~"inbound\\\\|.*", namespace=~"$namespace", app=~"$app"'
@@ -15,7 +17,7 @@ def _latency(quantile: str) -> str:
     return f"histogram_quantile({quantile}, sum by (app, version, le) ({buckets}))"
 
 
-def build() -> dict:
+def build() -> dict[str, Any]:
     errors = (
         f'sum by (app, version) (rate(envoy_cluster_upstream_rq{{{INBOUND}, response_code_class="5xx"}}'
         "[$__rate_interval]))\nor " + REQUESTS + " * 0"
@@ -24,7 +26,7 @@ def build() -> dict:
         REQUESTS + f"\n/ ignoring (version) group_left\nsum by (app) (rate(envoy_cluster_upstream_rq_total{{{INBOUND}}}"
         "[$__rate_interval]))"
     )
-    rows = {
+    rows: dict[str, list[Any]] = {
         "Traffic": [
             timeseries("Requests /s by service and version", "reqps", Q(REQUESTS, "{{app}} {{version}}")),
             timeseries(

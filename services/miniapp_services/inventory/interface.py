@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import grpc
 from fastapi import APIRouter, FastAPI, Path, Request, status
@@ -90,22 +90,24 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
 
     class Servicer(inventory_pb2_grpc.InventoryServicer):
         @traced
-        async def Reserve(self, request, context):  # gRPC method names are the proto's
+        async def Reserve(  # gRPC method names are the proto's
+            self, request: inventory_pb2.ReserveRequest, context: Any
+        ) -> inventory_pb2.Reservation:
             checked = ReserveIn(order_id=request.order_id, sku=request.sku, quantity=request.quantity)
             return _pb(await in_transaction(app, Repo, app_.reserve, checked.order_id, checked.sku, checked.quantity))
 
         @traced
-        async def Release(self, request, context):
+        async def Release(self, request: inventory_pb2.ReservationRef, context: Any) -> inventory_pb2.Reservations:
             settled = await in_transaction(app, Repo, app_.settle, request.order_id, State.RELEASED)
             return inventory_pb2.Reservations(items=[_pb(r) for r in settled])
 
         @traced
-        async def Commit(self, request, context):
+        async def Commit(self, request: inventory_pb2.ReservationRef, context: Any) -> inventory_pb2.Reservations:
             settled = await in_transaction(app, Repo, app_.settle, request.order_id, State.COMMITTED)
             return inventory_pb2.Reservations(items=[_pb(r) for r in settled])
 
         @traced
-        async def GetStock(self, request, context):
+        async def GetStock(self, request: inventory_pb2.GetStockRequest, context: Any) -> inventory_pb2.Stock:
             return inventory_pb2.Stock(**vars(await on_connection(app, Repo, app_.get_stock, request.sku)))
 
     inventory_pb2_grpc.add_InventoryServicer_to_server(Servicer(), server)

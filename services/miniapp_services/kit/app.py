@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import grpc
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import start_http_server
 from sqlalchemy import MetaData
 
@@ -31,7 +32,7 @@ from miniapp_services.kit.tracing import make_tracer
 GrpcRegistrar = Callable[[grpc.aio.Server, FastAPI], None]
 # The edge middleware traces (with our sampler) and counts every request once. FastAPI's own telemetry
 # would look up the global OpenTelemetry providers on every request: 10 % of the gateway's CPU, measured.
-_NO_FASTAPI_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+_NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -49,20 +50,25 @@ class ServiceSpec:
     requires: tuple[str, ...] = field(default_factory=tuple)
     # Called but not gating readiness: the service degrades without them (cart shows unpriced lines).
     degrades_without: tuple[str, ...] = field(default_factory=tuple)
-    background: Callable[[FastAPI], Awaitable[None]] | None = None
+    background: Callable[[FastAPI], Coroutine[Any, Any, None]] | None = None
     # Services called over HTTP (settings.upstreams); the gateway's way to reach the others.
     upstreams: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
 
 
 def transaction(request: Request) -> contextlib.AbstractAsyncContextManager[Connection]:
     """One database transaction for a request's statements that must hold together, committed before the
     response is written."""
-    return request.app.state.db.transaction()
+    return _db(request).transaction()
 
 
 def connection(request: Request) -> contextlib.AbstractAsyncContextManager[Connection]:
     """A database connection for a request that reads, or writes in one statement (no BEGIN/COMMIT)."""
-    return request.app.state.db.connection()
+    return _db(request).connection()
 
 
 async def in_transaction(
@@ -125,6 +131,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.include_router(spec.router())
     if settings.faults_enabled:
         app.include_router(fault_router())
+    # Starlette types a handler as taking any Exception; ours takes the DomainError it is registered for.
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     limits = EdgeLimits(settings.max_concurrency, settings.max_body_bytes, settings.request_log_ratio)
     app.add_middleware(EdgeMiddleware, limits=limits, metrics=metrics, faults=faults, tracer=tracer)

@@ -31,7 +31,8 @@ from miniapp_services.kit.settings import Settings
 _MIGRATIONS_ENV = Path(__file__).with_name("migrations")
 # A connection idle this long is closed (the pool keeps one); PostgreSQL's per-backend memory comes back.
 _IDLE_LIFETIME_S = 300.0
-Connection = asyncpg.Connection
+# What the repositories get: a pool's proxy in the services, a bare connection in the pool's setup hooks.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 def dsn(database_url: str) -> str:

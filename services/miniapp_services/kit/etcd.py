@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -35,13 +36,14 @@ class Etcd:
     def __init__(self, client: httpx.AsyncClient, endpoint: str) -> None:
         self.client, self.endpoint = client, endpoint.rstrip("/")
 
-    async def _call(self, path: str, body: dict) -> dict:
+    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         reply = await self.client.post(f"{self.endpoint}/v3/{path}", json=body)
         reply.raise_for_status()
-        return reply.json()
+        found: dict[str, Any] = reply.json()
+        return found
 
     async def grant(self, ttl_s: int) -> str:
-        return (await self._call("lease/grant", {"TTL": ttl_s}))["ID"]
+        return str((await self._call("lease/grant", {"TTL": ttl_s}))["ID"])
 
     async def keepalive(self, lease: str) -> int:
         """Refresh the lease once; its remaining TTL (0: it expired, its keys are gone)."""

@@ -46,18 +46,22 @@ class FaultState:
 def fault_router() -> APIRouter:
     router = APIRouter(prefix="/admin/faults", tags=["admin"])
 
+    def state(request: Request) -> FaultState:
+        faults: FaultState = request.app.state.faults
+        return faults
+
     @router.get("")
     async def current(request: Request) -> FaultSpec:
-        return request.app.state.faults.spec
+        return state(request).spec
 
     @router.put("")
     async def replace(spec: FaultSpec, request: Request) -> FaultSpec:
-        request.app.state.faults.spec = spec
+        state(request).spec = spec
         return spec
 
     @router.delete("")
     async def clear(request: Request) -> FaultSpec:
-        request.app.state.faults.spec = FaultSpec()
-        return request.app.state.faults.spec
+        state(request).spec = FaultSpec()
+        return state(request).spec
 
     return router

@@ -26,7 +26,7 @@ def rpc(metrics: Metrics, tracer: trace.Tracer) -> Callable[[Handler], Handler]:
 
     def decorate(method: Handler) -> Handler:
         @functools.wraps(method)
-        async def wrapped(self: object, request: object, ctx: grpc.aio.ServicerContext) -> object:
+        async def wrapped(self: object, request: object, ctx: grpc.aio.ServicerContext[Any, Any]) -> object:
             carrier = tracing.metadata_dict(ctx.invocation_metadata())
             token = context.attach(tracing.extract(carrier))
             tag_token = tracing.current_release_tag.set(carrier.get(tracing.RELEASE_TAG))
@@ -48,7 +48,7 @@ def rpc(metrics: Metrics, tracer: trace.Tracer) -> Callable[[Handler], Handler]:
                 context.detach(token)
                 metrics.grpc.labels(metrics.service, metrics.version, method.__name__, code).inc()
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped  # type: ignore[return-value]  # wraps keeps the signature; mypy cannot see it through wraps
 
     return decorate
 
@@ -98,10 +98,12 @@ class Clients:
         """Whether the dependency's health service says SERVING within timeout_s."""
         stub = health_pb2_grpc.HealthStub(self.channel(name))
         try:
-            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+            # types-grpcio-health-checking's HealthStub omits the methods grpcio generates on it.
+            check = stub.Check  # type: ignore[attr-defined]
+            reply = await check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
         except grpc.aio.AioRpcError:
             return False
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     async def close(self) -> None:
         for channel in self.channels.values():

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+from typing import Any
 
 TIMESTAMP, NONCE, SIGNATURE = "x-mp-timestamp", "x-mp-nonce", "x-mp-signature"
 
@@ -32,7 +33,7 @@ def sign(key: bytes, message: bytes) -> str:
     return b64url(hmac.new(key, message, hashlib.sha256).digest())
 
 
-def hs256_token(claims: dict, secret: bytes) -> str:
+def hs256_token(claims: dict[str, Any], secret: bytes) -> str:
     """A compact JWT signed with HS256 (RFC 7519 / 7515)."""
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     payload = b64url(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())

@@ -42,7 +42,8 @@ def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
 
 def outgoing_metadata() -> list[tuple[str, str]]:
     """gRPC metadata for a call made inside the current span, with the request's release tag."""
-    carrier: dict[str, str] = inject({})
+    carrier: dict[str, str] = {}
+    inject(carrier)
     release_tag = current_release_tag.get()
     if release_tag:
         carrier[RELEASE_TAG] = release_tag

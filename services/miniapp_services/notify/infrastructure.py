@@ -54,6 +54,8 @@ class SqlOutbox:
             n.data,
             n.status.value,
         )
+        if row is None:
+            raise RuntimeError("INSERT ... RETURNING gave no row: the notify.notification table refused it silently")
         return _notification(row)
 
     async def due(self, limit: int) -> list[Notification]:

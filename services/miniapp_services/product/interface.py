@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import grpc
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -68,7 +68,7 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
 
     class Servicer(product_pb2_grpc.ProductsServicer):
         @traced
-        async def GetProduct(self, request, context):
+        async def GetProduct(self, request: product_pb2.GetProductRequest, context: Any) -> product_pb2.Product:
             return product_pb2.Product(**vars(await on_connection(app, Repo, app_.get_product, request.sku)))
 
     product_pb2_grpc.add_ProductsServicer_to_server(Servicer(), server)

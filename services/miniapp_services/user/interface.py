@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,7 +62,7 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
 
     class Servicer(user_pb2_grpc.UsersServicer):
         @traced
-        async def GetUser(self, request, context):
+        async def GetUser(self, request: user_pb2.GetUserRequest, context: Any) -> user_pb2.User:
             user = await on_connection(app, Repo, app_.get_user, request.id)
             return user_pb2.User(id=user.id, openid=user.openid, nickname=user.nickname)
 
