@@ -1,4 +1,4 @@
-"""The handover report: one self-contained HTML file (inline SVG, inline CSS) and the same facts as JSON.
+"""The handover report: one self-contained HTML file (inline SVG by matplotlib, inline CSS) and the same facts as JSON.
 
 `render(result)` is pure: the result dictionary written by load.handover (gates, the Locust timeline, the
 circuit-breaker and memory samples) in, HTML out.
@@ -9,18 +9,18 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from load.svg import Bar, bar_chart, line_chart
+from load.plots import Bar, bar_chart, line_chart
 
 STYLE = """body{font-family:sans-serif;max-width:760px;margin:2em auto;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;font-size:13px;text-align:left}
-.pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}svg{margin:1em 0}"""
+.pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}svg{margin:1em 0;max-width:100%;height:auto}"""
 
 
-def _verdict(gate: dict) -> str:
+def _verdict(gate: dict[str, Any]) -> str:
     return ("PASS" if gate["passed"] else "FAIL") if gate.get("evaluated", True) else "SKIP"
 
 
-def _gate_table(gates: list[dict]) -> str:
+def _gate_table(gates: list[dict[str, Any]]) -> str:
     rows = "".join(
         f'<tr><td class="{_verdict(g).lower()}">{_verdict(g)}</td>'
         f"<td>{escape(g['name'])}</td><td>{escape(g['summary'])}</td></tr>"
@@ -29,7 +29,7 @@ def _gate_table(gates: list[dict]) -> str:
     return f"<table><tr><th>gate</th><th>check</th><th>evidence</th></tr>{rows}</table>"
 
 
-def _journey_table(rows: list[dict]) -> str:
+def _journey_table(rows: list[dict[str, Any]]) -> str:
     body = "".join(
         f"<tr><td>{escape(r['journey'])}</td><td>{r['requests']}</td><td>{r['error_rate']:.2%} (≤ {r['slo_error_rate']:.2%})</td>"
         f"<td>{r['p50_ms']:.0f}</td><td>{r['p99_ms']:.0f} (≤ {r['slo_p99_ms']:.0f})</td></tr>"
@@ -40,53 +40,62 @@ def _journey_table(rows: list[dict]) -> str:
     )
 
 
-def _gate(result: dict, name: str) -> dict[str, Any]:
+def _gate(result: dict[str, Any], name: str) -> dict[str, Any]:
     return next((g["evidence"] for g in result["gates"] if g["name"] == name), {})
 
 
-def charts(result: dict) -> list[str]:
-    ticks, window = result["timeline"], result.get("fault_window_hours")
-    hours = [t["hour"] for t in ticks]
-    shade = tuple(window) if window else None
-    out = [
-        line_chart("Requests/s and failures/s across the replayed day",
-                   {"requests/s": list(zip(hours, (t["rps"] for t in ticks), strict=True)),
-                    "failures/s": list(zip(hours, (t["failures_per_s"] for t in ticks), strict=True))},
-                   "replayed hour", "per second", shade),
-        line_chart("Response time across the replayed day",
-                   {"p50 ms": list(zip(hours, (t["p50_ms"] for t in ticks), strict=True)),
-                    "p99 ms": list(zip(hours, (t["p99_ms"] for t in ticks), strict=True))},
-                   "replayed hour", "milliseconds", shade),
-    ]  # fmt: skip
-    breaker = result.get("breaker_timeline", [])
-    if breaker:
-        out.append(
-            line_chart(
-                "Circuit breaker on the faulty service's callers (shaded: fault on)",
-                {
-                    name: [(b["hour"], b[name]) for b in breaker]
-                    for name in ("ejections_active", "overflow", "ejections_enforced")
-                },
-                "replayed hour",
-                "count",
-                shade,
-            )
+def _series(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
+    return {label: [(r["hour"], r[key]) for r in rows] for key, label in names.items()}
+
+
+def _breaker_chart(result: dict[str, Any], shade: tuple[float, float] | None) -> str:
+    judged = _gate(result, "circuit breaking")
+    title = "Circuit breaker on the faulty service's callers"
+    if judged:
+        title += (
+            f"\nthe gate counted {judged['ejections']} ejections and {judged['overflow']} pool overflows from fault on"
         )
+    names = {
+        "ejections_active": "ejections active",
+        "ejections_enforced": "ejections since start",
+        "overflow": "pool overflows since start",
+    }
+    series = _series(result.get("breaker_timeline", []), names)
+    return line_chart(title, series, "replayed hour", "count", shade, steps=True)
+
+
+def charts(result: dict[str, Any]) -> list[str]:
+    """Every plot of the report, each showing the data its gate judged."""
+    ticks, window = result["timeline"], result.get("fault_window_hours")
+    shade = (window[0], window[1]) if window else None
+    out = [
+        line_chart("Requests and failures across the replayed day",
+                   _series(ticks, {"rps": "requests/s", "failures_per_s": "failures/s"}),
+                   "replayed hour", "per second", shade),
+        line_chart("Response time across the replayed day", _series(ticks, {"p50_ms": "p50", "p99_ms": "p99"}),
+                   "replayed hour", "ms", shade),
+    ]  # fmt: skip
+    journeys = _gate(result, "journey SLOs").get("journeys", [])
+    if journeys:
+        bars = [Bar(j["journey"], j["p99_ms"], j["slo_p99_ms"]) for j in journeys]
+        out.append(bar_chart("p99 per journey against its objective", bars, "ms", "objective"))
+    if result.get("breaker_timeline"):
+        out.append(_breaker_chart(result, shade))
     canary = _gate(result, "canary split").get("rows", [])
     if canary:
         bars = [
             Bar(f"{r['subset']} (n={r['n']})", r["k"] / r["n"] if r["n"] else 0, r["weight"], r["low"], r["high"])
             for r in canary
         ]
-        out.append(bar_chart("Canary share with its 95 % Wilson interval", bars, "share of requests"))
+        out.append(bar_chart("Canary share of requests", bars, "share of requests", "configured weight"))
     pods = _gate(result, "memory budgets").get("pods", [])
     if pods:
-        out.append(bar_chart("Peak working set per pod against its budget",
-                             [Bar(p["pod"], p["peak_mib"], p["budget_mib"]) for p in pods], "MiB"))  # fmt: skip
+        bars = [Bar(p["pod"], p["peak_mib"], p["budget_mib"]) for p in pods]
+        out.append(bar_chart("Peak working set per pod", bars, "MiB", "budget"))
     return out
 
 
-def render(result: dict) -> str:
+def render(result: dict[str, Any]) -> str:
     passed = all(g["passed"] for g in result["gates"] if g.get("evaluated", True))
     verdict = "all gates pass" if passed else "some gates fail: not ready for handover"
     journeys = _gate(result, "journey SLOs").get("journeys", [])

@@ -47,8 +47,9 @@ if ! "$uv" --version 2>/dev/null | grep -q " $UV_VERSION"; then
 fi
 # uv verifies TLS against the system store, where a site's intercepting CA is installed.
 UV_NATIVE_TLS=1 "$uv" sync --frozen --quiet
-# The repository's packages and the collection import from the environment (an editable install, no sys.path edits).
-.venv/bin/python -c 'import lab.mesh, load, tools, benchmarks, miniapp_services, ansible_collections.miniapp.mesh.plugins.module_utils.bundle' ||
+# The repository's packages and the collection import from the environment (an editable install, no sys.path edits);
+# load.plots brings matplotlib up (its font cache is built on first import).
+.venv/bin/python -c 'import lab.mesh, load.plots, tools, benchmarks, miniapp_services, ansible_collections.miniapp.mesh.plugins.module_utils.bundle' ||
   die "the repository's packages do not import from .venv; run: $uv sync --frozen"
 
 # Kubernetes and Istio schemas for validating rendered manifests (tools/schemas), pinned by its lock.

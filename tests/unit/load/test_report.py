@@ -3,7 +3,9 @@
 import re
 import xml.etree.ElementTree as ET  # our own markup, parsed to check it is well formed
 
-from load import report, svg
+from load import plots, report
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 RESULT = {
     "replay": "replaying 8,000,000 page views/day",
@@ -24,41 +26,62 @@ RESULT = {
         {"name": "journey SLOs", "passed": True, "summary": "ok", "evaluated": True,
          "evidence": {"journeys": [{"journey": "browse", "requests": 10, "error_rate": 0.0, "slo_error_rate": 0.01,
                                     "p50_ms": 100.0, "p99_ms": 300.0, "slo_p99_ms": 1500.0}]}},
+        {"name": "circuit breaking", "passed": True, "summary": "ok", "evaluated": True,
+         "evidence": {"ejections": 13, "overflow": 38}},
         {"name": "saga invariants", "passed": False, "summary": "not the lab", "evaluated": False, "evidence": {}},
     ],
 }  # fmt: skip
 
 
+def _texts(chart: str) -> list[str]:
+    root = ET.fromstring(chart)  # noqa: S314
+    return ["".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")]
+
+
 def test_the_report_has_every_gate_and_plot_and_nothing_external() -> None:
     html = report.render(RESULT)
     assert "some gates fail: not ready for handover" in html
-    assert html.count("<svg") == 5
+    assert html.count("<svg") == 6
     assert "&lt;inside&gt;" in html
     assert ">SKIP<" in html
-    assert not re.search(r"<script|src=|href=|@import|url\(", html)
+    # Only references inside the document (#ids of the SVG's own clip paths) are allowed.
+    assert not re.search(r"<script|(?:src|href)=\"(?!#)|@import|url\((?!#)", html)
+    assert "<?xml" not in html
+    assert "<!DOCTYPE svg" not in html
 
 
 def test_a_failing_gate_alone_decides_the_verdict() -> None:
-    passing = RESULT | {"gates": [g | {"passed": True} for g in RESULT["gates"][:3]] + RESULT["gates"][3:]}
+    passing = RESULT | {"gates": [g | {"passed": True} for g in RESULT["gates"][:4]] + RESULT["gates"][4:]}
     assert "all gates pass" in report.render(passing)
 
 
 def test_charts_are_well_formed_svg() -> None:
     for chart in report.charts(RESULT):
-        assert ET.fromstring(chart).tag.endswith("svg")  # noqa: S314
+        assert ET.fromstring(chart).tag == f"{SVG}svg"  # noqa: S314
 
 
-def test_line_chart_scales_to_its_data_and_shades_the_window() -> None:
-    chart = svg.line_chart("t", {"a": [(0, 0), (10, 5)]}, "x", "y", shade=(2, 4))
-    root = ET.fromstring(chart)  # noqa: S314
-    ns = "{http://www.w3.org/2000/svg}"
-    assert root.find(f".//{ns}rect") is not None
-    assert root.find(f".//{ns}path").get("d").startswith("M0.0,")
-    assert "no data" in svg.line_chart("t", {}, "x", "y")
+def test_tick_labels_are_plain_numbers_from_zero() -> None:
+    chart = plots.line_chart("t", {"tiny": [(0, 0.000874), (24, 0.0011)], "big": [(0, 10), (24, 7480)]}, "h", "n")
+    numbers = [t for t in _texts(chart) if re.fullmatch(r"[-\d.,\u2212]+", t)]
+    assert numbers
+    assert all(re.fullmatch(r"\d+(\.\d+)?", t) for t in numbers), numbers
+    assert not any("e+" in t or "e-" in t for t in _texts(chart))
+    assert {"0", "3", "24"} <= set(numbers)
+
+
+def test_the_breaker_plot_shows_what_its_gate_judged() -> None:
+    chart = next(c for c in report.charts(RESULT) if "Circuit breaker" in c)
+    assert "13 ejections and 38 pool overflows" in " ".join(_texts(chart))
+    assert "fault on" in _texts(chart)
 
 
 def test_a_bar_beyond_its_reference_is_red_unless_it_is_an_interval() -> None:
-    over = svg.bar_chart("m", [svg.Bar("pay", 170, 160)], "MiB")
-    share = svg.bar_chart("c", [svg.Bar("v2", 0.2, 0.1, 0.15, 0.25)], "share")
-    assert "#d62728" in over
-    assert "#d62728" not in share
+    over = plots.bar_chart("m", [plots.Bar("pay", 170, 160)], "MiB", "budget")
+    share = plots.bar_chart("c", [plots.Bar("v2", 0.2, 0.1, 0.15, 0.25)], "share", "weight")
+    assert plots.OVER in over
+    assert plots.OVER not in share
+
+
+def test_empty_plots_say_so() -> None:
+    assert "no data" in _texts(plots.line_chart("t", {}, "x", "y"))
+    assert "no data" in _texts(plots.bar_chart("t", [], "MiB", "budget"))
