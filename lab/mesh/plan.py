@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from lab.mesh.compile import OUTBOUND_IP, fqdn, tcp_addresses
+from lab.mesh.compile import OUTBOUND_IP
+from lab.mesh.objects import Objects, Workload
 
 SecretLookup = Callable[[str, str, str], str]
 _PLAIN = re.compile(r"[A-Za-z0-9_]+")
@@ -41,15 +42,13 @@ def app_env(container: dict[str, Any], namespace: str, lookup: SecretLookup) -> 
     return env
 
 
-def host_entries(objects: list[dict[str, Any]], database_host: str, database_ip: str) -> list[str]:
+def host_entries(objects: Objects, database_host: str, database_ip: str) -> list[str]:
     """--add-host values: every HTTP service's names resolve to the sidecar's outbound address, a TCP
     service's to its own (the sidecar listens there for it), the database to its pod."""
-    tcp = tcp_addresses(objects)
     entries = []
-    for service in (o for o in objects if o["kind"] == "Service"):
-        host = fqdn(service)
-        parts = host.split(".")
-        entries += [f"{name}:{tcp.get(host, OUTBOUND_IP)}" for name in (host, ".".join(parts[:2]), ".".join(parts[:3]))]
+    for s in objects.services.values():
+        names = (s.fqdn, f"{s.name}.{s.namespace}", f"{s.name}.{s.namespace}.svc")
+        entries += [f"{name}:{objects.tcp.get(s.fqdn, OUTBOUND_IP)}" for name in names]
     return [*entries, f"{database_host}:{database_ip}"]
 
 
@@ -101,18 +100,10 @@ def database_roles(logins: list[Login]) -> str:
     return "\n".join(statements) + "\n"
 
 
-def metrics_port(objects: list[dict[str, Any]], namespace: str, app: str, version: str) -> int | None:
+def metrics_port(workload: Workload) -> int | None:
     """The port the pod's Deployment asks Prometheus to scrape (prometheus.io/port), as discovery reads it."""
-    for obj in objects:
-        template = obj["spec"]["template"]["metadata"] if obj["kind"] == "Deployment" else None
-        if (
-            template
-            and obj["metadata"]["namespace"] == namespace
-            and template["labels"] == {"app": app, "version": version}
-        ):
-            port = template.get("annotations", {}).get("prometheus.io/port")
-            return int(port) if port else None
-    return None
+    port = workload.annotations.get("prometheus.io/port")
+    return int(port) if port else None
 
 
 @dataclass(frozen=True)
@@ -123,26 +114,16 @@ class Projection:
     secret: bool = False
 
 
-def volume_files(
-    objects: list[dict[str, Any]],
-    container: dict[str, Any],
-    pod_spec: dict[str, Any],
-    namespace: str,
-    lookup: SecretLookup,
-) -> dict[str, Projection]:
-    """mountPath -> its projection, for the container's ConfigMap and Secret volumes (a Secret's listed
+def volume_files(objects: Objects, workload: Workload, lookup: SecretLookup) -> dict[str, Projection]:
+    """mountPath -> its projection, for the app container's ConfigMap and Secret volumes (a Secret's listed
     items only)."""
-    volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
-    maps = {
-        o["metadata"]["name"]: o
-        for o in objects
-        if o["kind"] == "ConfigMap" and o["metadata"]["namespace"] == namespace
-    }
+    volumes = {v["name"]: v for v in workload.pod_spec.get("volumes", [])}
+    namespace = workload.namespace
     files = {}
-    for mount in container.get("volumeMounts", []):
+    for mount in workload.container.get("volumeMounts", []):
         volume = volumes[mount["name"]]
         if "configMap" in volume:
-            files[mount["mountPath"]] = Projection(dict(maps[volume["configMap"]["name"]]["data"]))
+            files[mount["mountPath"]] = Projection(dict(objects.config_maps[(namespace, volume["configMap"]["name"])]))
         elif "secret" in volume:
             name, items = volume["secret"]["secretName"], volume["secret"]["items"]
             found = {i["path"]: lookup(namespace, name, i["key"]) for i in items}

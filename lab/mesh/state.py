@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import principal, spiffe_id
 from lab.mesh import compile as mesh
 from lab.mesh import plan
+from lab.mesh.objects import MeshService, Objects
 
 STATE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "mesh"
 STATE_FILE = STATE_DIR / "state.json"
@@ -106,43 +106,36 @@ def load(path: Path = STATE_FILE) -> LabState:
     return LabState.model_validate_json(path.read_text())
 
 
-def _weights(objects: list[dict[str, Any]], host: str) -> dict[str, int]:
-    """Subset weights of the host's unmatched (default) route, from its rendered VirtualService."""
-    for obj in objects:
-        if obj["kind"] == "VirtualService" and host in obj["spec"].get("hosts", []):
-            default = next(r for r in obj["spec"]["http"] if not r.get("match"))
-            return {d["destination"]["subset"]: d.get("weight", 100) for d in default["route"]}
-    return {}
+def _weights(service: MeshService) -> dict[str, int]:
+    """Subset weights of the service's unmatched (default) route, from its rendered VirtualService."""
+    if service.routes is None:
+        return {}
+    default = next(r for r in service.routes["http"] if not r.get("match"))
+    return {d["destination"]["subset"]: d.get("weight", 100) for d in default["route"]}
 
 
-def _service(objects: list[dict[str, Any]], service: dict[str, Any], pods: list[mesh.Pod]) -> LabService:
-    fqdn, namespace = mesh.fqdn(service), service["metadata"]["namespace"]
-    selected = [p for p in pods if p.namespace == namespace and p.app == service["spec"]["selector"]["app"]]
-    callers = mesh.principals(objects, selected[0]) if selected else None
+def _service(objects: Objects, service: MeshService) -> LabService:
+    callers = objects.principals(service.namespace, service.app)
     return LabService(
-        fqdn=fqdn,
-        name=service["metadata"]["name"],
-        namespace=namespace,
-        ports=tuple(p.number for p in mesh.service_ports(service)),
-        weights=_weights(objects, fqdn),
+        fqdn=service.fqdn,
+        name=service.name,
+        namespace=service.namespace,
+        ports=tuple(p.number for p in service.ports),
+        weights=_weights(service),
         callers=None if callers is None else tuple(sorted(callers)),
     )
 
 
-def build(
-    objects: list[dict[str, Any]], pods: list[mesh.Pod], trust_domain: str, edge_url: str, database: Database
-) -> LabState:
+def build(objects: Objects, pods: list[mesh.Pod], trust_domain: str, edge_url: str, database: Database) -> LabState:
     """The state of a mesh realized from these checked objects and pods."""
-    kube_services = [o for o in objects if o["kind"] == "Service"]
-    services = tuple(_service(objects, s, pods) for s in kube_services)
-    fqdn_of = {(s["metadata"]["namespace"], s["spec"]["selector"]["app"]): mesh.fqdn(s) for s in kube_services}
+    services = tuple(_service(objects, s) for s in objects.services.values())
     lab_pods = tuple(
         LabPod(
             **p.model_dump(),
-            service=fqdn_of[(p.namespace, p.app)],
+            service=objects.service_of(p.namespace, p.app).fqdn,
             app_container=f"{p.name}-app",
             sidecar_container=f"{p.name}-envoy",
-            metrics_port=plan.metrics_port(objects, p.namespace, p.app, p.version),
+            metrics_port=plan.metrics_port(objects.workload(p.namespace, p.app, p.version)),
         )
         for p in pods
     )

@@ -30,6 +30,7 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import ED
 from lab.mesh import EDGE_PORT, EDGE_URL, pki, plan, state
 from lab.mesh import compile as mesh
 from lab.mesh.clusters import TlsFiles
+from lab.mesh.objects import Objects
 from lab.podman import podman, succeeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ class Realize:
     """What every pod of one mesh is started from: the checked objects, the pods they ask for, the images by
     the name a Deployment asks for, the mesh's CA, the Secrets, the trust domain and the database."""
 
-    objects: list[dict[str, Any]]
+    objects: Objects
     pods: list[mesh.Pod]
     images: dict[str, str]
     ca: pki.Issued
@@ -149,17 +150,6 @@ def _run_envoy(
     )
 
 
-def _deployment(objects: list[dict[str, Any]], pod: mesh.Pod) -> dict[str, Any]:
-    """The Deployment whose template made this pod (its namespace and app and version labels)."""
-    return next(
-        o
-        for o in objects
-        if o["kind"] == "Deployment"
-        and o["metadata"]["namespace"] == pod.namespace
-        and o["spec"]["template"]["metadata"]["labels"] == {"app": pod.app, "version": pod.version}
-    )
-
-
 def _mounts(pod: mesh.Pod, files: dict[str, plan.Projection], scratch: list[str], user: int) -> list[str]:
     """podman arguments that project the pod's volume files read-only (a Secret's readable by the container's
     user alone, 0400) and give each emptyDir a tmpfs."""
@@ -184,18 +174,17 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     """The pod as the kubelet would start it: its init containers (once per app, as the first pod's would
     have done it for the others), its container with its limits, volumes and arguments, and its sidecar.
     Returns its readiness probe as a command."""
-    planned = next(p for p in run.pods if p.name == pod.name)
-    spec = _deployment(run.objects, planned)["spec"]["template"]["spec"]
-    app = spec["containers"][0]
+    workload = run.objects.workload(pod.namespace, pod.app, pod.version)
+    spec, app = workload.pod_spec, workload.container
     entries = plan.host_entries(run.objects, run.database.host, run.database.ip)
     hosts = [a for h in entries for a in ("--add-host", h)]
     podman("pod", "create", "--name", pod.name, "--label", LABEL, "--network", NETWORK, "--ip", pod.ip, *hosts)
     env = [a for k, v in plan.app_env(app, pod.namespace, run.lookup).items() for a in ("-e", f"{k}={v}")]
     limits = app["resources"]["limits"]
     run_args = ["--memory", limits["memory"].replace("Mi", "m"), "--cpus", str(int(limits["cpu"].rstrip("m")) / 1000)]
-    files = plan.volume_files(run.objects, app, spec, pod.namespace, run.lookup)
+    files = plan.volume_files(run.objects, workload, run.lookup)
     user = app.get("securityContext", {}).get("runAsUser", 0)
-    run_args += _mounts(planned, files, plan.scratch_dirs(app, spec), user)
+    run_args += _mounts(pod, files, plan.scratch_dirs(app, spec), user)
     if pod.app not in run.initialized:
         for init in spec.get("initContainers", []):
             podman("run", "--rm", "--pod", pod.name, *env, run.images[plan.image_name(init["image"])], *init["args"])
@@ -203,16 +192,14 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     argv = [*app.get("args", []), *plan.loopback_args(app)]
     image_ = run.images[plan.image_name(app["image"])]
     podman("run", "-d", "--pod", pod.name, "--name", pod.app_container, *run_args, *env, image_, *argv)
-    config = mesh.sidecar(run.objects, run.pods, planned, MESH_TLS, run.trust_domain)
+    config = mesh.sidecar(run.objects, run.pods, pod, MESH_TLS, run.trust_domain)
     directory = _sidecar_dir(pod.name, run.ca, pod.spiffe_id(run.trust_domain), config)
-    _run_envoy(pod.name, pod.sidecar_container, directory, run.images["node"], mesh.concurrency(run.objects, planned))
+    _run_envoy(pod.name, pod.sidecar_container, directory, run.images["node"], mesh.concurrency(run.objects, pod))
     return plan.readiness(app)
 
 
 def start_ingress(run: Realize) -> None:
-    objects = run.objects
-    edge = {mesh.fqdn(s) for s in objects if s["kind"] == "Service" and s["metadata"]["name"] == "gateway"}
-    config = mesh.ingress(objects, run.pods, MESH_TLS, run.trust_domain, edge, INGRESS_PORT)
+    config = mesh.ingress(run.objects, run.pods, MESH_TLS, run.trust_domain, INGRESS_PORT)
     spiffe = spiffe_id(run.trust_domain, EDGE_NAMESPACE, EDGE_ACCOUNT)
     podman(
         "pod",
@@ -281,7 +268,7 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str) -> state.LabSt
     # The backend's own code counts too: a change to how sidecars are compiled recreates the mesh.
     backend = [p.read_text() for p in sorted(Path(__file__).parent.glob("*.py"))]
     fingerprint = hashlib.sha256(
-        json.dumps([objects, secrets, images, trust_domain, backend], sort_keys=True).encode()
+        json.dumps([objects.raw, secrets, images, trust_domain, backend], sort_keys=True).encode()
     ).hexdigest()
     applied = STATE / "applied.sha256"
     # Done here (applied) and what runs is it (the network's label): a mesh realized from another checkout has

@@ -163,6 +163,6 @@ def test_the_nonce_store_admits_the_gateway_alone_and_then_asks_for_its_password
     and closes any other workload's connection; no other pod's sidecar even routes to it."""
     assert _redis_ping("gateway-v1-0").startswith(b"-NOAUTH")
     assert _redis_ping("order-v1-0") == b""
-    address = mesh.tcp_addresses(probe.rendered_objects(evidence.OBJECTS))["nonces.miniapp.svc.cluster.local"]
+    address = mesh.checked(probe.rendered_objects(evidence.OBJECTS)).tcp["nonces.miniapp.svc.cluster.local"]
     refused = in_pod("order-v1-0", f"curl -s -o /dev/null -w '%{{http_code}}' telnet://{address}:6379 -m 2 || true")
     assert refused.strip() in ("000", "")

