@@ -85,7 +85,7 @@ molecule: image lab-bundle ## Every molecule scenario under extensions/molecule
 collection-test: image lab-bundle ## Build the collection tarball, install it elsewhere, syntax-check site.yml and converge a scenario with it
 	MINIAPP_NODE_IMAGE=$(NODE_IMAGE) tests/collection/tarball.sh
 
-image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop)
+image-test: services-image ## Run the services image as a pod would (migrate, serve under its budget, stop); install the PostgreSQL apt repository on a node with no network
 	pytest -p no:cacheprovider tests/image
 
 mesh: services-image ## Render the services and run them as pods with Envoy sidecars, and Prometheus beside them
