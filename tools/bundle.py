@@ -2,7 +2,10 @@
 
   python tools/bundle.py lock                 record missing checksums (trust on first use, printed)
   python tools/bundle.py build OUT [NAME@VERSION ...]   fetch, verify, write manifest, SBOM, signature, tarball
-  python tools/bundle.py verify DIR           check signature, manifest and every file
+  python tools/bundle.py verify DIR --signer SHA256
+                                             check signature (against the pinned signer), manifest and every file
+  python tools/bundle.py verify DIR --trust-on-first-use
+                                             the same against the key the bundle carries; prints it to pin
 
 Artifacts come from the table in roles/offline_bundle/vars/main.yml: https sources are downloaded
 (with a progress bar, verified against the table), ``image:`` sources are copied by the digest the table
@@ -105,10 +108,25 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise SystemExit(f"{entry['file']}: sha256 {digest} does not match the table's {entry['sha256']}")
         artifacts.append(bundle.manifest_entry(name, entry, path.stat().st_size, digest))
     manifest = bundle.build_manifest(artifacts, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    drop_stale(out, manifest)
     write_signed(out, manifest)
     if args.tarball:
         pack(out, args.tarball)
     return 0
+
+
+def drop_stale(out: Path, manifest: dict[str, Any]) -> None:
+    """Remove the artifacts of an earlier build that this manifest does not list (a verified bundle holds
+    nothing unlisted); anything else unlisted in the directory is refused, not deleted."""
+    known = {str(e["file"]) for _, e in table_entries(TABLE)}
+    known |= {f".{f}{suffix}" for f in known for suffix in bundle.BUILDER_MARKERS}
+    own = {bundle.MANIFEST, bundle.SIGNATURE, bundle.PUBLIC_KEY, bundle.SBOM}
+    unlisted = [n for n in bundle.unlisted(manifest, [p.name for p in out.iterdir()]) if n not in own]
+    foreign = [n for n in unlisted if n not in known]
+    if foreign:
+        raise SystemExit(f"{out}: {', '.join(foreign)} not bundle artifacts; build into an empty directory")
+    for name in unlisted:
+        (out / name).unlink()
 
 
 def write_signed(out: Path, manifest: dict[str, Any]) -> None:
@@ -143,6 +161,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(line)
     if not problems:
         print(f"{args.dir}: signature, manifest, SBOM and every file verified")
+        if args.trust_on_first_use:
+            fingerprint = bundle.signer_fingerprint((args.dir / bundle.PUBLIC_KEY).read_bytes())
+            print(f"TRUST ON FIRST USE: signed by {fingerprint}; pin it (--signer, offline_bundle_signer)")
     return 1 if problems else 0
 
 
@@ -162,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--tarball", type=Path)
     verify = sub.add_parser("verify", help="verify a bundle directory")
     verify.add_argument("dir", type=Path)
-    verify.add_argument("--signer", help="sha256 of the trusted signing key")
+    trust = verify.add_mutually_exclusive_group(required=True)
+    trust.add_argument("--signer", help="sha256 of the trusted signing key (printed by build)")
+    trust.add_argument(
+        "--trust-on-first-use",
+        action="store_true",
+        help="trust the key the bundle carries (integrity, not origin) and print its fingerprint to pin",
+    )
     args = parser.parse_args(argv)
     try:
         return {"lock": cmd_lock, "build": cmd_build, "verify": cmd_verify}[args.command](args)

@@ -16,6 +16,9 @@ from typing import Any
 
 MANIFEST_FORMAT = "miniapp-bundle/1"
 MANIFEST, SBOM, SIGNATURE, PUBLIC_KEY = "manifest.json", "sbom.cdx.json", "manifest.json.sig", "signing.pub"
+# The builder's own notes beside an artifact it fetched or saved (which digest or image it holds); tools/bundle.py
+# leaves them out of the tarball, so only a builder's directory has them.
+BUILDER_MARKERS = (".digest", ".ref")
 # The architecture names the table uses, by what hosts report (ansible_facts.architecture, uname -m).
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
@@ -155,6 +158,15 @@ def signature_valid(public_pem: bytes, data: bytes, signature: bytes) -> bool:
     return True
 
 
+def unlisted(manifest: Mapping[str, Any], names: list[str]) -> list[str]:
+    """The names in a bundle directory that are neither its own files, nor an artifact the manifest lists, nor
+    the builder's marker of one: nothing unlisted may ride along with a verified bundle."""
+    listed = {item["file"] for item in manifest["artifacts"]}
+    own = {MANIFEST, SIGNATURE, PUBLIC_KEY, SBOM}
+    markers = {".%s%s" % (f, suffix) for f in listed for suffix in BUILDER_MARKERS}
+    return sorted(n for n in names if n not in listed | own | markers)
+
+
 def verify_dir(directory: str, signer: str | None) -> list[str]:
     """Every problem of a bundle directory, each naming its file; empty when it can be trusted.
 
@@ -184,6 +196,10 @@ def verify_dir(directory: str, signer: str | None) -> list[str]:
         if name not in names and os.path.isfile(path):
             present[name] = (os.path.getsize(path), sha256_file(path))
     problems = verify_files(manifest, present)
+    problems += [
+        "%s: not listed in the manifest; remove it from %s or rebuild the bundle" % (name, directory)
+        for name in unlisted(manifest, os.listdir(directory))
+    ]
     sbom = json.loads(read(SBOM))
     return problems + ["%s: disagrees with the manifest on %s" % (SBOM, f) for f in sbom_disagreements(sbom, manifest)]
 

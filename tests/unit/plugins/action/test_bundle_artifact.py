@@ -38,9 +38,14 @@ def _table(tool_sha: str | None = hashlib.sha256(b"tool").hexdigest()) -> dict:
     return {"tool": [TOOL | {"sha256": tool_sha}], "app": [IMAGE]}
 
 
+def _signer(bundle_dir: Path) -> str:
+    return bundle.signer_fingerprint((bundle_dir / bundle.PUBLIC_KEY).read_bytes())
+
+
 def _tasks(bundle_dir: Path, dest: Path | None, *, name="tool", version="1.0", table=None, verify=True) -> list:
     place = {"bundle_dir": str(bundle_dir), "table": table or _table(), "name": name, "version": version}
-    tasks = [{"name": "Verify", "miniapp.mesh.bundle_verify": {"bundle_dir": str(bundle_dir)}}] if verify else []
+    check = {"bundle_dir": str(bundle_dir), "signer": _signer(bundle_dir)}
+    tasks = [{"name": "Verify", "miniapp.mesh.bundle_verify": check}] if verify else []
     return [*tasks, {"name": "Place", "miniapp.mesh.bundle_artifact": place | ({"dest": str(dest)} if dest else {}),
                      "register": "placed"}, {"ansible.builtin.debug": {"msg": "path={{ placed.path }}"}}]  # fmt: skip
 
@@ -53,7 +58,6 @@ def test_the_artifact_reaches_the_host_once_and_verified(signed, tmp_path, play)
     assert oct((dest / "tool-1.0.tar.gz").stat().st_mode & 0o777) == "0o644"
     assert f"path={dest}/tool-1.0.tar.gz" in first.stdout
     assert "changed=1" in first.stdout
-    assert "offline_bundle_signer is empty" in first.stderr  # no signer pinned: warned
     assert "changed=0" in play(_tasks(signed, dest), facts=True).stdout
 
 
@@ -117,6 +121,15 @@ def test_a_tampered_bundle_is_not_trusted(signed, tmp_path, play) -> None:
     assert "cannot be trusted" in done.stdout
     assert "tool-1.0.tar.gz: sha256" in done.stdout
     assert not (tmp_path / "artifacts").exists()
+
+
+def test_no_signer_is_refused_unless_trusted_on_first_use_which_names_the_key(signed, play) -> None:
+    refused = play([{"miniapp.mesh.bundle_verify": {"bundle_dir": str(signed)}}])
+    assert refused.returncode != 0
+    assert "offline_bundle_signer is empty: pin the signer" in refused.stdout
+    first_use = play([{"miniapp.mesh.bundle_verify": {"bundle_dir": str(signed), "trust_on_first_use": True}}])
+    assert first_use.returncode == 0, first_use.stdout[-2000:]
+    assert f"pin offline_bundle_signer: {_signer(signed)}" in first_use.stderr
 
 
 def test_another_signer_is_refused(signed, play) -> None:
