@@ -25,8 +25,6 @@ REQUESTS, CONCURRENCY, ROUNDS = 900, 3, 2
 # Runs inside a pod with the node image's python3: N requests, C threads, prints latencies in ms as JSON.
 CLIENT = """
 import http.client, json, sys, threading, time
-
-ROOT = Path(__file__).resolve().parents[1]
 host, port, name, n, c = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 lat, left, lock = [], iter(range(n)), threading.Lock()
 def work():
