@@ -11,7 +11,7 @@ rm -rf "$work" && mkdir -p "$work/collections"
 ansible-galaxy collection build --force --output-path "$work" "$repo"
 tarball=$(ls "$work"/miniapp-mesh-*.tar.gz)
 # From here Ansible sees the scratch path alone. The checkout reaches Ansible twice otherwise: its ansible.cfg,
-# and sys.path (the editable install puts collections/ there for pytest), so sys.path is not scanned and the
+# and the import path (the editable install puts collections/ there for pytest), so that is not scanned and the
 # collections the ansible package bundles are linked into the scratch path instead.
 printf '[defaults]\ncollections_path = %s\n' "$work/collections" > "$work/ansible.cfg"
 export ANSIBLE_CONFIG=$work/ansible.cfg ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
