@@ -15,8 +15,9 @@ export MINIAPP_BUNDLE_SIGNER = $(shell cat .cache/bundle-signing/signer.sha256 2
 export MOLECULE_DRIVER ?= podman
 
 NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
-# Artifacts the lab builds here: etcd from Debian packages (lab: sources), the services image (build:).
-LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0
+# Artifacts the lab builds here: etcd and the database hosts' apt repository from Debian packages (lab: sources), the
+# services image (build:).
+LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0 postgresql-apt@15
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
 .PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge

@@ -25,8 +25,17 @@ import envoy
 import httpx
 import yaml
 
-from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import ISTIO_CONCURRENCY, spiffe_id
-from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import EDGE_ACCOUNT, EDGE_NAMESPACE
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_catalog import (
+    ISTIO_CONCURRENCY,
+    SidecarResources,
+    spiffe_id,
+)
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
+    EDGE_ACCOUNT,
+    EDGE_NAMESPACE,
+    PROXY_CPU_LIMIT,
+    PROXY_MEMORY_LIMIT,
+)
 from lab.mesh import EDGE_PORT, EDGE_URL, pki, plan, state
 from lab.mesh import compile as mesh
 from lab.mesh.clusters import TlsFiles
@@ -38,7 +47,9 @@ STATE = state.STATE_DIR
 NETWORK, SUBNET, PREFIX = "miniapp-mesh", "10.89.7.0/24", "10.89.7."
 DATABASE_IP, INGRESS_IP, FIRST_POD = PREFIX + "5", PREFIX + "6", 10
 DATABASE_CONTAINER = "miniapp-mesh-postgres"
-INGRESS_PORT, SIDECAR_MEMORY = 8080, "64m"
+INGRESS_PORT = 8080
+# The edge's sidecar has no Deployment of ours to read its limits from: the catalog's default budget.
+EDGE_SIDECAR = SidecarResources()
 LABEL = "miniapp.mesh=lab"
 FINGERPRINT = "miniapp.mesh.fingerprint"
 SOCKET_DIR = "/tmp"  # noqa: S108  # the database container's own socket directory (start.sh)
@@ -121,8 +132,13 @@ def _sidecar_dir(name: str, ca: pki.Issued, spiffe: str, config: dict[str, Any])
     return directory
 
 
+def _limits(memory: str, cpu: str) -> list[str]:
+    """podman's cgroup limits for a container limited at memory (such as 64Mi) and cpu (such as 1000m)."""
+    return ["--memory", memory.replace("Mi", "m"), "--cpus", str(int(cpu.rstrip("m")) / 1000)]
+
+
 def _run_envoy(
-    pod: str, container: str, directory: Path, node_image: str, concurrency: int = ISTIO_CONCURRENCY
+    pod: str, container: str, directory: Path, node_image: str, limits: list[str], concurrency: int = ISTIO_CONCURRENCY
 ) -> None:
     podman(
         "run",
@@ -131,8 +147,7 @@ def _run_envoy(
         pod,
         "--name",
         container,
-        "--memory",
-        SIDECAR_MEMORY,
+        *limits,
         "--stop-signal",
         "SIGTERM",
         "-v",
@@ -181,7 +196,7 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     podman("pod", "create", "--name", pod.name, "--label", LABEL, "--network", NETWORK, "--ip", pod.ip, *hosts)
     env = [a for k, v in plan.app_env(app, pod.namespace, run.lookup).items() for a in ("-e", f"{k}={v}")]
     limits = app["resources"]["limits"]
-    run_args = ["--memory", limits["memory"].replace("Mi", "m"), "--cpus", str(int(limits["cpu"].rstrip("m")) / 1000)]
+    run_args = _limits(limits["memory"], limits["cpu"])
     files = plan.volume_files(run.objects, workload, run.lookup)
     user = app.get("securityContext", {}).get("runAsUser", 0)
     run_args += _mounts(pod, files, plan.scratch_dirs(app, spec), user)
@@ -194,7 +209,11 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     podman("run", "-d", "--pod", pod.name, "--name", pod.app_container, *run_args, *env, image_, *argv)
     config = mesh.sidecar(run.objects, run.pods, pod, MESH_TLS, run.trust_domain)
     directory = _sidecar_dir(pod.name, run.ca, pod.spiffe_id(run.trust_domain), config)
-    _run_envoy(pod.name, pod.sidecar_container, directory, run.images["node"], mesh.concurrency(run.objects, pod))
+    # The sidecar's limits as Istio's injector reads them from the pod's annotations.
+    proxy = _limits(workload.annotations[PROXY_MEMORY_LIMIT], workload.annotations[PROXY_CPU_LIMIT])
+    _run_envoy(
+        pod.name, pod.sidecar_container, directory, run.images["node"], proxy, mesh.concurrency(run.objects, pod)
+    )
     return plan.readiness(app)
 
 
@@ -216,7 +235,8 @@ def start_ingress(run: Realize) -> None:
         "-p",
         f"127.0.0.1:{EDGE_PORT}:{INGRESS_PORT}",
     )
-    _run_envoy(INGRESS_POD, INGRESS_SIDECAR, _sidecar_dir("ingress", run.ca, spiffe, config), run.images["node"])
+    edge = _limits(f"{EDGE_SIDECAR.memory_mib}Mi", f"{EDGE_SIDECAR.cpu_limit_millicores}m")
+    _run_envoy(INGRESS_POD, INGRESS_SIDECAR, _sidecar_dir("ingress", run.ca, spiffe, config), run.images["node"], edge)
 
 
 def wait_ready(pods: tuple[state.LabPod, ...], probes: dict[str, list[str]], timeout_s: float = 240) -> None:

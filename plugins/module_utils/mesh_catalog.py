@@ -30,15 +30,27 @@ _SERVICE_KEYS = {
     "exposed",
     "calls",
     "degradation",
+    "sidecar_resources",
 }
 # The gateway's endpoints that have a fallback under overload (services/miniapp_services/gateway).
 DEGRADABLE = ("login", "product", "order_create")
-_STORE_KEYS = {"tenant", "clients", "memory_mib", "cpu_millicores", "max_memory_mib"}
+_STORE_KEYS = {"tenant", "clients", "memory_mib", "cpu_millicores", "max_memory_mib", "sidecar_resources"}
 STORE_PORT = 6379
 
 
 # Istio's default worker threads per sidecar (ProxyConfig.concurrency).
 ISTIO_CONCURRENCY = 2
+
+
+@dataclass(frozen=True)
+class SidecarResources:
+    """What a pod's istio-proxy (and Istio's istio-validation init container, which takes the same) requests
+    and is limited at, rendered as the pod's sidecar.istio.io/proxy* annotations; without them Istio injects its
+    global defaults (100m / 128Mi requested, 2 cores / 1 GiB limited), which the namespace's quota never allowed."""
+
+    memory_mib: int = 64
+    cpu_millicores: int = 25
+    cpu_limit_millicores: int = 1000
 
 
 class CatalogError(ValueError):
@@ -72,6 +84,7 @@ class Service:
     # Derived, never written: the ingress when exposed, then every service whose calls name this one.
     callers: tuple[str, ...] = ()
     degradation: dict[str, Any] = field(default_factory=dict[str, Any])
+    sidecar_resources: SidecarResources = SidecarResources()
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
         return f"{self.name}.{self.tenant}.{suffix}"
@@ -92,6 +105,7 @@ class Store:
     memory_mib: int
     cpu_millicores: int
     max_memory_mib: int
+    sidecar_resources: SidecarResources = SidecarResources()
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
         return f"{self.name}.{self.tenant}.{suffix}"
@@ -162,7 +176,28 @@ def _degradation(name: str, raw: dict[str, Any] | None) -> dict[str, Any]:
     return rules
 
 
-def _service(name: str, raw: dict[str, Any], defaults: dict[str, Any], tenants: tuple[str, ...]) -> Service:
+def _sidecar_resources(where: str, base: SidecarResources, raw: object) -> SidecarResources:
+    """base with what raw (a mapping of some of its fields) changes, checked."""
+    if raw is None:
+        return base
+    keys = {"memory_mib", "cpu_millicores", "cpu_limit_millicores"}
+    if not isinstance(raw, dict) or set(raw) - keys:
+        raise CatalogError(f"{where}: {raw!r}; give a mapping of {sorted(keys)}")
+    for key, value in raw.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise CatalogError(f"{where}.{key}: {value!r}; use a whole number of 1 or more")
+    budget = replace(base, **raw)
+    if budget.cpu_limit_millicores < budget.cpu_millicores:
+        raise CatalogError(
+            f"{where}.cpu_limit_millicores: {budget.cpu_limit_millicores} is below cpu_millicores"
+            f" ({budget.cpu_millicores}); a limit must be at least the request"
+        )
+    return budget
+
+
+def _service(
+    name: str, raw: dict[str, Any], defaults: dict[str, Any], tenants: tuple[str, ...], sidecar: SidecarResources
+) -> Service:
     if "callers" in raw:
         raise CatalogError(
             f"{_where(name, 'callers')}: callers are derived, not written; list the edge once, in the caller's calls"
@@ -204,6 +239,9 @@ def _service(name: str, raw: dict[str, Any], defaults: dict[str, Any], tenants: 
         calls=tuple(merged.get("calls") or ()),
         exposed=_flag(name, "exposed", merged.get("exposed", False)),
         degradation=_degradation(name, raw.get("degradation")),
+        sidecar_resources=_sidecar_resources(
+            _where(name, "sidecar_resources"), sidecar, merged.get("sidecar_resources")
+        ),
     )
 
 
@@ -252,7 +290,9 @@ def _check_deadlines(services: dict[str, Service]) -> None:
                 )
 
 
-def _store(name: str, raw: dict[str, Any], tenants: tuple[str, ...], services: dict[str, Service]) -> Store:
+def _store(
+    name: str, raw: dict[str, Any], tenants: tuple[str, ...], services: dict[str, Service], sidecar: SidecarResources
+) -> Store:
     where = f"services_catalog.stores.{name}"
     unknown = sorted(set(raw) - _STORE_KEYS)
     if unknown:
@@ -272,7 +312,10 @@ def _store(name: str, raw: dict[str, Any], tenants: tuple[str, ...], services: d
             f"{where}.max_memory_mib: {raw['max_memory_mib']} must stay below memory_mib ({raw['memory_mib']}): "
             "Redis refuses writes at max_memory_mib, the kernel kills it at memory_mib"
         )
-    return Store(name, raw["tenant"], clients, raw["memory_mib"], raw["cpu_millicores"], raw["max_memory_mib"])
+    resources = _sidecar_resources(f"{where}.sidecar_resources", sidecar, raw.get("sidecar_resources"))
+    return Store(
+        name, raw["tenant"], clients, raw["memory_mib"], raw["cpu_millicores"], raw["max_memory_mib"], resources
+    )
 
 
 def load(raw: dict[str, Any]) -> Catalog:
@@ -281,14 +324,18 @@ def load(raw: dict[str, Any]) -> Catalog:
     if not tenants:
         raise CatalogError("services_catalog.tenants: list at least one tenant (one namespace each)")
     defaults = dict(raw.get("defaults") or {})
+    sidecar = _sidecar_resources("services_catalog.sidecar_resources", SidecarResources(), raw.get("sidecar_resources"))
     services = {
-        name: _service(name, spec or {}, defaults, tenants) for name, spec in (raw.get("services") or {}).items()
+        name: _service(name, spec or {}, defaults, tenants, sidecar)
+        for name, spec in (raw.get("services") or {}).items()
     }
     if not services:
         raise CatalogError("services_catalog.services: list at least one service")
     services = _with_callers(services)
     _check_deadlines(services)
-    stores = tuple(_store(name, spec or {}, tenants, services) for name, spec in (raw.get("stores") or {}).items())
+    stores = tuple(
+        _store(name, spec or {}, tenants, services, sidecar) for name, spec in (raw.get("stores") or {}).items()
+    )
     if "gateway" in services and not any(s.name == "nonces" and "gateway" in s.clients for s in stores):
         raise CatalogError(
             "services_catalog.stores.nonces: the gateway's replay guard is missing; add a store nonces with"

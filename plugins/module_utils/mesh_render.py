@@ -14,7 +14,7 @@ from typing import Any
 
 from . import mesh_catalog
 from .kube_objects import manifest, metadata
-from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, Store, Version
+from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, SidecarResources, Store, Version
 
 RELEASE_TAG = "x-release-tag"
 # The ingress's own identity: the NGINX Ingress Controller's service account (roles/ingress), in the mesh.
@@ -26,6 +26,9 @@ STATS_INCLUSION = "cluster.outbound,cluster.inbound,cluster_manager,listener_man
 RUN_AS = 10001
 # Per-pod ProxyConfig (JSON is YAML): the sidecar's worker threads.
 PROXY_CONFIG = "proxy.istio.io/config"
+# Istio's per-pod sidecar resources; its injector gives istio-validation (istio-cni) the same.
+PROXY_CPU, PROXY_CPU_LIMIT = "sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyCPULimit"
+PROXY_MEMORY, PROXY_MEMORY_LIMIT = "sidecar.istio.io/proxyMemory", "sidecar.istio.io/proxyMemoryLimit"
 # The services' plain /metrics port: excluded from interception so Prometheus needs no mesh identity.
 METRICS_PORT = 9091
 # The gateway's degradation rules (a ConfigMap; JSON is YAML), reloaded by the gateway when it changes.
@@ -58,11 +61,12 @@ def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> lis
     """Namespace, quota and limits derived from the budgets of the tenant's services, and STRICT mTLS."""
     services = [s for s in catalog.services if s.tenant == tenant]
     stores = [s for s in catalog.stores if s.tenant == tenant]
-    # Quota leaves room for one surge pod per Deployment during a rolling update.
+    # Quota leaves room for one surge pod per Deployment during a rolling update; each pod is its app and its
+    # sidecar (istio-validation, an init container of the sidecar's size, never adds to a pod's effective request).
     pods = [(s, n + 1) for s in services for n in pods_of(s).values()] + [(s, 2) for s in stores]
-    memory = sum(s.memory_mib * n for s, n in pods)
-    cpu = sum(s.cpu_millicores * n for s, n in pods)
-    cpu_limits = sum(s.cpu_limit_millicores * n for s, n in pods)
+    memory = sum((s.memory_mib + s.sidecar_resources.memory_mib) * n for s, n in pods)
+    cpu = sum((s.cpu_millicores + s.sidecar_resources.cpu_millicores) * n for s, n in pods)
+    cpu_limits = sum((s.cpu_limit_millicores + s.sidecar_resources.cpu_limit_millicores) * n for s, n in pods)
     hard = {
         "pods": str(sum(n for _, n in pods)),
         "requests.memory": f"{memory}Mi",
@@ -70,8 +74,11 @@ def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> lis
         "requests.cpu": f"{cpu}m",
         "limits.cpu": f"{cpu_limits}m",
     }
-    memory_max = max(s.memory_mib for s, _ in pods)
-    cpu_max, request_max = max(s.cpu_limit_millicores for s, _ in pods), max(s.cpu_millicores for s, _ in pods)
+    containers = [(s.memory_mib, s.cpu_millicores, s.cpu_limit_millicores) for s, _ in pods] + [
+        (r.memory_mib, r.cpu_millicores, r.cpu_limit_millicores) for r in (s.sidecar_resources for s, _ in pods)
+    ]
+    memory_max = max(m for m, _, _ in containers)
+    request_max, cpu_max = max(c for _, c, _ in containers), max(c for _, _, c in containers)
     limit = {
         "type": "Container",
         "max": {"memory": f"{memory_max}Mi", "cpu": f"{cpu_max}m"},
@@ -174,7 +181,7 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
     if svc.degradation:
         pod["volumes"] = [{"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}}]
     annotations = {
-        **proxy_config(catalog),
+        **proxy_config(catalog, svc.sidecar_resources),
         "sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION,
         "traffic.sidecar.istio.io/excludeInboundPorts": str(METRICS_PORT),
         "prometheus.io/scrape": "true",
@@ -190,9 +197,15 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
     return manifest("apps/v1", "Deployment", metadata(f"{svc.name}-{version}", svc.tenant, labels), spec=spec)
 
 
-def proxy_config(catalog: Catalog) -> dict[str, str]:
-    """The pod's sidecar settings as Istio reads them (ProxyConfig in the pod's annotation)."""
-    return {PROXY_CONFIG: json.dumps({"concurrency": catalog.sidecar_concurrency})}
+def proxy_config(catalog: Catalog, resources: SidecarResources) -> dict[str, str]:
+    """The pod's sidecar settings as Istio reads them: ProxyConfig and the proxy's resources, in annotations."""
+    return {
+        PROXY_CONFIG: json.dumps({"concurrency": catalog.sidecar_concurrency}),
+        PROXY_CPU: f"{resources.cpu_millicores}m",
+        PROXY_CPU_LIMIT: f"{resources.cpu_limit_millicores}m",
+        PROXY_MEMORY: f"{resources.memory_mib}Mi",
+        PROXY_MEMORY_LIMIT: f"{resources.memory_mib}Mi",
+    }
 
 
 def _seconds(value: float) -> str:
@@ -375,7 +388,10 @@ def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> lis
         "replicas": 1,
         "selector": {"matchLabels": labels},
         "strategy": {"type": "Recreate"},  # one Redis at a time: its clients follow the Service
-        "template": {"metadata": {"labels": labels, "annotations": proxy_config(catalog)}, "spec": pod},
+        "template": {
+            "metadata": {"labels": labels, "annotations": proxy_config(catalog, store.sidecar_resources)},
+            "spec": pod,
+        },
     }
     port = {"name": "tcp-redis", "port": STORE_PORT, "targetPort": "redis", "appProtocol": "tcp"}
     rules = [{"from": [{"source": {"principals": [principal(catalog, c) for c in store.clients]}}]}]

@@ -90,3 +90,11 @@ def test_every_registry_is_mirrored_to_the_sites() -> None:
 
 def test_kubectl_is_the_k3s_binary() -> None:
     assert SERVER.file("/usr/local/bin/kubectl").linked_to == "/usr/local/bin/k3s"
+
+
+def test_the_controller_has_the_admin_kubeconfig_pointed_at_the_first_server() -> None:
+    path = SECRETS.parent / "kubeconfig"
+    assert path.stat().st_mode & 0o777 == 0o600
+    (cluster,) = yaml.safe_load(path.read_text())["clusters"]
+    address = SERVER.check_output("hostname -I").split()[0]
+    assert cluster["cluster"]["server"] == f"https://{address}:6443"

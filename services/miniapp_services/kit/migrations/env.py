@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 def _run(connection: Connection, metadata: MetaData) -> None:
     schema = metadata.schema
-    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    # At a site the postgresql role made the schema, owned by this service, which has no right to create one
+    # (CREATE SCHEMA checks that right before IF NOT EXISTS looks); elsewhere the service makes its own.
+    exists = connection.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema})
+    if exists.scalar() is None:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     context.configure(
         connection=connection,
         target_metadata=metadata,

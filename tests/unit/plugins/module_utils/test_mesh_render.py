@@ -37,7 +37,8 @@ def test_quota_is_the_sum_of_budgets_with_one_surge_pod_per_deployment() -> None
         "hard"
     ]
     assert hard["pods"] == str(pods)
-    assert hard["limits.memory"] == f"{96 * pods}Mi"
+    # Each pod is its app (96 Mi) and its sidecar (the catalog's 64 Mi).
+    assert hard["limits.memory"] == f"{(96 + 64) * pods}Mi"
 
 
 def test_stable_version_gets_the_replicas_and_the_canary_one_pod() -> None:
