@@ -20,7 +20,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0 postgresql-apt@15
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge bench-failover
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -111,7 +111,7 @@ test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the serv
 services-image: image ## Build the services image (from the node image and a host-side wheelhouse)
 	@services/image/build.sh
 
-bench: image lab-bundle bench-services bench-mesh bench-cpu bench-load bench-converge ## Every benchmark below; each writes its section of docs/benchmarks.md
+bench: image lab-bundle bench-services bench-mesh bench-cpu bench-load bench-failover bench-converge ## Every benchmark below; each writes its section of docs/benchmarks.md
 	benchmarks/etcd.sh
 
 bench-converge: image lab-bundle ## make lab from nothing, then site.yml's first converge against its rerun (changed=0), time per role
@@ -132,6 +132,9 @@ bench-profile: mesh ## py-spy profiles of PROFILE_PODS' apps under the flash-sal
 
 bench-test: ## Write the stages of the last `make test` recorded here (.cache/times.tsv) to docs/benchmarks.md
 	python3 benchmarks/test_stages.py
+
+bench-failover: mesh ## The database failover drill RUNS times (default 2): time to a new primary, client errors, writes kept
+	python3 -m benchmarks.failover $(or $(RUNS),2)
 
 bench-load: mesh ## Locust requests/s per core (lab against an Envoy direct-response baseline), highest peak within the SLOs
 	python3 benchmarks/load_capacity.py

@@ -103,8 +103,8 @@ def group(name: str) -> str:
         return "pod overhead (conmon, pause)"
     if name == "miniapp-mesh-ingress-envoy":
         return "edge sidecar"
-    if name == "miniapp-mesh-postgres":
-        return "PostgreSQL"
+    if name in state.load().database.hosts:
+        return "PostgreSQL"  # its members (the lab hosts pg1, pg2), Patroni included
     if name.startswith("etcd"):
         return "etcd (3 members)"
     if name.startswith("miniapp-mesh-prometheus"):

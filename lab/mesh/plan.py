@@ -1,18 +1,17 @@
-"""Pure planning for the lab's pods: environment, host entries and database roles from the rendered objects."""
+"""Pure planning for the lab's pods: environment, host entries and volumes from the rendered objects."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from pydantic import PostgresDsn
 
 from lab.mesh.compile import OUTBOUND_IP
 from lab.mesh.objects import Objects, Workload
 
 SecretLookup = Callable[[str, str, str], str]
-_PLAIN = re.compile(r"[A-Za-z0-9_]+")
 
 
 def secret_lookup(secrets: list[dict[str, Any]]) -> SecretLookup:
@@ -42,62 +41,29 @@ def app_env(container: dict[str, Any], namespace: str, lookup: SecretLookup) -> 
     return env
 
 
-def host_entries(objects: Objects, database_host: str, database_ip: str) -> list[str]:
+def host_entries(objects: Objects, database_hosts: dict[str, str]) -> list[str]:
     """--add-host values: every HTTP service's names resolve to the sidecar's outbound address, a TCP
-    service's to its own (the sidecar listens there for it), the database to its pod."""
+    service's to its own (the sidecar listens there for it), each database host to its address."""
     entries = []
     for s in objects.services.values():
         names = (s.fqdn, f"{s.name}.{s.namespace}", f"{s.name}.{s.namespace}.svc")
         entries += [f"{name}:{objects.tcp.get(s.fqdn, OUTBOUND_IP)}" for name in names]
-    return [*entries, f"{database_host}:{database_ip}"]
+    return [*entries, *(f"{host}:{ip}" for host, ip in database_hosts.items())]
 
 
-@dataclass(frozen=True)
-class Login:
-    """A service's database login, as its Secret's URL gives it."""
-
-    user: str
-    password: str
-    host: str
-    port: int
-    database: str
-
-
-def database_logins(secrets: list[dict[str, Any]]) -> list[Login]:
-    """The logins in the Secrets the services role made (their `url` key), parsed, not split by hand."""
-    logins = []
+def database_of(secrets: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
+    """The services' database and its hosts, as the Secrets' URLs (the services role's) name them; the lab
+    runs one database cluster, so every URL must name the same."""
+    found = set()
     for secret in secrets:
-        url = urlsplit(secret.get("stringData", {}).get("url", ""))
-        if url.scheme != "postgresql+asyncpg":
-            continue
-        parts = (url.username or "", url.password or "", url.path.lstrip("/"))
-        if not all(_PLAIN.fullmatch(p) for p in parts):
-            raise ValueError(
-                f"Secret {secret['metadata']['name']}: user, password and database must be letters and digits"
-            )
-        logins.append(Login(parts[0], parts[1], url.hostname or "", url.port or 5432, parts[2]))
-    if len({(login.host, login.database) for login in logins}) > 1:
-        raise ValueError("the Secrets' URLs name more than one database host or database; the lab runs one")
-    return logins
-
-
-def database_roles(logins: list[Login]) -> str:
-    """SQL that creates the database and (or re-passwords) one login role per service, each owning only what
-    it creates. The names and passwords are plain identifiers (database_logins checked) before they are put in
-    SQL text, since psql takes no parameters for DDL."""
-    database = logins[0].database
-    create = (
-        f"SELECT 'CREATE DATABASE {database}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{database}')"  # noqa: S608
-    )
-    statements = [create + "\\gexec"]
-    for login in logins:
-        user = login.user
-        statements.append(
-            f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN CREATE ROLE \"{user}\" LOGIN; END IF; END$$;"
-        )
-        statements.append(f"ALTER ROLE \"{user}\" PASSWORD '{login.password}';")
-        statements.append(f'GRANT CREATE, CONNECT ON DATABASE {database} TO "{user}";')
-    return "\n".join(statements) + "\n"
+        url = secret.get("stringData", {}).get("url", "")
+        if url.startswith("postgresql+asyncpg://"):
+            dsn = PostgresDsn(url)
+            found.add(((dsn.path or "").lstrip("/"), tuple(str(h["host"]) for h in dsn.hosts())))
+    if len(found) != 1:
+        raise ValueError(f"the Secrets' URLs name {len(found)} databases (hosts and name); the lab runs one")
+    (database,) = found
+    return database
 
 
 def metrics_port(workload: Workload) -> int | None:

@@ -105,9 +105,18 @@ def stopped_or_oom_killed(names: list[str]) -> set[str]:
 
 
 def sql(query: str) -> list[str]:
-    """Rows (first column) of a query on the lab's database, as its superuser over the container's socket."""
+    """Rows (first column) of a query on the lab's database, on its primary now, as the superuser on its socket."""
     db = state.load().database
-    out = podman("exec", db.container, "psql", "-h", db.socket_dir, "-U", "postgres", "-d", db.name, "-At", "-c", query)
+    for host in db.hosts:
+        out = _psql(host, db.name, "SELECT pg_is_in_recovery()")
+        if out == ["f"]:
+            return _psql(host, db.name, query)
+    raise RuntimeError(f"no primary among the database hosts {list(db.hosts)}")
+
+
+def _psql(host: str, database: str, query: str) -> list[str]:
+    argv = ["runuser", "-u", "postgres", "--", "psql", "-h", "/var/run/postgresql", "-d", database, "-XAt", "-c", query]
+    out = podman("exec", host, *argv, check=False)
     return [line for line in out.splitlines() if line]
 
 

@@ -55,11 +55,11 @@ class LabService(_Frozen):
 
 
 class Database(_Frozen):
-    host: str
-    ip: str
+    """The services' database: the postgresql role's cluster on the lab's postgres hosts."""
+
     name: str
-    container: str
-    socket_dir: str
+    hosts: tuple[str, ...]
+    """The lab hosts (containers) running its members, as the services' URLs name them."""
 
 
 class LabState(_Frozen):

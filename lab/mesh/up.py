@@ -45,14 +45,12 @@ from lab.podman import podman, succeeds
 ROOT = Path(__file__).resolve().parents[2]
 STATE = state.STATE_DIR
 NETWORK, SUBNET, PREFIX = "miniapp-mesh", "10.89.7.0/24", "10.89.7."
-DATABASE_IP, INGRESS_IP, FIRST_POD = PREFIX + "5", PREFIX + "6", 10
-DATABASE_CONTAINER = "miniapp-mesh-postgres"
+INGRESS_IP, FIRST_POD = PREFIX + "6", 10
 INGRESS_PORT = 8080
 # The edge's sidecar has no Deployment of ours to read its limits from: the catalog's default budget.
 EDGE_SIDECAR = SidecarResources()
 LABEL = "miniapp.mesh=lab"
 FINGERPRINT = "miniapp.mesh.fingerprint"
-SOCKET_DIR = "/tmp"  # noqa: S108  # the database container's own socket directory (start.sh)
 INGRESS_POD = "miniapp-mesh-ingress"
 INGRESS_SIDECAR = f"{INGRESS_POD}-envoy"
 ENVOY_BIN = Path(envoy.__file__).parent / "_bin" / "envoy"
@@ -62,7 +60,8 @@ MESH_TLS = TlsFiles("/etc/mesh/cert.pem", "/etc/mesh/key.pem", "/etc/mesh/ca.pem
 @dataclass
 class Realize:
     """What every pod of one mesh is started from: the checked objects, the pods they ask for, the images by
-    the name a Deployment asks for, the mesh's CA, the Secrets, the trust domain and the database."""
+    the name a Deployment asks for, the mesh's CA, the Secrets, the trust domain, the lab hosts' network (the
+    pods' second, as a pod reaches hosts outside the cluster) and the database hosts' addresses on it."""
 
     objects: Objects
     pods: list[mesh.Pod]
@@ -70,7 +69,8 @@ class Realize:
     ca: pki.Issued
     lookup: plan.SecretLookup
     trust_domain: str
-    database: state.Database
+    lab_network: str
+    database_hosts: dict[str, str]
     initialized: set[str] = field(default_factory=set)
 
 
@@ -85,44 +85,24 @@ def image(script: str, *args: str) -> str:
 def down() -> None:
     for pod in podman("pod", "ps", "--filter", f"label={LABEL}", "--format", "{{.Name}}").split():
         podman("pod", "rm", "-f", "-t", "5", pod, check=False)
-    podman("rm", "-f", "-t", "5", DATABASE_CONTAINER, check=False)
     podman("network", "rm", "-f", NETWORK, check=False)
 
 
-def start_database(postgres_image: str, logins: list[plan.Login]) -> None:
-    podman(
-        "run",
-        "-d",
-        "--name",
-        DATABASE_CONTAINER,
-        "--label",
-        LABEL,
-        "--network",
-        NETWORK,
-        "--ip",
-        DATABASE_IP,
-        postgres_image,
-    )
-    for _ in range(60):
-        if podman("exec", DATABASE_CONTAINER, "pg_isready", "-h", SOCKET_DIR, check=False).endswith(
-            "accepting connections"
-        ):
-            break
-        time.sleep(0.5)
-    podman(
-        "exec",
-        "-i",
-        DATABASE_CONTAINER,
-        "psql",
-        "-h",
-        SOCKET_DIR,
-        "-U",
-        "postgres",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        stdin=plan.database_roles(logins),
-    )
+def database_hosts(database: state.Database, lab_network: str) -> dict[str, str]:
+    """Each database host's address on the lab network (the postgresql role's cluster, made by site.yml)."""
+    found = {}
+    for host in database.hosts:
+        address = podman(
+            "inspect",
+            "--format",
+            '{{(index .NetworkSettings.Networks "' + lab_network + '").IPAddress}}',
+            host,
+            check=False,
+        )
+        if not address:
+            raise SystemExit(f"database host {host} is not running on {lab_network}: run make lab (site.yml makes it)")
+        found[host] = address
+    return found
 
 
 def _sidecar_dir(name: str, ca: pki.Issued, spiffe: str, config: dict[str, Any]) -> Path:
@@ -191,9 +171,10 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     Returns its readiness probe as a command."""
     workload = run.objects.workload(pod.namespace, pod.app, pod.version)
     spec, app = workload.pod_spec, workload.container
-    entries = plan.host_entries(run.objects, run.database.host, run.database.ip)
+    entries = plan.host_entries(run.objects, run.database_hosts)
     hosts = [a for h in entries for a in ("--add-host", h)]
-    podman("pod", "create", "--name", pod.name, "--label", LABEL, "--network", NETWORK, "--ip", pod.ip, *hosts)
+    networks = ["--network", f"{NETWORK}:ip={pod.ip}", "--network", run.lab_network]
+    podman("pod", "create", "--name", pod.name, "--label", LABEL, *networks, *hosts)
     env = [a for k, v in plan.app_env(app, pod.namespace, run.lookup).items() for a in ("-e", f"{k}={v}")]
     limits = app["resources"]["limits"]
     run_args = _limits(limits["memory"], limits["cpu"])
@@ -202,7 +183,8 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     run_args += _mounts(pod, files, plan.scratch_dirs(app, spec), user)
     if pod.app not in run.initialized:
         for init in spec.get("initContainers", []):
-            podman("run", "--rm", "--pod", pod.name, *env, run.images[plan.image_name(init["image"])], *init["args"])
+            image_ = run.images[plan.image_name(init["image"])]
+            podman("run", "--rm", "--pod", pod.name, *run_args, *env, image_, *init["args"])
         run.initialized.add(pod.app)
     argv = [*app.get("args", []), *plan.loopback_args(app)]
     image_ = run.images[plan.image_name(app["image"])]
@@ -271,24 +253,23 @@ def _images() -> dict[str, str]:
     return {
         "miniapp-services": image("services/image/build.sh"),
         "miniapp-redis": image("lab/images/redis/build.sh"),
-        "postgres": image("lab/images/postgres/build.sh"),
         "node": image("lab/images/build.sh", "node"),
     }
 
 
-def up(objects_file: Path, secrets_file: Path, trust_domain: str) -> state.LabState | None:
+def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: str) -> state.LabState | None:
     """Create the mesh, or leave it when it already runs exactly these objects, secrets and images (None)."""
     objects = mesh.checked([o for o in yaml.safe_load_all(objects_file.read_text()) if o])
     secrets = json.loads(secrets_file.read_text())
-    logins, images = plan.database_logins(secrets), _images()
-    database = state.Database(host=logins[0].host, ip=DATABASE_IP, name=logins[0].database,
-                              container=DATABASE_CONTAINER, socket_dir=SOCKET_DIR)  # fmt: skip
+    name, hosts = plan.database_of(secrets)
+    database, images = state.Database(name=name, hosts=hosts), _images()
+    addresses = database_hosts(database, lab_network)
     pods = mesh.pods_from(objects, PREFIX, FIRST_POD)
     lab = state.build(objects, pods, trust_domain, EDGE_URL, database)
     # The backend's own code counts too: a change to how sidecars are compiled recreates the mesh.
     backend = [p.read_text() for p in sorted(Path(__file__).parent.glob("*.py"))]
     fingerprint = hashlib.sha256(
-        json.dumps([objects.raw, secrets, images, trust_domain, backend], sort_keys=True).encode()
+        json.dumps([objects.raw, secrets, images, trust_domain, addresses, backend], sort_keys=True).encode()
     ).hexdigest()
     applied = STATE / "applied.sha256"
     # Done here (applied) and what runs is it (the network's label): a mesh realized from another checkout has
@@ -298,8 +279,8 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str) -> state.LabSt
         return None
     down()
     podman("network", "create", "--internal", "--subnet", SUBNET, "--label", f"{FINGERPRINT}={fingerprint}", NETWORK)
-    start_database(images["postgres"], logins)
-    run = Realize(objects, pods, images, pki.new_ca(trust_domain), plan.secret_lookup(secrets), trust_domain, database)
+    ca, lookup = pki.new_ca(trust_domain), plan.secret_lookup(secrets)
+    run = Realize(objects, pods, images, ca, lookup, trust_domain, lab_network, addresses)
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
     probes = {pod.name: start_pod(run, pod) for pod in lab.pods}
     start_ingress(run)
@@ -314,14 +295,17 @@ def main() -> int:
     parser.add_argument("objects", nargs="?", type=Path)
     parser.add_argument("secrets", nargs="?", type=Path)
     parser.add_argument("--trust-domain", help="the catalog's trust_domain (services_catalog.trust_domain)")
+    parser.add_argument("--lab-network", help="the lab hosts' podman network (lab_network), the database's")
     parser.add_argument("--down", action="store_true")
     args = parser.parse_args()
     if args.down:
         down()
         return 0
-    if not (args.objects and args.secrets and args.trust_domain):
-        parser.error("OBJECTS_YML, SECRETS_JSON and --trust-domain are required (site.yml's services role writes them)")
-    lab = up(args.objects, args.secrets, args.trust_domain)
+    if not (args.objects and args.secrets and args.trust_domain and args.lab_network):
+        parser.error(
+            "OBJECTS_YML, SECRETS_JSON, --trust-domain and --lab-network are required (lab/playbooks/mesh.yml gives them)"
+        )
+    lab = up(args.objects, args.secrets, args.trust_domain, args.lab_network)
     if lab is None:
         print("mesh unchanged")
     else:

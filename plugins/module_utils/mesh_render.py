@@ -26,6 +26,9 @@ STATS_INCLUSION = "cluster.outbound,cluster.inbound,cluster_manager,listener_man
 RUN_AS = 10001
 # Per-pod ProxyConfig (JSON is YAML): the sidecar's worker threads.
 PROXY_CONFIG = "proxy.istio.io/config"
+# Where a service's pod has the database's CA (its database Secret's ca.crt); roles/services names it in the URL.
+# Not under the gateway's /etc/miniapp: a mount point cannot be made inside a read-only volume.
+DATABASE_CA = "/etc/miniapp-database/ca.crt"
 # Istio's per-pod sidecar resources; its injector gives istio-validation (istio-cni) the same.
 PROXY_CPU, PROXY_CPU_LIMIT = "sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyCPULimit"
 PROXY_MEMORY, PROXY_MEMORY_LIMIT = "sidecar.istio.io/proxyMemory", "sidecar.istio.io/proxyMemoryLimit"
@@ -163,23 +166,31 @@ def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict
 def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, options: RenderOptions) -> dict[str, Any]:
     labels = {"app": svc.name, "version": version}
     app = _container(catalog, svc, version, options.image)
+    # The database's CA from the service's database Secret, for its URL's sslrootcert (verify-full).
+    mounts = [{"name": "database-ca", "mountPath": DATABASE_CA.rsplit("/", 1)[0], "readOnly": True}]
+    items = [{"key": "ca.crt", "path": DATABASE_CA.rsplit("/", 1)[1]}]
+    volumes: list[dict[str, Any]] = [
+        {"name": "database-ca", "secret": {"secretName": f"{svc.name}-db", "items": items}}
+    ]
     migrate = {
         **{k: app[k] for k in ("image", "env", "resources", "securityContext")},
         "name": "migrate",
         "args": ["migrate"],
+        "volumeMounts": list(mounts),
     }
     if svc.degradation:
         rules_dir = RULES_FILE.rsplit("/", 1)[0]
         app["env"] = [*app["env"], {"name": "MINIAPP_RULES_FILE", "value": RULES_FILE}]
-        app["volumeMounts"] = [{"name": "degradation", "mountPath": rules_dir, "readOnly": True}]
+        mounts.append({"name": "degradation", "mountPath": rules_dir, "readOnly": True})
+        volumes.append({"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}})
+    app["volumeMounts"] = mounts
     pod = {
         "serviceAccountName": svc.name,
         "terminationGracePeriodSeconds": 30,
         "initContainers": [migrate],
         "containers": [app],
+        "volumes": volumes,
     }
-    if svc.degradation:
-        pod["volumes"] = [{"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}}]
     annotations = {
         **proxy_config(catalog, svc.sidecar_resources),
         "sidecar.istio.io/statsInclusionPrefixes": STATS_INCLUSION,

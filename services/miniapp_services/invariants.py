@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+
+from miniapp_services.kit.db import engine as db_engine
 
 # Each query lists what breaks the invariant; empty means it holds.
 VIOLATIONS = {
@@ -37,7 +38,7 @@ UNFINISHED = """select order_id from "order"."order" where status in ('charging'
 
 async def check(database_url: str) -> tuple[dict[str, list[str]], list[str]]:
     """Violations by invariant, and the checkouts still between steps (recovery finishes them)."""
-    engine = create_async_engine(database_url)
+    engine = db_engine(database_url)
     try:
         async with engine.connect() as db:
             found = {name: list((await db.execute(text(query))).scalars()) for name, query in VIOLATIONS.items()}

@@ -105,7 +105,10 @@ def _site(tmp_path: Path) -> Path:
 
 def test_services_observability_and_ingress_apply_what_they_rendered(tmp_path: Path, standin: StandIn) -> None:
     inventory = _site(tmp_path)
-    extra = {"ansible_become": False}
+    ca = tmp_path / "database-ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nU1RBTkQtSU4=\n-----END CERTIFICATE-----\n")  # never parsed here
+    extra = {"ansible_become": False, "services_database_hosts": ["pg-1.example.internal"]}
+    extra["services_database_ca_file"] = str(ca)
     for role in ("services", "observability", "ingress"):
         extra |= {f"{role}_apply": True, f"{role}_kubeconfig": str(standin.kubeconfig), f"{role}_wait_timeout": 20}
     playbooks = [ROOT / "playbooks" / f"{role}.yml" for role in ("services", "observability", "ingress")]

@@ -7,7 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+
+from miniapp_services.kit.db import engine as connect
 
 
 def _run(connection: Connection, metadata: MetaData) -> None:
@@ -30,7 +31,7 @@ def _run(connection: Connection, metadata: MetaData) -> None:
 
 async def _online() -> None:
     attributes = context.config.attributes
-    engine = create_async_engine(attributes["database_url"])
+    engine = connect(attributes["database_url"])
     async with engine.begin() as conn:
         await conn.run_sync(_run, attributes["metadata"])
     await engine.dispose()

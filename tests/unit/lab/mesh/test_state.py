@@ -18,8 +18,7 @@ OBJECTS = mesh.checked(
         CATALOG, mesh_render.RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0")
     )
 )
-DATABASE = state.Database(host="db.data.svc.cluster.local", ip="10.0.0.5", name="miniapp", container="pg",
-                          socket_dir="/run/pg")  # fmt: skip
+DATABASE = state.Database(name="miniapp", hosts=("pg1", "pg2"))
 PODS = mesh.pods_from(OBJECTS, "10.89.0.", 10)
 LAB = state.build(OBJECTS, PODS, CATALOG.trust_domain, "http://127.0.0.1:1", DATABASE)
 

@@ -95,7 +95,10 @@ def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() ->
     indexed = mesh.checked(objects)
     workload = next(w for w in indexed.workloads.values() if w.name == "gateway-v1")
     env = {e["name"]: e.get("value") for e in workload.container["env"]}
-    files = plan.volume_files(indexed, workload, plan.secret_lookup([]))
+    secret = {"metadata": {"namespace": "miniapp", "name": "gateway-db"}, "stringData": {"ca.crt": "CA"}}
+    files = plan.volume_files(indexed, workload, plan.secret_lookup([secret]))
+    assert files["/etc/miniapp-database"].files == {"ca.crt": "CA"}
+    assert files["/etc/miniapp-database"].secret
     assert env["MINIAPP_RULES_FILE"] == RULES_FILE
     assert json.loads(files["/etc/miniapp"].files["rules.json"])["endpoints"]["order_create"]["qps"] == 100
     assert rules["metadata"]["name"] == "gateway-degradation"

@@ -199,3 +199,14 @@ def test_namespaces_get_strict_mtls_and_injection() -> None:
     assert {o["metadata"]["namespace"] for o in strict} == {"miniapp", "trade"}
     assert all(o["spec"] == {"mtls": {"mode": "STRICT"}} for o in strict)
     assert one("Namespace", "trade")["metadata"]["labels"] == {"istio-injection": "enabled"}
+
+
+def test_every_service_mounts_the_database_ca_where_its_url_names_it() -> None:
+    role_vars = yaml.safe_load((Path(__file__).parents[4] / "roles/services/vars/main.yml").read_text())
+    assert role_vars["_services_database_ca_path"] == mesh_render.DATABASE_CA
+    pod = one("Deployment", "pay-v1")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "database-ca"]
+    assert volume["secret"] == {"secretName": "pay-db", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    for container in (pod["containers"][0], pod["initContainers"][0]):
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "database-ca"]
+        assert mount["mountPath"] + "/ca.crt" == mesh_render.DATABASE_CA

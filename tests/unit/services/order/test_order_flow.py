@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import grpc
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from miniapp_services import invariants
+from miniapp_services.kit.db import engine as db_engine
 from miniapp_services.proto import pay_pb2, pay_pb2_grpc
 from tools import pgtmp
 
@@ -185,10 +187,10 @@ def _settle_charge(shop: Shop, order_id: str, amount: int) -> str:
 
 
 async def _set_status(database: str, order_id: str, status: str) -> None:
-    engine = invariants.create_async_engine(database)
+    engine = db_engine(database)
     async with engine.begin() as db:
         update = 'update "order"."order" set status = :status where order_id = :order_id'
-        await db.execute(invariants.text(update), {"status": status, "order_id": order_id})
+        await db.execute(text(update), {"status": status, "order_id": order_id})
     await engine.dispose()
 
 
@@ -249,10 +251,10 @@ def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, own_d
 @pytest.mark.usefixtures("shop")
 def test_the_checker_reports_drift(own_database: str) -> None:
     async def nudge(delta: int) -> None:
-        engine = invariants.create_async_engine(own_database)
+        engine = db_engine(own_database)
         update = "update inventory.stock set reserved = reserved + :delta where sku = 'FLOW-CUP'"
         async with engine.begin() as db:
-            await db.execute(invariants.text(update), {"delta": delta})
+            await db.execute(text(update), {"delta": delta})
         await engine.dispose()
 
     asyncio.run(nudge(1))
