@@ -86,13 +86,14 @@ def containers() -> dict[str, str]:
 
 @functools.cache
 def _mesh_rows() -> dict[str, str]:
-    """The mesh's containers -> their row, from the lab's state: replicas of one service summed."""
+    """The mesh's containers -> their row, from the lab's state: replicas of one service summed; the database's
+    members (the lab hosts pg1, pg2, Patroni included) in one row."""
     lab = state.load()
     return {
         c: f"{p.app} {kind}"
         for p in lab.pods
         for c, kind in ((p.app_container, "app"), (p.sidecar_container, "sidecar"))
-    }
+    } | dict.fromkeys(lab.database.hosts, "PostgreSQL")
 
 
 def group(name: str) -> str:
@@ -103,8 +104,6 @@ def group(name: str) -> str:
         return "pod overhead (conmon, pause)"
     if name == "miniapp-mesh-ingress-envoy":
         return "edge sidecar"
-    if name in state.load().database.hosts:
-        return "PostgreSQL"  # its members (the lab hosts pg1, pg2), Patroni included
     if name.startswith("etcd"):
         return "etcd (3 members)"
     if name.startswith("miniapp-mesh-prometheus"):

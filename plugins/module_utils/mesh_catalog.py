@@ -187,12 +187,16 @@ def _sidecar_resources(where: str, base: SidecarResources, raw: object) -> Sidec
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise CatalogError(f"{where}.{key}: {value!r}; use a whole number of 1 or more")
     budget = replace(base, **raw)
-    if budget.cpu_limit_millicores < budget.cpu_millicores:
-        raise CatalogError(
-            f"{where}.cpu_limit_millicores: {budget.cpu_limit_millicores} is below cpu_millicores"
-            f" ({budget.cpu_millicores}); a limit must be at least the request"
-        )
+    _limit_not_below_request(where, budget.cpu_millicores, budget.cpu_limit_millicores)
     return budget
+
+
+def _limit_not_below_request(where: str, request: int, limit: int) -> None:
+    if limit < request:
+        raise CatalogError(
+            f"{where}.cpu_limit_millicores: {limit} is below cpu_millicores ({request}); a limit must be at least"
+            " the request"
+        )
 
 
 def _service(
@@ -216,11 +220,9 @@ def _service(
     for key in ("replicas", "memory_mib", "cpu_millicores", "cpu_limit_millicores", "http_port", "grpc_port"):
         if not isinstance(merged.get(key), int) or merged[key] < 1:
             raise CatalogError(f"{_where(name, key)}: {merged.get(key)!r}; use a whole number of 1 or more")
-    if merged["cpu_limit_millicores"] < merged["cpu_millicores"]:
-        raise CatalogError(
-            f"{_where(name, 'cpu_limit_millicores')}: {merged['cpu_limit_millicores']} is below cpu_millicores"
-            f" ({merged['cpu_millicores']}); a limit must be at least the request"
-        )
+    _limit_not_below_request(
+        f"services_catalog.services.{name}", merged["cpu_millicores"], merged["cpu_limit_millicores"]
+    )
     return Service(
         name=name,
         tenant=merged["tenant"],

@@ -42,16 +42,6 @@ def dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def engine(database_url: str) -> AsyncEngine:
-    """SQLAlchemy over asyncpg, connecting with the service's own URL: asyncpg reads libpq's multi-host form
-    (h1:5432,h2:5432 with target_session_attrs and sslmode), which SQLAlchemy's URL parser refuses."""
-
-    async def connect() -> asyncpg.Connection:
-        return await asyncpg.connect(dsn(database_url))
-
-    return create_async_engine("postgresql+asyncpg://", async_creator=connect)
-
-
 # How long one host may take to accept, authenticate and say whether it is the primary.
 _CONNECT_TIMEOUT_S = 2.0
 
@@ -97,6 +87,17 @@ class HostOrder:
             self._move((host, port), first=True)
             return conn
         raise Unavailable(f"no database host took the connection ({'; '.join(failures)}): retry")
+
+
+def engine(database_url: str) -> AsyncEngine:
+    """SQLAlchemy over asyncpg for migrations and the invariants checker, connecting as the pool does (HostOrder):
+    SQLAlchemy's URL parser refuses libpq's multi-host form (h1:5432,h2:5432)."""
+    hosts = HostOrder(database_url)
+
+    async def connect() -> asyncpg.Connection:
+        return await hosts.connect(dsn(database_url))
+
+    return create_async_engine("postgresql+asyncpg://", async_creator=connect)
 
 
 class Database:
