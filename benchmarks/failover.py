@@ -32,7 +32,7 @@ def run_once() -> dict[str, Any]:
 
 def section(runs: list[dict[str, Any]], command: str) -> str:
     rows = "\n".join(
-        f"| {n} | {r['old_primary']} -> {', '.join(r['new_primary'])} | {r['new_primary_after_stop_s']:.1f} | "
+        f"| {n} | {r['old_primary']} -> {r['new_primary']} | {r['new_primary_after_stop_s']:.1f} | "
         f"{r['requests']} | {r['errors']} ({100 * r['error_ratio']:.1f} %) | "
         f"{(r['last_error_after_stop_s'] or 0):.1f} | {r['rejoined_as_replica_after_start_s']:.1f} | "
         f"{'yes' if r['passed'] else 'NO'} |"

@@ -6,6 +6,10 @@ where it lands, a bounded burst of concurrent payment reads from the callers' po
 which is what fills their connection pools (the replay's own rate, at lab scale, never would). Then it removes the fault and times the
 replica's return: no caller ejects it and it serves again. The fault is removed whatever happens (finally),
 and every wait is bounded.
+
+The database step stops the primary's host earlier in the day (as a power cut would, orderly), times Patroni's
+promotion of the synchronous standby, starts the host again and waits for it to rejoin as a standby; the
+services reconnect by themselves (multi-host URLs) or the failover gate says they did not.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from lab.mesh import probe
+from lab.podman import podman
 from load import evidence
 from load.settings import LoadSettings
 from miniapp_services.clients.signed import alogin
@@ -57,22 +62,62 @@ class Drill(threading.Thread):
             if self.fault_on:
                 self.fault_off = time.time()
         if self.fault_off is not None:
-            self._watch_return(probe.pod(replica).ip, self.fault_off)
+            self._watch_return(replica, self.fault_off)
         self.breaker_at_end = evidence.breaker_stats(self.callers, self.host)
 
-    def _watch_return(self, ip: str, fault_off: float) -> None:
+    def _watch_return(self, replica: str, fault_off: float) -> None:
         """Back when no caller ejects it and it has served since the fault was removed (probes once idle)."""
-        served = evidence.served_by(self.callers, self.host, ip)
+        served = probe.served(replica)
         deadline = fault_off + self.settings.recovery_s
         while time.time() < deadline:
-            ejected = evidence.breaker_stats(self.callers, self.host)["outlier_detection.ejections_active"]
-            if not ejected and evidence.served_by(self.callers, self.host, ip) > served:
+            ejected = evidence.breaker_stats(self.callers, self.host)["outlier_detection_ejections_active"]
+            if not ejected and probe.served(replica) > served:
                 self.returned_after_s = time.time() - fault_off
                 return
             if self.locust_done.is_set():
                 # An unknown payment: 404 when healthy; enough for the replica's share to show.
                 probe.calls(self.callers[0], self.host, "/payments/drill-probe", 10)
             time.sleep(1)
+
+
+class DatabaseFailover(threading.Thread):
+    def __init__(self, settings: LoadSettings, started: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.started = settings, started
+        self.locust_done = threading.Event()
+        self.healthy_before: bool | None = None
+        self.primary: str | None = None
+        self.new_primary: str | None = None
+        self.stopped_at: float | None = None
+        self.promoted_after_s: float | None = None
+        self.rejoined_after_s: float | None = None
+
+    def run(self) -> None:
+        window = self.settings.db_failover_window
+        if window is None or not self.started.wait(timeout=120):
+            return
+        if self.locust_done.wait(window[0]):  # the replayed day began when `started` was set, just now
+            return
+        self.healthy_before = probe.database_healthy()
+        self.primary = probe.database_leader()
+        if not self.healthy_before or self.primary is None:
+            return
+        try:
+            self._fail_over(self.primary)
+        finally:
+            podman("start", self.primary)
+        self.rejoined_after_s = probe.until(probe.database_healthy, self.settings.db_rejoin_bound_s)
+
+    def _fail_over(self, primary: str) -> None:
+        """Stop the primary's host and time until another member leads (both at once: Patroni hands over
+        while the host shuts down)."""
+        self.stopped_at = time.time()
+        stopping = threading.Thread(target=podman, args=("stop", "-t", "30", primary), daemon=True)
+        stopping.start()
+        if probe.until(lambda: probe.database_leader(other_than=primary), self.settings.db_promotion_bound_s):
+            self.promoted_after_s = time.time() - self.stopped_at
+            self.new_primary = probe.database_leader(other_than=primary)
+        stopping.join(timeout=60)
 
 
 def _refresh_storm(callers: list[str], host: str, total: int) -> dict[int, int]:

@@ -20,7 +20,8 @@ from miniapp_services import invariants
 
 ROOT = Path(__file__).resolve().parents[1]
 OBJECTS = ROOT / "inventories/lab/rendered/services/services.yml"
-BREAKER_STATS = ("outlier_detection.ejections_active", "outlier_detection.ejections_enforced_total",
+# As Prometheus names them (the sidecars' stats port): Envoy's outlier_detection.ejections_active.
+BREAKER_STATS = ("outlier_detection_ejections_active", "outlier_detection_ejections_enforced_total",
                  "upstream_rq_pending_overflow")  # fmt: skip
 SKUS = 20
 
@@ -66,20 +67,6 @@ def breaker_stats(callers: list[str], host: str) -> dict[str, int]:
             if stat in sums:
                 sums[stat] += value
     return sums
-
-
-def served_by(callers: list[str], host: str, ip: str) -> int:
-    """Successful requests the callers' sidecars sent to one upstream address of the host."""
-    total = 0
-    for name in callers:
-        for cluster_stats in _host_clusters(name, host):
-            total += int(probe.host_flags(name, cluster_stats).get(ip, {}).get("rq_success", 0))
-    return total
-
-
-def _host_clusters(name: str, host: str) -> list[str]:
-    found = probe.stats(name, rf"^cluster\.outbound\|\d+\|[^|]+\|{host}\.upstream_cx_total$")
-    return [key.removeprefix("cluster.").rsplit(".upstream_cx_total", 1)[0] for key in found]
 
 
 @dataclass(eq=False)  # a thread: compared and hashed by identity
@@ -130,9 +117,9 @@ def breaker_timeline(samples: list[dict[str, Any]], hour: Callable[[float], floa
     return [
         {
             "hour": hour(s["t"]),
-            "ejections_active": s["breaker"]["outlier_detection.ejections_active"],
-            "ejections_enforced": s["breaker"]["outlier_detection.ejections_enforced_total"]
-            - first["outlier_detection.ejections_enforced_total"],
+            "ejections_active": s["breaker"]["outlier_detection_ejections_active"],
+            "ejections_enforced": s["breaker"]["outlier_detection_ejections_enforced_total"]
+            - first["outlier_detection_ejections_enforced_total"],
             "overflow": s["breaker"]["upstream_rq_pending_overflow"] - first["upstream_rq_pending_overflow"],
         }
         for s in samples

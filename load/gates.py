@@ -198,6 +198,49 @@ def breaker_gate(e: BreakerEvidence) -> Gate:
     return Gate("circuit breaking", not missing, summary + (f"; not {', '.join(missing)}" if missing else ""), vars(e))
 
 
+@dataclass(frozen=True)
+class FailoverEvidence:
+    healthy_before: bool | None  # a leader and a synchronous standby when the step began; None: it never began
+    primary: str | None  # the host stopped
+    new_primary: str | None
+    promoted_after_s: float | None  # another member led, after the stop
+    promotion_bound_s: float
+    window_requests: int  # client requests in the span after the stop the gate judges
+    window_failures: int
+    window_s: float
+    last_failure_after_stop_s: float | None  # the last second of that span with a failed request
+    reconnect_bound_s: float
+    rejoined_after_s: float | None  # the pair healthy again, after the stopped host was started
+    rejoin_bound_s: float
+
+
+def failover_gate(e: FailoverEvidence) -> Gate:
+    """A primary lost costs the writes (and reads) in flight until another member leads: what is judged is that
+    the errors end soon after, by the services' own reconnecting, not their share of an arbitrary span."""
+    rate = e.window_failures / e.window_requests if e.window_requests else 1.0
+    last = e.last_failure_after_stop_s
+    checks = {
+        "started from a healthy pair": e.healthy_before is True,
+        "promoted": e.promoted_after_s is not None and e.promoted_after_s <= e.promotion_bound_s,
+        "reconnected": e.window_requests > 0 and (last is None or last <= e.reconnect_bound_s),
+        "rejoined": e.rejoined_after_s is not None and e.rejoined_after_s <= e.rejoin_bound_s,
+    }
+
+    def seconds(value: float | None) -> str:
+        return f"{value:.1f} s" if value is not None else "never"
+
+    summary = (
+        f"{e.primary or 'no primary'} stopped, {e.new_primary or 'no member'} leading after "
+        f"{seconds(e.promoted_after_s)} (≤ {e.promotion_bound_s:.0f} s); client errors {e.window_failures} of "
+        f"{e.window_requests} ({rate:.2%}) in the {e.window_s:.0f} s after the stop, the last "
+        + (f"{last:.0f} s after it" if last is not None else "none")
+        + f" (≤ {e.reconnect_bound_s:.0f} s); a healthy pair again {seconds(e.rejoined_after_s)} after the host's "
+        f"start (≤ {e.rejoin_bound_s:.0f} s)"
+    )
+    missing = [name for name, ok in checks.items() if not ok]
+    return Gate("database failover", not missing, summary + (f"; not {', '.join(missing)}" if missing else ""), vars(e))
+
+
 def invariants_gate(violations: dict[str, list[str]], unfinished: list[str]) -> Gate:
     broken = {name: rows for name, rows in violations.items() if rows}
     summary = "; ".join(f"{name}: {len(rows)} ({', '.join(rows[:5])})" for name, rows in broken.items()) or (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from load.gates import JourneyStats
@@ -112,3 +113,9 @@ def between(ticks: list[Tick], start: float, end: float) -> tuple[int, int]:
         return 0, 0
     base = (first.requests, first.failures) if first else (0, 0)
     return last.requests - base[0], last.failures - base[1]
+
+
+def last_failure(ticks: list[Tick], start: float, end: float) -> float | None:
+    """The stamp of the last second between two epoch times in which a request failed (None: none did)."""
+    failed = [b.t for a, b in pairwise(ticks) if start <= b.t <= end and b.failures > a.failures]
+    return failed[-1] if failed else None

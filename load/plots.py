@@ -21,6 +21,7 @@ from matplotlib.typing import RcKeyType
 
 OVER = "#d62728"
 FAULT = "#fde0dd"
+FAILOVER = "#deebf7"
 _RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "miniapp-handover",
@@ -59,6 +60,14 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg") :]  # the XML declaration and DOCTYPE do not belong inside HTML
 
 
+@dataclass(frozen=True)
+class Shades:
+    """Spans of the replayed day (in hours) each drill's gate judged, shaded on the timelines."""
+
+    fault: tuple[float, float] | None = None
+    failover: tuple[float, float] | None = None
+
+
 def _figure(title: str, rows: int = 0) -> tuple[Figure, Axes]:
     height = HEIGHT_IN if rows == 0 else 0.9 + 0.28 * rows
     with mpl.rc_context(_RC):
@@ -73,17 +82,19 @@ def line_chart(
     series: dict[str, list[tuple[float, float]]],
     x_label: str,
     y_label: str,
-    shade: tuple[float, float] | None = None,
+    shades: Shades | None = None,
     steps: bool = False,
 ) -> str:
-    """Lines over the replayed day (a tick every 3 hours); `shade` marks the fault window; `steps` draws
-    counters and gauges as the step functions they are."""
+    """Lines over the replayed day (a tick every 3 hours); `shades` marks the drills' windows (the pay
+    replica's fault, the database failover); `steps` draws counters and gauges as the step functions they are."""
     fig, ax = _figure(title)
     if not any(series.values()):
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
         return _svg(fig)
-    if shade:
-        ax.axvspan(*shade, color=FAULT, label="fault on")
+    marked = shades or Shades()
+    for label, span, colour in (("fault on", marked.fault, FAULT), ("database failover", marked.failover, FAILOVER)):
+        if span:
+            ax.axvspan(*span, color=colour, label=label)
     for name, points in series.items():
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         if steps:

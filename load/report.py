@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from load.plots import Bar, bar_chart, line_chart
+from load.plots import Bar, Shades, bar_chart, line_chart
 
 STYLE = """body{font-family:sans-serif;max-width:760px;margin:2em auto;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;font-size:13px;text-align:left}
@@ -48,7 +48,7 @@ def _series(rows: list[dict[str, Any]], names: dict[str, str]) -> dict[str, list
     return {label: [(r["hour"], r[key]) for r in rows] for key, label in names.items()}
 
 
-def _breaker_chart(result: dict[str, Any], shade: tuple[float, float] | None) -> str:
+def _breaker_chart(result: dict[str, Any], shades: Shades) -> str:
     judged = _gate(result, "circuit breaking")
     title = "Circuit breaker on the faulty service's callers"
     if judged:
@@ -61,26 +61,29 @@ def _breaker_chart(result: dict[str, Any], shade: tuple[float, float] | None) ->
         "overflow": "pool overflows since start",
     }
     series = _series(result.get("breaker_timeline", []), names)
-    return line_chart(title, series, "replayed hour", "count", shade, steps=True)
+    return line_chart(title, series, "replayed hour", "count", shades, steps=True)
 
 
 def charts(result: dict[str, Any]) -> list[str]:
     """Every plot of the report, each showing the data its gate judged."""
-    ticks, window = result["timeline"], result.get("fault_window_hours")
-    shade = (window[0], window[1]) if window else None
+    ticks = result["timeline"]
+    fault, failover = result.get("fault_window_hours"), result.get("failover_window_hours")
+    shades = Shades(
+        fault=(fault[0], fault[1]) if fault else None, failover=(failover[0], failover[1]) if failover else None
+    )
     out = [
         line_chart("Requests and failures across the replayed day",
                    _series(ticks, {"rps": "requests/s", "failures_per_s": "failures/s"}),
-                   "replayed hour", "per second", shade),
+                   "replayed hour", "per second", shades),
         line_chart("Response time across the replayed day", _series(ticks, {"p50_ms": "p50", "p99_ms": "p99"}),
-                   "replayed hour", "ms", shade),
+                   "replayed hour", "ms", shades),
     ]  # fmt: skip
     journeys = _gate(result, "journey SLOs").get("journeys", [])
     if journeys:
         bars = [Bar(j["journey"], j["p99_ms"], j["slo_p99_ms"]) for j in journeys]
         out.append(bar_chart("p99 per journey against its objective", bars, "ms", "objective"))
     if result.get("breaker_timeline"):
-        out.append(_breaker_chart(result, shade))
+        out.append(_breaker_chart(result, shades))
     canary = _gate(result, "canary split").get("rows", [])
     if canary:
         bars = [

@@ -53,6 +53,18 @@ class LoadSettings(BaseModel):
     storm_requests: int = Field(default=64, ge=1, le=512, description="concurrent payment-page refreshes in the drill")
     max_fault_error_rate: float = Field(default=0.05, ge=0, le=1, description="client-visible, during the fault")
     recovery_s: float = Field(default=60, gt=0, description="bound for the faulty replica's return")
+    db_failover_at: float | None = Field(
+        default=0.40,
+        ge=0,
+        lt=1,
+        description="fraction of the run when the database primary's host is stopped (None: no failover step)",
+    )
+    db_failover_window_s: float = Field(default=30, gt=0, description="seconds after the stop the failover gate judges")
+    db_reconnect_bound_s: float = Field(
+        default=10, gt=0, description="client errors must end this soon after the stop: the services reconnected"
+    )
+    db_promotion_bound_s: float = Field(default=30, gt=0, description="bound for another member to lead after the stop")
+    db_rejoin_bound_s: float = Field(default=180, gt=0, description="bound for the stopped host to be a standby again")
     canary_service: str = Field(default="product")
     canary_min_sample: int = Field(default=1000, ge=100, description="requests split before the gate decides")
     tagged_sample: int = Field(default=200, ge=20, description="x-release-tag requests sent after the replay")
@@ -62,6 +74,12 @@ class LoadSettings(BaseModel):
     def _check(self) -> LoadSettings:
         if self.fault_until <= self.fault_from:
             raise ValueError("fault_until must be after fault_from: the fault is removed after it is injected")
+        if self.db_reconnect_bound_s >= self.db_failover_window_s:
+            raise ValueError("db_reconnect_bound_s must be shorter than db_failover_window_s, the span it is judged in")
+        if self.db_failover_window is not None and self.db_failover_window[1] > self.fault_window[0]:
+            raise ValueError(
+                "db_failover_at (+ db_failover_window_s) must end before fault_from: each drill's errors are judged alone"
+            )
         if set(self.slos) != set(traffic.JOURNEYS):
             raise ValueError(f"slos must name exactly the journeys {sorted(traffic.JOURNEYS)}, got {sorted(self.slos)}")
         return self
@@ -73,6 +91,13 @@ class LoadSettings(BaseModel):
     @property
     def fault_window(self) -> tuple[float, float]:
         return self.fault_from * self.day_s, self.fault_until * self.day_s
+
+    @property
+    def db_failover_window(self) -> tuple[float, float] | None:
+        """Seconds into the run: the primary's host stopped, and the end of the span its errors are judged in."""
+        if self.db_failover_at is None:
+            return None
+        return self.db_failover_at * self.day_s, self.db_failover_at * self.day_s + self.db_failover_window_s
 
 
 def from_environment() -> LoadSettings:

@@ -27,6 +27,7 @@ from lab.mesh.routes import block_all, default_route, domains, routes
 
 ADMIN_PORT = 15000
 STATS_PORT = 15090
+HEALTH_PORT = 15021
 # Istio's bootstrap stats tags, so that the lab's Envoy names its Prometheus series as Istio's sidecars do
 # (cluster_name, response_code, response_code_class) and one set of queries serves both.
 STATS_CONFIG = {
@@ -138,13 +139,13 @@ def concurrency(objects: Objects, pod: Pod) -> int:
 def _bootstrap(
     node: str, app: str, listeners_: list[dict[str, Any]], clusters: list[dict[str, Any]], stats: dict[str, Any]
 ) -> dict[str, Any]:
-    """Admin (tests read it), Istio's stats listener and tags, and the given listeners and clusters."""
-    admin = {"address": {"socket_address": {"address": "0.0.0.0", "port_value": ADMIN_PORT}}}  # noqa: S104
+    """Admin on the pod's loopback only, as Istio binds it (from any other address, /quitquitquit or
+    /healthcheck/fail would take the sidecar down); its stats on 15090 and its readiness on 15021, as Istio
+    serves them; Istio's stats tags; and the given listeners and clusters."""
+    admin = {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ADMIN_PORT}}}
     to_admin = cluster("prometheus_stats", {}, [("127.0.0.1", ADMIN_PORT)], http2=False)
-    resources = {
-        "listeners": [*listeners_, listeners.prometheus_stats(STATS_PORT, to_admin["name"])],
-        "clusters": [*clusters, to_admin],
-    }
+    local = [listeners.prometheus_stats(STATS_PORT, to_admin["name"]), listeners.health(HEALTH_PORT, to_admin["name"])]
+    resources = {"listeners": [*listeners_, *local], "clusters": [*clusters, to_admin]}
     return {"node": {"id": node, "cluster": app}, "admin": admin, "stats_config": stats, "static_resources": resources}
 
 

@@ -182,9 +182,24 @@ def tcp_outbound(ip: str, port: int, cluster: str) -> dict[str, Any]:
 
 
 def prometheus_stats(port: int, cluster_name: str) -> dict[str, Any]:
-    """Istio's plain stats listener (15090): GET /stats/prometheus answered by the local admin endpoint."""
-    route = {"prefix": "/stats/prometheus"}
-    vhost = {"name": "stats", "domains": ["*"], "routes": [{"match": route, "route": {"cluster": cluster_name}}]}
-    manager = http_manager("stats_prometheus", {"name": "stats", "virtual_hosts": [vhost]}, [])
+    """Istio's plain stats listener (15090): GET /stats/prometheus answered by the local admin endpoint, which
+    itself listens on the pod's loopback only. Nothing else of the admin API is routed."""
+    return _admin_path("prometheus_stats", port, cluster_name, {"prefix": "/stats/prometheus"}, {})
+
+
+def health(port: int, cluster_name: str) -> dict[str, Any]:
+    """Istio's health port (15021, pilot-agent's there): GET /healthz/ready answered by the admin's /ready, what
+    the kubelet's readiness probe of istio-proxy asks."""
+    return _admin_path("health", port, cluster_name, {"path": "/healthz/ready"}, {"prefix_rewrite": "/ready"})
+
+
+def _admin_path(
+    name: str, port: int, cluster_name: str, match: dict[str, str], rewrite: dict[str, str]
+) -> dict[str, Any]:
+    """A listener on every address of the pod that routes one read-only admin path (GET only) to the admin."""
+    get_only = {"headers": [{"name": ":method", "string_match": {"exact": "GET"}}]}
+    route = {"match": match | get_only, "route": {"cluster": cluster_name} | rewrite}
+    vhost = {"name": name, "domains": ["*"], "routes": [route]}
+    manager = http_manager(name, {"name": name, "virtual_hosts": [vhost]}, [])
     del manager["typed_config"]["access_log"]
-    return {"name": "prometheus_stats", "address": _address("0.0.0.0", port), "filter_chains": [{"filters": [manager]}]}  # noqa: S104
+    return {"name": name, "address": _address("0.0.0.0", port), "filter_chains": [{"filters": [manager]}]}  # noqa: S104

@@ -1,12 +1,14 @@
 """Read-only and fault-injecting access to the running lab mesh, as kubectl exec and the sidecars' admin
 would give it on a cluster: the pods (from the lab's state, lab/mesh/state.py), a shell in a pod's network namespace,
-sidecar statistics and upstream hosts, container cgroups and SQL on the lab's PostgreSQL. Every address is
+sidecar statistics (from the stats port, as Prometheus reads them), container cgroups and SQL on the lab's PostgreSQL. Every address is
 one of the project's own containers."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,26 @@ import yaml
 
 from lab import cgroups
 from lab.mesh import state
-from lab.mesh.compile import ADMIN_PORT, OUTBOUND_IP
+from lab.mesh.compile import OUTBOUND_IP, STATS_PORT
 from lab.mesh.state import LabPod, MeshNotUp
 from lab.podman import inspect, podman
 
-__all__ = ["MeshNotUp", "calls", "containers", "host_flags", "in_pod", "pod", "pods", "set_fault", "sql", "stats"]
+__all__ = [
+    "MeshNotUp",
+    "calls",
+    "containers",
+    "database_healthy",
+    "database_leader",
+    "database_members",
+    "in_pod",
+    "pod",
+    "pods",
+    "served",
+    "set_fault",
+    "sql",
+    "stats",
+    "until",
+]
 
 
 def pods() -> tuple[LabPod, ...]:
@@ -37,25 +54,42 @@ def in_pod(name: str, script: str) -> str:
 
 
 def stats(name: str, pattern: str) -> dict[str, int]:
-    """Counters and gauges of a pod's sidecar whose names match the regex (read from its admin port)."""
-    text = httpx.get(f"http://{pod(name).ip}:{ADMIN_PORT}/stats", params={"filter": pattern}, timeout=5).text
-    found = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(": ")
-        if re.search(pattern, key) and value.strip().lstrip("-").isdigit():
-            found[key] = int(value)
+    """Counters and gauges of a pod's sidecar whose Envoy names match the regex, read where Prometheus reads them:
+    the stats port (15090); the admin API answers on the pod's loopback only. Keyed as `envoy_names` says."""
+    url = f"http://{pod(name).ip}:{STATS_PORT}/stats/prometheus"
+    return envoy_names(httpx.get(url, params={"filter": pattern}, timeout=5).text)
+
+
+_SAMPLE = re.compile(r"^(?P<metric>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def envoy_names(exposition: str) -> dict[str, int]:
+    """Prometheus exposition of Envoy's stats keyed as Envoy names them, with the extracted tags put back:
+    `envoy_cluster_upstream_rq{response_code_class="2xx",cluster_name="inbound|8080||"}` is
+    `cluster.inbound|8080||.upstream_rq_2xx`. Within a stat Prometheus' underscores stay
+    (`outlier_detection_ejections_active`): Envoy's dots there cannot be told from its underscores."""
+    found: dict[str, int] = {}
+    for line in exposition.splitlines():
+        sample = _SAMPLE.match(line)
+        if not sample or not sample["value"].lstrip("-").isdigit():
+            continue
+        labels = dict(_LABEL.findall(sample["labels"] or ""))
+        stat = sample["metric"].removeprefix("envoy_")
+        for tag in ("response_code_class", "response_code"):
+            if tag in labels:
+                stat += f"_{labels.pop(tag)}"
+        if stat.startswith("cluster_") and "cluster_name" in labels:
+            stat = f"cluster.{labels.pop('cluster_name')}.{stat.removeprefix('cluster_')}"
+        rest = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        found[stat + (f"{{{rest}}}" if rest else "")] = int(sample["value"])
     return found
 
 
-def host_flags(name: str, cluster: str) -> dict[str, dict[str, str]]:
-    """Per upstream host of one cluster in a pod's sidecar: its health flags and request counters."""
-    text = httpx.get(f"http://{pod(name).ip}:{ADMIN_PORT}/clusters", timeout=5).text
-    hosts: dict[str, dict[str, str]] = {}
-    for line in text.splitlines():
-        parts = line.split("::")
-        if len(parts) == 4 and parts[0] == cluster:
-            hosts.setdefault(parts[1].rsplit(":", 1)[0], {})[parts[2]] = parts[3]
-    return hosts
+def served(name: str, port: int = 8080) -> int:
+    """Requests a pod's sidecar passed to its app on a port that the app answered without a 5xx."""
+    found = stats(name, rf"^cluster\.inbound\|{port}\|\|\.upstream_rq_[1-4]xx$")
+    return sum(found.get(f"cluster.inbound|{port}||.upstream_rq_{n}xx", 0) for n in range(1, 5))
 
 
 def calls(name: str, host: str, path: str, n: int, parallel: int = 1) -> list[int]:
@@ -112,6 +146,37 @@ def sql(query: str) -> list[str]:
         if out == ["f"]:
             return _psql(host, db.name, query)
     raise RuntimeError(f"no primary among the database hosts {list(db.hosts)}")
+
+
+def database_members() -> dict[str, str]:
+    """Patroni's members by name -> role ("Leader", "Sync Standby", "Replica"), as any running member lists them."""
+    for host in state.load().database.hosts:
+        listed = podman("exec", host, "patronictl", "-c", "/etc/patroni/config.yml", "list", "--format", "json",
+                        check=False)  # fmt: skip
+        if listed:
+            return {m["Member"]: m["Role"] for m in json.loads(listed)}
+    return {}
+
+
+def database_leader(other_than: str | None = None) -> str | None:
+    """The member leading now (one other than the named one), if any."""
+    leaders = [name for name, role in database_members().items() if role == "Leader" and name != other_than]
+    return leaders[0] if leaders else None
+
+
+def database_healthy() -> bool:
+    """A leader and a synchronous standby: the pair Patroni can fail over without losing a commit."""
+    return sorted(database_members().values()) == ["Leader", "Sync Standby"]
+
+
+def until(condition: Callable[[], object], bound_s: float) -> float | None:
+    """Poll twice a second until the condition holds: the seconds it took, or None once the bound passed."""
+    start = time.monotonic()
+    while time.monotonic() - start < bound_s:
+        if condition():
+            return time.monotonic() - start
+        time.sleep(0.5)
+    return None
 
 
 def _psql(host: str, database: str, query: str) -> list[str]:

@@ -235,7 +235,7 @@ def wait_ready(pods: tuple[state.LabPod, ...], probes: dict[str, list[str]], tim
 
 def _envoy_live(pod: state.LabPod) -> bool:
     try:
-        return httpx.get(f"http://{pod.ip}:{mesh.ADMIN_PORT}/ready", timeout=1).text.strip() == "LIVE"
+        return httpx.get(f"http://{pod.ip}:{mesh.HEALTH_PORT}/healthz/ready", timeout=1).text.strip() == "LIVE"
     except httpx.TransportError:
         return False
 

@@ -64,6 +64,27 @@ def test_plaintext_to_an_inbound_port_is_refused() -> None:
     assert not answer.startswith(b"HTTP/")
 
 
+def test_a_sidecars_admin_is_out_of_reach_of_other_pods_and_its_ports_serve_only_stats_and_readiness() -> None:
+    """From the gateway's pod: pay's admin port refuses (000), its stats port serves /stats/prometheus and not the
+    admin API (POST /quitquitquit is 404), its health port says LIVE; and pay's sidecar is still up afterwards."""
+    ip = pod("pay-v1-0").ip
+    asks = {
+        "admin server_info": f"http://{ip}:{mesh.ADMIN_PORT}/server_info",
+        "admin quit": f"-X POST http://{ip}:{mesh.ADMIN_PORT}/quitquitquit",
+        "stats": f"http://{ip}:{mesh.STATS_PORT}/stats/prometheus",
+        "stats quit": f"-X POST http://{ip}:{mesh.STATS_PORT}/quitquitquit",
+        "stats fail": f"-X POST http://{ip}:{mesh.STATS_PORT}/healthcheck/fail",
+        "stats config_dump": f"http://{ip}:{mesh.STATS_PORT}/config_dump",
+        "ready": f"http://{ip}:{mesh.HEALTH_PORT}/healthz/ready",
+    }
+    script = "; ".join(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}\\n' {ask}" for ask in asks.values())
+    codes = dict(zip(asks, in_pod("gateway-v1-0", script).split(), strict=True))
+    assert codes == {"admin server_info": "000", "admin quit": "000", "stats": "200", "stats quit": "404",
+                     "stats fail": "404", "stats config_dump": "404", "ready": "200"}  # fmt: skip
+    # Inside pay's own pod the admin answers (it was refused, not down).
+    assert in_pod("pay-v1-0", f"curl -s http://127.0.0.1:{mesh.ADMIN_PORT}/ready").strip() == "LIVE"
+
+
 def test_caller_not_allowed_by_authorization_policy_gets_403() -> None:
     url = f"https://{pod('user-v1-0').ip}:8080/users/1"
     refused = httpx.get(url, verify=mesh_tls("ingress"), timeout=5)
@@ -112,21 +133,22 @@ def _pay_calls(n: int, parallel: int = 1) -> list[int]:
 
 
 def _pay_stat(key: str) -> int:
-    name = f"cluster.outbound|8080|v1|{PAY}.{key}"
-    return stats("gateway-v1-0", "^" + re.escape(name) + "$").get(name, 0)
+    """One stat of the gateway's cluster to pay, as Prometheus names it (outlier_detection_ejections_active)."""
+    prefix = f"cluster.outbound|8080|v1|{PAY}."
+    return stats("gateway-v1-0", "^" + re.escape(prefix)).get(prefix + key, 0)
 
 
 def test_faulty_replica_is_ejected_and_returns() -> None:
     set_fault("pay-v1-0", {"error_rate": 1.0, "status": 503})
     try:
         codes = _pay_calls(40)
-        assert _pay_stat("outlier_detection.ejections_active") >= 1
-        assert _pay_stat("outlier_detection.ejections_enforced_consecutive_5xx") >= 1
+        assert _pay_stat("outlier_detection_ejections_active") >= 1
+        assert _pay_stat("outlier_detection_ejections_enforced_consecutive_5xx") >= 1
         assert codes[-20:].count(404) == 20, f"after ejection only the healthy replica answers: {codes}"
     finally:
         set_fault("pay-v1-0", None)
     deadline = time.monotonic() + 40  # base ejection 15 s, interval 1 s
-    while _pay_stat("outlier_detection.ejections_active") > 0:
+    while _pay_stat("outlier_detection_ejections_active") > 0:
         assert time.monotonic() < deadline, "the replica was not returned after its ejection time"
         time.sleep(1)
 

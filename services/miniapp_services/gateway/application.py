@@ -31,13 +31,20 @@ async def login(users: UsersPort, code: str, nickname: str, secret: bytes, now: 
     return domain.open_session(user_id, openid, secret, now)
 
 
-async def authenticate(
-    nonces: NonceStore, authorization: str | None, request: SignedRequest, secret: bytes, now: datetime, window_s: int
-) -> Session:
-    """The session of a signed, fresh, unaltered request whose nonce was never seen within the window."""
+def admit(authorization: str | None, request: SignedRequest, secret: bytes, now: datetime, window_s: int) -> Session:
+    """What the headers alone prove, before any body is read: a valid session token and a fresh, complete
+    signature (whose value is checked against the body by `verify`)."""
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthError(Reason.UNSIGNED, "send Authorization: Bearer <token> from /api/login")
     session = domain.read_token(authorization.removeprefix("Bearer "), secret, now)
+    domain.check_signed_headers(request.timestamp, request.nonce, request.signature, now, window_s)
+    return session
+
+
+async def verify(
+    nonces: NonceStore, session: Session, request: SignedRequest, secret: bytes, now: datetime, window_s: int
+) -> Session:
+    """An admitted request whose signature covers what arrived and whose nonce was never seen within the window."""
     domain.check_request(domain.signing_key(secret, session.jti), request, now, window_s)
     signed_at = int(request.timestamp or 0)
     # Held for as long as the same request would still be accepted: until its timestamp leaves the window.

@@ -4,8 +4,10 @@ A mini-program login exchanges a code for an openid (code2session is the platfor
 reached here, so it is simulated by an HMAC of the code under the install's own secret) and opens a
 session: an HS256 JWT carrying the openid, and a signing key derived from the token's id under the same
 secret, so the gateway keeps no session state. Every later request is checked here in a fixed order:
-signed at all, token well formed, algorithm HS256, token signature, expiry, timestamp freshness, request
-signature. Each refusal carries a reason code. Nonce replay is checked by the application layer.
+signed at all, token well formed, algorithm HS256, token signature, issued-at and not-before (within a leeway
+for the clocks of the gateway's replicas), expiry, timestamp freshness (all from the headers, before any body
+is read), then the request signature over the body. Each refusal carries a reason code. Nonce replay is checked
+by the application layer.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from miniapp_services.kit import signing
 from miniapp_services.kit.errors import Unauthorized
 
 SESSION_TTL = timedelta(hours=2)
+# How far in the future a token's iat or nbf may lie: the replicas' clocks differ by this much at most (NTP keeps
+# them within milliseconds; a second is a fault), and RFC 7519 allows "a small leeway" for clock skew.
+CLOCK_LEEWAY_S = 30
 V = TypeVar("V")
 
 
@@ -35,6 +40,8 @@ class Reason(StrEnum):
     BAD_ALG = "bad_alg"
     WRONG_KEY = "wrong_key"
     EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    ISSUED_IN_FUTURE = "issued_in_future"
     STALE = "stale_timestamp"
     TAMPERED = "tampered"
     REPLAYED = "reused_nonce"
@@ -106,7 +113,8 @@ def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
 
 
 def read_token(token: str, secret: bytes, now: datetime) -> Session:
-    """The session a token carries, if this install signed it with HS256 and it has not expired."""
+    """The session a token carries, if this install signed it with HS256, it was issued by now and is valid
+    from now (each within CLOCK_LEEWAY_S), and it has not expired."""
     header, claims, parts = _parts(token)
     alg = str(header.get("alg"))
     if alg.lower() == "none":
@@ -116,26 +124,61 @@ def read_token(token: str, secret: bytes, now: datetime) -> Session:
     if not hmac.compare_digest(signing.sign(secret, f"{parts[0]}.{parts[1]}".encode()), parts[2]):
         raise AuthError(Reason.WRONG_KEY, "the token was not signed by this gateway: log in again")
     try:
-        user_id, openid, jti, exp = int(claims["sub"]), str(claims["openid"]), str(claims["jti"]), int(claims["exp"])
+        user_id, openid, jti = int(claims["sub"]), str(claims["openid"]), str(claims["jti"])
+        iat, exp = _numeric_date(claims["iat"]), _numeric_date(claims["exp"])
+        nbf = _numeric_date(claims["nbf"]) if "nbf" in claims else None
     except (KeyError, TypeError, ValueError):
-        raise AuthError(Reason.MALFORMED, "the token lacks sub, openid, jti or exp: log in again") from None
-    if now.timestamp() >= exp:
-        raise AuthError(Reason.EXPIRED, "the session expired: log in again")
+        raise AuthError(
+            Reason.MALFORMED, "the token lacks sub, openid, jti, iat or exp, or a date is not a number: log in again"
+        ) from None
+    _check_dates(iat, nbf, exp, now.timestamp())
     return Session(jti, user_id, openid, datetime.fromtimestamp(exp, now.tzinfo))
+
+
+def _numeric_date(value: object) -> float:
+    """RFC 7519's NumericDate: seconds since the epoch, a JSON number (not a string, not a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("a NumericDate is a JSON number")
+    return float(value)
+
+
+def _check_dates(iat: float, nbf: float | None, exp: float, now: float) -> None:
+    if iat > now + CLOCK_LEEWAY_S:
+        raise AuthError(
+            Reason.ISSUED_IN_FUTURE,
+            f"the token's iat is more than {CLOCK_LEEWAY_S} s ahead of the gateway's clock: log in again",
+        )
+    if nbf is not None and nbf > now + CLOCK_LEEWAY_S:
+        raise AuthError(
+            Reason.NOT_YET_VALID,
+            f"the token is not valid before its nbf, more than {CLOCK_LEEWAY_S} s from now: retry then",
+        )
+    if now >= exp:
+        raise AuthError(Reason.EXPIRED, "the session expired: log in again")
+
+
+def check_signed_headers(
+    timestamp: str | None, nonce: str | None, signature: str | None, now: datetime, window_s: int
+) -> None:
+    """The signature's headers are all there and the timestamp is within the window: what can be judged before
+    the body is read."""
+    if not (timestamp and nonce and signature):
+        raise AuthError(
+            Reason.UNSIGNED, f"sign the request: send {signing.TIMESTAMP}, {signing.NONCE} and {signing.SIGNATURE}"
+        )
+    if not timestamp.isdigit():
+        raise AuthError(Reason.MALFORMED, f"{signing.TIMESTAMP} must be Unix seconds")
+    if abs(now.timestamp() - int(timestamp)) > window_s:
+        raise AuthError(Reason.STALE, f"{signing.TIMESTAMP} is more than {window_s} s from the gateway's clock")
 
 
 def check_request(key: str, request: SignedRequest, now: datetime, window_s: int) -> None:
     """A signed request, sent within the window, whose signature covers exactly what arrived."""
-    if not (request.timestamp and request.nonce and request.signature):
-        raise AuthError(
-            Reason.UNSIGNED, f"sign the request: send {signing.TIMESTAMP}, {signing.NONCE} and {signing.SIGNATURE}"
-        )
-    if not request.timestamp.isdigit():
-        raise AuthError(Reason.MALFORMED, f"{signing.TIMESTAMP} must be Unix seconds")
-    if abs(now.timestamp() - int(request.timestamp)) > window_s:
-        raise AuthError(Reason.STALE, f"{signing.TIMESTAMP} is more than {window_s} s from the gateway's clock")
-    message = signing.canonical(request.method, request.path, request.timestamp, request.nonce, request.body)
-    if not hmac.compare_digest(signing.sign(key.encode(), message), request.signature):
+    check_signed_headers(request.timestamp, request.nonce, request.signature, now, window_s)
+    message = signing.canonical(
+        request.method, request.path, request.timestamp or "", request.nonce or "", request.body
+    )
+    if not hmac.compare_digest(signing.sign(key.encode(), message), request.signature or ""):
         raise AuthError(Reason.TAMPERED, "the signature does not match the request: it was altered or signed wrongly")
 
 

@@ -9,13 +9,14 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.clients.order import Lines
@@ -51,22 +52,47 @@ def up(request: Request, name: str) -> Upstream:
     return Upstream(request.app.state.http, name, base)
 
 
-async def current(request: Request, authorization: Annotated[str | None, Header()] = None) -> Session:
-    """The session of a signed request; anything else is 401 with a reason, before any upstream is called."""
-    settings = request.app.state.settings
+def _signed(request: Request, body: bytes) -> SignedRequest:
     query = request.scope.get("query_string", b"")
     path = request.scope.get("raw_path", request.url.path.encode()).decode() + (f"?{query.decode()}" if query else "")
-    signed = SignedRequest(
+    headers = request.headers
+    return SignedRequest(
         request.method,
         path,
-        request.headers.get(signing.TIMESTAMP),
-        request.headers.get(signing.NONCE),
-        request.headers.get(signing.SIGNATURE),
-        await request.body(),
+        headers.get(signing.TIMESTAMP),
+        headers.get(signing.NONCE),
+        headers.get(signing.SIGNATURE),
+        body,
     )
+
+
+class Admitted(APIRoute):
+    """A route whose requests are admitted from their headers (the session token, the signature's headers) before
+    FastAPI reads and parses the body, which it does before any dependency runs: without this, malformed JSON
+    with no session got 422, and anyone could make the gateway read and parse up to the body limit."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def admitted(request: Request) -> Response:
+            settings = request.app.state.settings
+            secret = settings.session_secret.get_secret_value().encode()
+            authorization = request.headers.get("authorization")
+            signed = _signed(request, b"")
+            request.state.session = app_.admit(authorization, signed, secret, now(), settings.signature_window_s)
+            return await handler(request)
+
+        return admitted
+
+
+async def current(request: Request) -> Session:
+    """The session of a signed request (admitted from its headers by the route): its signature checked against
+    the body and its nonce claimed; anything else is 401 with a reason, before any upstream is called."""
+    settings = request.app.state.settings
     secret = settings.session_secret.get_secret_value().encode()
+    signed = _signed(request, await request.body())
     nonces = _nonces(request.app)
-    return await app_.authenticate(nonces, authorization, signed, secret, now(), settings.signature_window_s)
+    return await app_.verify(nonces, request.state.session, signed, secret, now(), settings.signature_window_s)
 
 
 def _nonces(app: FastAPI) -> RedisNonceStore:
@@ -242,16 +268,21 @@ class ClaimIn(BaseModel):
 
 
 def router() -> APIRouter:
-    api = APIRouter(prefix="/api", tags=["gateway"])
-    _browse_routes(api)
+    """Login is public; every other route is Admitted (headers first) and depends on the session."""
+    public = APIRouter(prefix="/api", tags=["gateway"])
+    api = APIRouter(prefix="/api", tags=["gateway"], route_class=Admitted)
+    _browse_routes(public, api)
     _trade_routes(api)
-    return api
+    both = APIRouter()
+    both.include_router(public)
+    both.include_router(api)
+    return both
 
 
-def _browse_routes(api: APIRouter) -> None:
+def _browse_routes(public: APIRouter, api: APIRouter) -> None:
     """Login, the landing page, catalogue, search, cart and check-in."""
 
-    @api.post("/login", status_code=status.HTTP_201_CREATED)
+    @public.post("/login", status_code=status.HTTP_201_CREATED)
     async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
         """Under overload, or with the user service down, a returning user logs in from the cached profile."""
         secret = request.app.state.settings.session_secret.get_secret_value().encode()

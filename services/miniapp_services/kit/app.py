@@ -133,7 +133,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         app.include_router(fault_router())
     # Starlette types a handler as taking any Exception; ours takes the DomainError it is registered for.
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
-    limits = EdgeLimits(settings.max_concurrency, settings.max_body_bytes, settings.request_log_ratio)
+    limits = EdgeLimits(
+        settings.max_concurrency, settings.max_body_bytes, settings.max_header_bytes, settings.request_log_ratio
+    )
     app.add_middleware(EdgeMiddleware, limits=limits, metrics=metrics, faults=faults, tracer=tracer)
     return app
 

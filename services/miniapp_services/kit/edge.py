@@ -33,6 +33,7 @@ _log = logging.getLogger("miniapp_services.requests")
 class EdgeLimits:
     max_concurrency: int
     max_body_bytes: int
+    max_header_bytes: int = 16 * 1024
     log_ratio: float = 0.001
 
 
@@ -91,6 +92,9 @@ class EdgeMiddleware:
     async def _serve(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], exempt: bool) -> None:
         if exempt:
             await self.app(scope, receive, send)
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > self.limits.max_header_bytes:
+            await _answer(send, 431, f"request headers larger than {self.limits.max_header_bytes} bytes together")
             return
         if int(headers.get("content-length") or 0) > self.limits.max_body_bytes:
             await _answer(send, 413, f"body larger than {self.limits.max_body_bytes} bytes")

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=3.0, gt=0, le=60)
     max_concurrency: int = Field(default=64, ge=1, le=10_000, description="requests served at once; more get 503")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Every request header's name and value together; NGINX in front refuses a line over 8 KiB (its
+    # large_client_header_buffers) and Envoy a block over 60 KiB, so a bigger block only comes from inside.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=64 * 1024)
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
     upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
     session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")

@@ -110,6 +110,41 @@ def test_breaker_gate(change: dict, missing: str | None) -> None:
         assert f"not {missing}" in gate.summary
 
 
+FAILOVER = {"healthy_before": True, "primary": "pg1", "new_primary": "pg2", "promoted_after_s": 3.0,
+            "promotion_bound_s": 30, "window_requests": 400, "window_failures": 8, "window_s": 30,
+            "last_failure_after_stop_s": 4.0, "reconnect_bound_s": 10, "rejoined_after_s": 12.0,
+            "rejoin_bound_s": 180}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ({}, None),
+        ({"healthy_before": None, "primary": None, "new_primary": None, "promoted_after_s": None}, "started from"),
+        ({"healthy_before": False}, "started from a healthy pair"),
+        ({"promoted_after_s": None, "new_primary": None}, "promoted"),
+        ({"promoted_after_s": 31.0}, "promoted"),
+        ({"last_failure_after_stop_s": 11.0}, "reconnected"),
+        ({"window_failures": 0, "last_failure_after_stop_s": None}, None),
+        ({"window_requests": 0, "window_failures": 0, "last_failure_after_stop_s": None}, "reconnected"),
+        ({"rejoined_after_s": None}, "rejoined"),
+        ({"rejoined_after_s": 200.0}, "rejoined"),
+    ],
+)
+def test_failover_gate(change: dict, missing: str | None) -> None:
+    gate = gates.failover_gate(gates.FailoverEvidence(**(FAILOVER | change)))
+    assert gate.passed is (missing is None)
+    if missing:
+        assert f"not {missing}" in gate.summary
+    else:
+        assert gate.summary.startswith("pg1 stopped, pg2 leading after 3.0 s (≤ 30 s); client errors ")
+
+
+def test_the_failover_gate_says_when_the_errors_ended() -> None:
+    summary = gates.failover_gate(gates.FailoverEvidence(**FAILOVER)).summary
+    assert "client errors 8 of 400 (2.00%) in the 30 s after the stop, the last 4 s after it (≤ 10 s)" in summary
+
+
 def test_invariants_gate() -> None:
     holds = gates.invariants_gate({"orders lost": [], "double charges": []}, [])
     assert holds.passed

@@ -46,6 +46,14 @@ def test_between_counts_requests_in_a_window_from_cumulative_totals(tmp_path: Pa
     assert locust_stats.between(ticks, 10, 20) == (0, 0)
 
 
+def test_last_failure_is_the_last_second_whose_failures_grew(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text(HISTORY)
+    ticks = locust_stats.timeline(tmp_path / "h.csv")
+    assert locust_stats.last_failure(ticks, 100, 110) == 103
+    assert locust_stats.last_failure(ticks, 100, 102) == 101
+    assert locust_stats.last_failure(ticks, 102, 102) is None
+
+
 def test_aggregated_is_the_whole_run(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text(STATS)
     assert locust_stats.aggregated(tmp_path / "s.csv") == (1050, 10)

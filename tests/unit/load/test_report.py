@@ -17,6 +17,7 @@ RESULT = {
     "timeline": [{"hour": h, "rps": 10.0 + h, "failures_per_s": 0.1, "p50_ms": 100, "p99_ms": 400} for h in range(24)],
     "breaker_timeline": [{"hour": h, "ejections_active": int(19 < h < 21), "overflow": h, "ejections_enforced": 1} for h in range(24)],
     "fault_window_hours": [19.2, 21.6],
+    "failover_window_hours": [9.5, 10.3],
     "gates": [
         {"name": "canary split", "passed": True, "summary": "v2 0.1 <inside>", "evaluated": True,
          "evidence": {"rows": [{"subset": "v1", "weight": 0.9, "k": 900, "n": 1000, "low": 0.88, "high": 0.92},
@@ -85,3 +86,11 @@ def test_a_bar_beyond_its_reference_is_red_unless_it_is_an_interval() -> None:
 def test_empty_plots_say_so() -> None:
     assert "no data" in _texts(plots.line_chart("t", {}, "x", "y"))
     assert "no data" in _texts(plots.bar_chart("t", [], "MiB", "budget"))
+
+
+def test_the_timelines_shade_both_drills_windows_with_their_names() -> None:
+    legend = _texts(report.charts(RESULT)[0])
+    assert "fault on" in legend
+    assert "database failover" in legend
+    without = _texts(report.charts(RESULT | {"failover_window_hours": None})[0])
+    assert "database failover" not in without

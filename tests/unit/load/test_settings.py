@@ -20,11 +20,21 @@ def test_defaults_replay_a_day_with_the_fault_across_the_flash_sale_peak() -> No
         ({"peak_rps": 0}, "peak_rps"),
         ({"day_s": 5}, "day_s"),
         ({"pace": 1}, "pace"),
+        ({"db_failover_at": 0.79}, "db_failover_at .* must end before fault_from"),
+        ({"db_failover_at": 1.0}, "db_failover_at"),
+        ({"db_reconnect_bound_s": 30}, "db_reconnect_bound_s must be shorter"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(fields: dict, message: str) -> None:
     with pytest.raises(pydantic.ValidationError, match=message):
         LoadSettings.model_validate(fields)
+
+
+def test_the_database_failover_comes_before_the_pay_fault_and_can_be_left_out() -> None:
+    settings = LoadSettings()
+    assert settings.db_failover_window is not None
+    assert settings.db_failover_window[1] <= settings.fault_window[0]
+    assert LoadSettings(db_failover_at=None).db_failover_window is None
 
 
 def test_the_locust_processes_read_the_runs_settings(monkeypatch: pytest.MonkeyPatch) -> None:

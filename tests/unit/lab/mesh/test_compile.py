@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import envoy
@@ -161,20 +162,17 @@ def test_workload_certificate_has_exactly_its_spiffe_id() -> None:
     issued.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.cert_pem))
 
 
-def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
-    """A real Envoy with the sidecar's stats config names series as Istio's sidecars do, on 15090's route,
-    and keeps only what Istio's inclusion list and the mesh's prefixes keep."""
-    outbound = "outbound|8080|v1|pay.miniapp.svc.cluster.local"
-    clusters = [mesh.cluster(outbound, {}, [("127.0.0.1", 9)], http2=False)]
-    config = mesh._bootstrap("t", "t", [], clusters, mesh.stats_config({}))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        admin_port = probe.getsockname()[1]
-    config["admin"]["address"]["socket_address"].update(address="127.0.0.1", port_value=admin_port)
+def _run_bootstrap(tmp_path: Path, config: dict, ask: Callable[[dict[str, int]], dict[str, str]]) -> dict[str, str]:
+    """Run a real Envoy on the sidecar's bootstrap, its admin and listeners moved to free loopback ports, and
+    return what ask(listener name -> port) read from it before Envoy is stopped."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        admin_port = free.getsockname()[1]
+    config["admin"]["address"]["socket_address"].update(port_value=admin_port)
     stats_cluster = config["static_resources"]["clusters"][-1]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
     stats_cluster["endpoint"]["address"]["socket_address"]["port_value"] = admin_port
-    (stats_listener,) = config["static_resources"]["listeners"]
-    stats_listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
+    for listener in config["static_resources"]["listeners"]:
+        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
     path, admin_file = tmp_path / "envoy.json", tmp_path / "admin"
     path.write_text(json.dumps(config))
     args = [ENVOY, "-c", path, "--admin-address-path", admin_file, "--base-id", "41", "-l", "error"]
@@ -185,16 +183,57 @@ def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
                     break
                 time.sleep(0.1)
             admin = f"http://{admin_file.read_text().strip()}"
-            listener = httpx.get(f"{admin}/listeners?format=json").json()["listener_statuses"][0]
-            stats_port = listener["local_address"]["socket_address"]["port_value"]
-            scraped = httpx.get(f"http://127.0.0.1:{stats_port}/stats/prometheus").text
+            statuses = httpx.get(f"{admin}/listeners?format=json").json()["listener_statuses"]
+            ports = {s["name"]: s["local_address"]["socket_address"]["port_value"] for s in statuses}
+            return ask(ports)
         finally:
             proc.terminate()
+
+
+def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
+    """A real Envoy with the sidecar's stats config names series as Istio's sidecars do, on 15090's route,
+    and keeps only what Istio's inclusion list and the mesh's prefixes keep."""
+    outbound = "outbound|8080|v1|pay.miniapp.svc.cluster.local"
+    clusters = [mesh.cluster(outbound, {}, [("127.0.0.1", 9)], http2=False)]
+    config = mesh._bootstrap("t", "t", [], clusters, mesh.stats_config({}))
+
+    def scrape(ports: dict[str, int]) -> dict[str, str]:
+        return {"scraped": httpx.get(f"http://127.0.0.1:{ports['prometheus_stats']}/stats/prometheus").text}
+
+    scraped = _run_bootstrap(tmp_path, config, scrape)["scraped"]
     assert f'envoy_cluster_upstream_rq_pending_overflow{{cluster_name="{outbound}"}} 0' in scraped
     assert "envoy_server_live" in scraped
     assert "envoy_runtime_" not in scraped  # runtime.* is not on Istio's list
     assert 'cluster_name="prometheus_stats"' not in scraped  # nor are the sidecar's own plumbing clusters
-    assert listener["name"] == "prometheus_stats"
+
+
+def test_admin_is_on_loopback_and_the_pods_ports_serve_only_stats_and_readiness(tmp_path: Path) -> None:
+    """Istio's binding: admin on 127.0.0.1 only; 15090 answers GET /stats/prometheus and 15021 GET /healthz/ready,
+    and nothing else of the admin API (no /quitquitquit, /healthcheck/fail, /server_info) through either."""
+    config = mesh._bootstrap("t", "t", [], [], mesh.stats_config({}))
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    bound = {
+        lst["name"]: lst["address"]["socket_address"]["port_value"] for lst in config["static_resources"]["listeners"]
+    }
+    assert bound == {"prometheus_stats": mesh.STATS_PORT, "health": mesh.HEALTH_PORT}
+
+    def ask(ports: dict[str, int]) -> dict[str, str]:
+        stats, health = (f"http://127.0.0.1:{ports[n]}" for n in ("prometheus_stats", "health"))
+        with httpx.Client(timeout=5) as client:
+            return {
+                "stats": str(client.get(f"{stats}/stats/prometheus").status_code),
+                "ready": client.get(f"{health}/healthz/ready").text.strip(),
+                "stats server_info": str(client.get(f"{stats}/server_info").status_code),
+                "stats quit": str(client.post(f"{stats}/quitquitquit").status_code),
+                "stats POST": str(client.post(f"{stats}/stats/prometheus").status_code),
+                "health fail": str(client.post(f"{health}/healthcheck/fail").status_code),
+                "health /ready": str(client.get(f"{health}/ready").status_code),
+                "still ready": client.get(f"{health}/healthz/ready").text.strip(),
+            }
+
+    answers = _run_bootstrap(tmp_path, config, ask)
+    assert answers == {"stats": "200", "ready": "LIVE", "stats server_info": "404", "stats quit": "404",
+                       "stats POST": "404", "health fail": "404", "health /ready": "404", "still ready": "LIVE"}  # fmt: skip
 
 
 def test_the_compiler_takes_only_objects_the_istio_models_accept() -> None:

@@ -1,5 +1,6 @@
 """Token reading never fails with anything but a reasoned 401, whatever arrives."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -36,6 +37,45 @@ def test_a_session_round_trips_and_expires() -> None:
     assert key == domain.signing_key(SECRET, session.jti)
     with pytest.raises(domain.AuthError, match="expired"):
         domain.read_token(token, SECRET, session.expires_at)
+
+
+def _claims_token(**changes: object) -> str:
+    """A token of this install whose claims are a fresh session's with the changes (None removes a claim)."""
+    token, _, _ = domain.open_session(7, "oABC", SECRET, NOW)
+    claims = json.loads(signing.b64url_decode(token.split(".")[1]))
+    claims = {k: v for k, v in (claims | changes).items() if v is not None}
+    head, body = token.split(".")[0], signing.b64url(json.dumps(claims).encode())
+    return f"{head}.{body}.{signing.sign(SECRET, f'{head}.{body}'.encode())}"
+
+
+NOW_S = int(NOW.timestamp())
+LEEWAY = domain.CLOCK_LEEWAY_S
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"iat": NOW_S + LEEWAY}, None),
+        ({"iat": NOW_S + LEEWAY + 1}, "issued_in_future"),
+        ({"nbf": NOW_S + LEEWAY}, None),
+        ({"nbf": NOW_S + LEEWAY + 1}, "not_yet_valid"),
+        ({"nbf": NOW_S - 3600}, None),
+        ({"iat": None}, "malformed"),
+        ({"iat": str(NOW_S)}, "malformed"),
+        ({"exp": True}, "malformed"),
+        ({"nbf": "soon"}, "malformed"),
+        ({"exp": NOW_S}, "expired"),
+        ({"exp": NOW_S + 0.5}, None),
+    ],
+)
+def test_iat_nbf_and_exp_are_enforced_each_with_its_reason(changes: dict, reason: str | None) -> None:
+    token = _claims_token(**changes)
+    if reason is None:
+        assert domain.read_token(token, SECRET, NOW).user_id == 7
+        return
+    with pytest.raises(domain.AuthError) as err:
+        domain.read_token(token, SECRET, NOW)
+    assert err.value.reason == reason
 
 
 def test_the_window_is_symmetric() -> None:

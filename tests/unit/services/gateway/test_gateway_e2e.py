@@ -123,6 +123,9 @@ def _bad_requests(session: dict, body: bytes) -> dict[str, tuple[str, dict, byte
     claims = json.loads(signing.b64url_decode(token.split(".")[1]))
     expired = _token({"alg": "HS256", "typ": "JWT"}, claims | {"exp": int(time.time()) - 1}, SECRET)
     foreign = _token({"alg": "HS256", "typ": "JWT"}, claims, secrets.token_hex(32))
+    future = int(time.time()) + 120  # beyond the gateway's 30 s leeway for clocks
+    early = _token({"alg": "HS256", "typ": "JWT"}, claims | {"nbf": future}, SECRET)
+    ahead = _token({"alg": "HS256", "typ": "JWT"}, claims | {"iat": future}, SECRET)
     return {
         "unsigned": ("bearer only", {"authorization": f"Bearer {token}"}, body),
         "malformed": ("not a JWT", _signed_headers("not-a-token", key, "POST", path, body), body),
@@ -130,6 +133,8 @@ def _bad_requests(session: dict, body: bytes) -> dict[str, tuple[str, dict, byte
         "bad_alg": ("alg HS512", _signed_headers(_token({"alg": "HS512"}, claims, SECRET), key, "POST", path, body), body),
         "wrong_key": ("token of another key", _signed_headers(foreign, key, "POST", path, body), body),
         "expired": ("expired token", _signed_headers(expired, key, "POST", path, body), body),
+        "not_yet_valid": ("nbf 2 min ahead", _signed_headers(early, key, "POST", path, body), body),
+        "issued_in_future": ("iat 2 min ahead", _signed_headers(ahead, key, "POST", path, body), body),
         "stale_timestamp": ("301 s old", _signed_headers(token, key, "POST", path, body, ts=int(time.time()) - 301), body),
         "tampered": ("body changed after signing", good, body.replace(b'"quantity":1', b'"quantity":9')),
         "tampered ": ("signed with another key", _signed_headers(token, signing.b64url(b"x" * 32), "POST", path, body), body),
@@ -143,6 +148,8 @@ REASONS = (
     "bad_alg",
     "wrong_key",
     "expired",
+    "not_yet_valid",
+    "issued_in_future",
     "stale_timestamp",
     "tampered",
     "tampered ",
@@ -162,6 +169,40 @@ def test_every_bad_request_is_401_with_its_reason_and_never_reaches_order(
         refused.append((case, reply.status_code, reply.json()["detail"].get("reason"), reason.strip()))
         assert httpx.get(f"{upstreams['order'].url}/orders/{order_id}").status_code == 404, case
     assert [(c, status, got) for c, status, got, _ in refused] == [(c, 401, want) for c, _, _, want in refused]
+
+
+@pytest.mark.parametrize(
+    ("case", "headers"),
+    [
+        ("no session", {}),
+        ("a token and no signature", {"authorization": "Bearer x.y.z"}),
+        ("a forged token, signed", {"authorization": "Bearer x.y.z", signing.TIMESTAMP: "1", signing.NONCE: "n",
+                                    signing.SIGNATURE: "s"}),
+    ],
+)  # fmt: skip
+def test_an_unauthenticated_request_is_401_before_its_body_is_read(
+    gateway: TestClient, case: str, headers: dict
+) -> None:
+    """Malformed JSON far from the route's model: 401, and the ASGI app never asked for the body."""
+    asked: list[str] = []
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/api/orders",
+             "raw_path": b"/api/orders", "query_string": b"", "root_path": "", "server": ("gw", 80),
+             "client": ("127.0.0.1", 1), "app": gateway.app,
+             "headers": [(k.lower().encode(), v.encode()) for k, v in ({"content-type": "application/json"} | headers).items()]}  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        asked.append("body")
+        return {"type": "http.request", "body": b"{not json" * 1000, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    gateway.portal.call(gateway.app, scope, receive, send)  # type: ignore[union-attr]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert (start["status"], asked) == (401, []), (case, body)
+    assert json.loads(body)["detail"]["reason"] in ("unsigned", "malformed"), body
 
 
 def test_a_replayed_request_is_refused_and_the_original_served_once(gateway: TestClient) -> None:

@@ -55,6 +55,16 @@ def test_version_header_trace_context_and_release_tag() -> None:
     assert body["span_id"] != "00f067aa0ba902b7"
 
 
+def test_request_headers_beyond_the_bound_are_431_and_the_probes_still_answer() -> None:
+    with TestClient(_app(max_header_bytes=2048)) as client:
+        assert client.get("/items/1", headers={"x-pad": "a" * 1500}).status_code == 200
+        refused = client.get("/items/1", headers={"x-pad": "a" * 2100})
+        many = client.get("/items/1", headers={f"x-pad-{n}": "a" * 100 for n in range(30)})
+        probe = client.get("/healthz", headers={"x-pad": "a" * 2100})
+    assert (refused.status_code, many.status_code, probe.status_code) == (431, 431, 200)
+    assert "larger than 2048 bytes" in refused.text
+
+
 def test_metrics_by_route_template() -> None:
     with TestClient(_app()) as client:
         client.get("/items/1")
