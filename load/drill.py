@@ -102,22 +102,13 @@ class DatabaseFailover(threading.Thread):
         self.primary = probe.database_leader()
         if not self.healthy_before or self.primary is None:
             return
+        self.stopped_at = time.time()
         try:
-            self._fail_over(self.primary)
+            self.promoted_after_s = probe.stop_primary(self.primary, self.settings.db_promotion_bound_s)
+            self.new_primary = probe.database_leader(other_than=self.primary)
         finally:
             podman("start", self.primary)
         self.rejoined_after_s = probe.until(probe.database_healthy, self.settings.db_rejoin_bound_s)
-
-    def _fail_over(self, primary: str) -> None:
-        """Stop the primary's host and time until another member leads (both at once: Patroni hands over
-        while the host shuts down)."""
-        self.stopped_at = time.time()
-        stopping = threading.Thread(target=podman, args=("stop", "-t", "30", primary), daemon=True)
-        stopping.start()
-        if probe.until(lambda: probe.database_leader(other_than=primary), self.settings.db_promotion_bound_s):
-            self.promoted_after_s = time.time() - self.stopped_at
-            self.new_primary = probe.database_leader(other_than=primary)
-        stopping.join(timeout=60)
 
 
 def _refresh_storm(callers: list[str], host: str, total: int) -> dict[int, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = [
     "set_fault",
     "sql",
     "stats",
+    "stop_primary",
     "until",
 ]
 
@@ -167,6 +169,16 @@ def database_leader(other_than: str | None = None) -> str | None:
 def database_healthy() -> bool:
     """A leader and a synchronous standby: the pair Patroni can fail over without losing a commit."""
     return sorted(database_members().values()) == ["Leader", "Sync Standby"]
+
+
+def stop_primary(primary: str, bound_s: float) -> float | None:
+    """Stop the primary's host (podman stop, orderly: a power-off) and poll until another member leads: the seconds
+    from the stop, or None past the bound. Both at once: Patroni hands over while the host shuts down."""
+    stopping = threading.Thread(target=podman, args=("stop", "-t", "30", primary), daemon=True)
+    stopping.start()
+    promoted = until(lambda: database_leader(other_than=primary), bound_s)
+    stopping.join(timeout=60)
+    return promoted
 
 
 def until(condition: Callable[[], object], bound_s: float) -> float | None:

@@ -69,10 +69,8 @@ async def _drill(workers: list[Worker], primary: str) -> tuple[float, float]:
         writers = [asyncio.create_task(_write(w, client, start)) for w in workers]
         await asyncio.sleep(STOP_AT_S)
         stopped_at = time.monotonic() - start
-        stop = asyncio.to_thread(podman, "stop", "-t", "30", primary)
-        _, promoted_s = await asyncio.gather(
-            stop, asyncio.to_thread(wait_for, lambda: probe.database_leader(other_than=primary), 60)
-        )
+        promoted_s = await asyncio.to_thread(probe.stop_primary, primary, 60)
+        assert promoted_s is not None, "no other member led within 60 s of the stop"
         await asyncio.gather(*writers)
     return stopped_at, promoted_s
 

@@ -31,13 +31,19 @@ async def login(users: UsersPort, code: str, nickname: str, secret: bytes, now: 
     return domain.open_session(user_id, openid, secret, now)
 
 
-def admit(authorization: str | None, request: SignedRequest, secret: bytes, now: datetime, window_s: int) -> Session:
+def admit(
+    authorization: str | None,
+    signature_headers: tuple[str | None, str | None, str | None],
+    secret: bytes,
+    now: datetime,
+    window_s: int,
+) -> Session:
     """What the headers alone prove, before any body is read: a valid session token and a fresh, complete
-    signature (whose value is checked against the body by `verify`)."""
+    signature (timestamp, nonce, signature), whose value `verify` checks against the body."""
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthError(Reason.UNSIGNED, "send Authorization: Bearer <token> from /api/login")
     session = domain.read_token(authorization.removeprefix("Bearer "), secret, now)
-    domain.check_signed_headers(request.timestamp, request.nonce, request.signature, now, window_s)
+    domain.check_signed_headers(*signature_headers, now, window_s)
     return session
 
 

@@ -77,9 +77,10 @@ class Admitted(APIRoute):
         async def admitted(request: Request) -> Response:
             settings = request.app.state.settings
             secret = settings.session_secret.get_secret_value().encode()
-            authorization = request.headers.get("authorization")
-            signed = _signed(request, b"")
-            request.state.session = app_.admit(authorization, signed, secret, now(), settings.signature_window_s)
+            headers = request.headers
+            signature = (headers.get(signing.TIMESTAMP), headers.get(signing.NONCE), headers.get(signing.SIGNATURE))
+            authorization = headers.get("authorization")
+            request.state.session = app_.admit(authorization, signature, secret, now(), settings.signature_window_s)
             return await handler(request)
 
         return admitted
