@@ -20,7 +20,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0 postgresql-apt@15
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge bench-failover
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test site-check mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge bench-failover
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -96,10 +96,13 @@ mesh: services-image ## Render the services and run them as pods with Envoy side
 mesh-test: lab ## End-to-end proofs on the lab: mTLS, authorization, split, canary, ejection, overflow, every dashboard and rule
 	pytest -p no:cacheprovider tests/mesh
 
+site-check: image ## ansible-playbook --check site.yml: inventories/production-sample on systemd lab hosts, reading make bundle's bundle/
+	pytest -p no:cacheprovider tests/site
+
 mesh-down: bootstrap ## Remove the lab mesh
 	python3 -m lab.mesh.up --down
 
-TEST_STAGES := lint syntax bundle unit image-test mesh-test lab-down molecule collection-test
+TEST_STAGES := lint syntax bundle unit image-test mesh-test lab-down site-check molecule collection-test
 
 test: ## Everything CI runs: lint, syntax, unit tests, the full bundle, the services image, make lab and its proofs, molecule
 	@start=$$(date +%s.%N); \

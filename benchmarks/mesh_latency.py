@@ -81,7 +81,7 @@ def sample(names: list[str], peaks: dict[str, int], running: threading.Event) ->
     watched = [c for c in probe.containers() if c.name in names]
     while running.is_set():
         for container in watched:
-            peaks[container.name] = max(peaks.get(container.name, 0), probe.working_set(container))
+            peaks[container.name] = max(peaks.get(container.name, 0), probe.usage(container).working_set_bytes)
         time.sleep(0.1)
 
 

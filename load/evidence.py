@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from lab.mesh import probe, state
 from load.gates import MemoryPeak
 from load.journeys import Catalogue
@@ -69,48 +71,118 @@ def breaker_stats(callers: list[str], host: str) -> dict[str, int]:
     return sums
 
 
+# Rounds further apart than this (a dead sampler, one stalled by a saturated host) count as evidence missing for
+# every container; a round is normally a second plus a fraction for its reads.
+GRACE_S = 10.0
+
+
+@dataclass
+class Watch:
+    """One container as the sampler follows it: its cgroup now, its peak, and the time it was down or unread."""
+
+    container: probe.Container
+    peak_bytes: int = 0
+    cpu_s: float = 0.0
+    down_s: float = 0.0
+    unsampled_s: float = 0.0
+    restarts: int = 0
+    oom_killed: bool = False
+    down: bool = False
+
+    def observe(self, dt: float) -> int:
+        """Read it once (following it to a new cgroup); the working set read, 0 when down or unreadable."""
+        try:
+            used = probe.usage(self.container)
+        except OSError:
+            now, oom = probe.current(self.container)
+            self.oom_killed |= oom
+            if now is None:
+                self.down_s, self.down = self.down_s + dt, True
+                return 0
+            self.container = now
+            try:
+                used = probe.usage(now)
+            except OSError:
+                self.unsampled_s += dt
+                return 0
+        # Back after being seen down, or a CPU counter that went back: a new process in a new cgroup.
+        self.restarts += self.down or used.cpu_seconds < self.cpu_s
+        self.down, self.cpu_s = False, used.cpu_seconds
+        self.peak_bytes = max(self.peak_bytes, used.working_set_bytes)
+        return used.working_set_bytes
+
+
 @dataclass(eq=False)  # a thread: compared and hashed by identity
 class Sampler(threading.Thread):
-    """Once a second: every container's working set, and the breaker statistics of the faulty host's callers."""
+    """Once a second: every container's working set, and the breaker statistics of the faulty host's callers.
+    It follows a restarted container to its new cgroup, and counts the time any evidence was missing."""
 
     callers: list[str]
     host: str
     period_s: float = 1.0
     samples: list[dict[str, Any]] = field(default_factory=list)
-    peaks: dict[str, int] = field(default_factory=dict)
     pod_peaks: dict[str, int] = field(default_factory=dict)
+    failure: str | None = None
 
     def __post_init__(self) -> None:
         threading.Thread.__init__(self, daemon=True)
         self.stop_event = threading.Event()
-        self.containers = probe.containers()
+        self.watches = [Watch(c) for c in probe.containers()]
+        self.last_round: float | None = None
 
     def run(self) -> None:
-        while not self.stop_event.is_set():
-            self.sample()
-            self.stop_event.wait(self.period_s)
+        try:
+            while not self.stop_event.is_set():
+                self.sample(time.time())
+                self.stop_event.wait(self.period_s)
+        except Exception as exc:  # any: the gate must learn the evidence stopped, and why
+            self.failure = f"{type(exc).__name__}: {exc}"
 
-    def sample(self) -> None:
+    def sample(self, at: float) -> None:
+        dt = 0.0 if self.last_round is None else at - self.last_round
+        self._stalled(dt)
+        self.last_round = at
         pods: dict[str, int] = {}
-        for c in self.containers:
-            used = probe.working_set(c)
-            self.peaks[c.name] = max(self.peaks.get(c.name, 0), used)
-            pods[c.pod] = pods.get(c.pod, 0) + used
+        for w in self.watches:
+            pods[w.container.pod] = pods.get(w.container.pod, 0) + w.observe(dt)
         for name, used in pods.items():
             self.pod_peaks[name] = max(self.pod_peaks.get(name, 0), used)
-        self.samples.append({"t": time.time(), "breaker": breaker_stats(self.callers, self.host), "memory": pods})
+        try:
+            breaker: dict[str, int] | None = breaker_stats(self.callers, self.host)
+        except (httpx.HTTPError, OSError):
+            breaker = None  # a caller's sidecar restarting: this second has no breaker reading
+        self.samples.append({"t": at, "breaker": breaker, "memory": pods})
 
-    def memory_peaks(self) -> list[MemoryPeak]:
-        killed = probe.stopped_or_oom_killed([c.name for c in self.containers])
+    def _stalled(self, dt: float) -> None:
+        if dt > GRACE_S:
+            for w in self.watches:
+                w.unsampled_s += dt
+
+    def memory_peaks(self, at: float | None = None) -> list[MemoryPeak]:
+        """Each container's peak and what befell it; the time since the last round counts as unsampled if the
+        sampler stopped early (`at`: when sampling should have ended, now by default)."""
+        tail = 0.0 if self.last_round is None else (time.time() if at is None else at) - self.last_round
+        missed = tail if tail > GRACE_S else 0.0
+        stopped = probe.stopped_or_oom_killed([w.container.name for w in self.watches])
         return [
-            MemoryPeak(c.pod, c.name, self.peaks.get(c.name, 0), c.budget_bytes, c.name in killed)
-            for c in self.containers
+            MemoryPeak(
+                pod=w.container.pod,
+                container=w.container.name,
+                peak_bytes=w.peak_bytes,
+                budget_bytes=w.container.budget_bytes,
+                oom_killed=w.container.name in stopped or w.oom_killed,
+                restarts=w.restarts,
+                down_s=w.down_s,
+                unsampled_s=w.unsampled_s + missed,
+            )
+            for w in self.watches
         ]
 
 
 def breaker_timeline(samples: list[dict[str, Any]], hour: Callable[[float], float]) -> list[dict[str, Any]]:
     """The sampler's breaker statistics as the report plots them: active ejections, and overflows and
     enforced ejections counted from the run's start."""
+    samples = [s for s in samples if s["breaker"] is not None]
     if not samples:
         return []
     first = samples[0]["breaker"]

@@ -7,7 +7,7 @@ Together they are the exit code of `python -m load.handover`. The evidence is ga
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from load.settings import Slo
@@ -80,17 +80,25 @@ def canary_gate(
     return Gate("canary split", passed and tagged_ok, summary, evidence)
 
 
+# Time a container may go unread (a round racing its restart) before its memory evidence counts as missing.
+MAX_UNSAMPLED_S = 5.0
+
+
 @dataclass(frozen=True)
 class MemoryPeak:
     pod: str
     container: str
     peak_bytes: int
     budget_bytes: int
-    oom_killed: bool = False
+    oom_killed: bool = False  # or stopped when sampling ended
+    restarts: int = 0
+    down_s: float = 0.0
+    unsampled_s: float = 0.0  # running (or the sampler stalled) yet not read: evidence missing
 
 
-def memory_gate(peaks: list[MemoryPeak], pod_peaks: dict[str, int]) -> Gate:
-    """Every pod's peak working set within its budget (the sum of its containers' limits), none OOM-killed."""
+def memory_gate(peaks: list[MemoryPeak], pod_peaks: dict[str, int], sampler_failure: str | None = None) -> Gate:
+    """Every pod's peak working set within its budget (the sum of its containers' limits), none OOM-killed, on
+    evidence with no gap longer than MAX_UNSAMPLED_S; restarts are reported with the time each container was down."""
     budgets: dict[str, int] = {}
     for p in peaks:
         budgets[p.pod] = budgets.get(p.pod, 0) + p.budget_bytes
@@ -98,21 +106,33 @@ def memory_gate(peaks: list[MemoryPeak], pod_peaks: dict[str, int]) -> Gate:
         {"pod": pod, "peak_mib": pod_peaks.get(pod, 0) / MIB, "budget_mib": budget / MIB}
         for pod, budget in sorted(budgets.items())
     ]
-    over = [r["pod"] for r in rows if not 0 < r["peak_mib"] <= r["budget_mib"]]
-    killed = sorted(f"{p.container}" for p in peaks if p.oom_killed)
-    unlimited = sorted(p.container for p in peaks if p.budget_bytes <= 0)
     tightest = min(rows, key=lambda r: r["budget_mib"] - r["peak_mib"]) if rows else None
     summary = (
         f"{len(rows)} pods; least headroom {tightest['pod']} {tightest['peak_mib']:.1f} of {tightest['budget_mib']:.0f} MiB"
         if tightest
         else "no pods sampled"
     )
-    problems = [f"over budget or unsampled: {', '.join(over)}"] * bool(over) + [
-        f"OOM-killed or stopped: {', '.join(killed)}"
-    ] * bool(killed)
-    problems += [f"no memory limit: {', '.join(unlimited)}"] * bool(unlimited)
+    restarted = [f"{p.container} x{p.restarts} (down {p.down_s:.0f} s)" for p in peaks if p.restarts]
+    problems = _memory_problems(peaks, rows, sampler_failure)
+    notes = [f"restarted: {', '.join(restarted)}"] * bool(restarted)
     passed = bool(rows) and not problems
-    return Gate("memory budgets", passed, "; ".join([summary, *problems]), {"pods": rows})
+    evidence = {"pods": rows, "containers": [asdict(p) for p in peaks if p.restarts or p.down_s or p.unsampled_s]}
+    return Gate("memory budgets", passed, "; ".join([summary, *problems, *notes]), evidence)
+
+
+def _memory_problems(peaks: list[MemoryPeak], rows: list[dict[str, Any]], sampler_failure: str | None) -> list[str]:
+    over = [r["pod"] for r in rows if not 0 < r["peak_mib"] <= r["budget_mib"]]
+    killed = sorted(p.container for p in peaks if p.oom_killed)
+    unlimited = sorted(p.container for p in peaks if p.budget_bytes <= 0)
+    missing = [f"{p.container} {p.unsampled_s:.0f} s" for p in peaks if p.unsampled_s > MAX_UNSAMPLED_S]
+    found = {
+        "over budget or unsampled": over,
+        "OOM-killed or stopped": killed,
+        "no memory limit": unlimited,
+        f"evidence missing (unread > {MAX_UNSAMPLED_S:.0f} s)": missing,
+        "sampler stopped": [sampler_failure] if sampler_failure else [],
+    }
+    return [f"{what}: {', '.join(items)}" for what, items in found.items() if items]
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     common = _common(settings, drill.started_at or time.time() - settings.day_s)
     canary = _canary(settings, weights, counts, catalogue, canary_callers, canary_host)
     breaker = _breaker(settings, common, drill)
-    memory = gates.memory_gate(sampler.memory_peaks(), sampler.pod_peaks)
+    memory = gates.memory_gate(sampler.memory_peaks(), sampler.pod_peaks, sampler.failure)
     invariants = gates.invariants_gate(*evidence.saga_invariants())
     windows = [_window(settings, drill), _failover_window(settings, failover)]
     judged = [breaker, _failover(settings, common, failover), canary, memory,

@@ -131,8 +131,19 @@ def containers() -> list[Container]:
     ]
 
 
-def working_set(container: Container) -> int:
-    return cgroups.read(container.cgroup).working_set_bytes
+def usage(container: Container) -> cgroups.Usage:
+    """Its working set and CPU time now; OSError when its cgroup is gone (the container stopped or was recreated)."""
+    return cgroups.read(container.cgroup)
+
+
+def current(container: Container) -> tuple[Container | None, bool]:
+    """The container as it runs now (its cgroup moves when it is recreated), None when it is not running; and
+    whether the kernel OOM-killed it (podman forgets that once it is started again)."""
+    found = json.loads(podman("inspect", container.name, check=False) or "[]")
+    now = found[0]["State"] if found else {}
+    if now.get("Status") != "running":
+        return None, bool(now.get("OOMKilled"))
+    return Container(container.pod, container.name, now["CgroupPath"], container.budget_bytes), False
 
 
 def stopped_or_oom_killed(names: list[str]) -> set[str]:

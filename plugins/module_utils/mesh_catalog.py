@@ -31,6 +31,7 @@ _SERVICE_KEYS = {
     "calls",
     "degradation",
     "sidecar_resources",
+    "payment_deadline_s",
 }
 # The gateway's endpoints that have a fallback under overload (services/miniapp_services/gateway).
 DEGRADABLE = ("login", "product", "order_create")
@@ -85,6 +86,8 @@ class Service:
     callers: tuple[str, ...] = ()
     degradation: dict[str, Any] = field(default_factory=dict[str, Any])
     sidecar_resources: SidecarResources = SidecarResources()
+    # order only: an order unpaid this long after it was placed is cancelled, its stock released (None: never).
+    payment_deadline_s: int | None = None
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
         return f"{self.name}.{self.tenant}.{suffix}"
@@ -176,6 +179,19 @@ def _degradation(name: str, raw: dict[str, Any] | None) -> dict[str, Any]:
     return rules
 
 
+def _payment_deadline(name: str, raw: object) -> int | None:
+    """The order service's deadline for payment, in seconds (a minute to a week), or None."""
+    if raw is None:
+        return None
+    if name != "order":
+        raise CatalogError(f"{_where(name, 'payment_deadline_s')}: only order places orders; remove it here")
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 60 <= raw <= 7 * 86_400:
+        raise CatalogError(
+            f"{_where(name, 'payment_deadline_s')}: {raw!r}; give whole seconds from 60 to 604800 (a week)"
+        )
+    return raw
+
+
 def _sidecar_resources(where: str, base: SidecarResources, raw: object) -> SidecarResources:
     """base with what raw (a mapping of some of its fields) changes, checked."""
     if raw is None:
@@ -241,6 +257,7 @@ def _service(
         calls=tuple(merged.get("calls") or ()),
         exposed=_flag(name, "exposed", merged.get("exposed", False)),
         degradation=_degradation(name, raw.get("degradation")),
+        payment_deadline_s=_payment_deadline(name, raw.get("payment_deadline_s")),
         sidecar_resources=_sidecar_resources(
             _where(name, "sidecar_resources"), sidecar, merged.get("sidecar_resources")
         ),

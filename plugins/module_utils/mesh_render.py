@@ -123,6 +123,8 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict[str, Any]]:
                 "valueFrom": {"secretKeyRef": {"name": "gateway-session", "key": "secret"}},
             }
         )
+    if svc.payment_deadline_s is not None:
+        env.append({"name": "MINIAPP_PAYMENT_DEADLINE_S", "value": str(svc.payment_deadline_s)})
     for store in catalog.stores_of(svc):
         ref = {"secretKeyRef": {"name": store.name, "key": "url"}}
         env.append({"name": f"MINIAPP_STORES__{store.name.upper()}", "valueFrom": ref})

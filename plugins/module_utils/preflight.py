@@ -214,3 +214,18 @@ def odd_members(group: str, members: Sequence[str]) -> Finding:
         "group '%s' has %d members (%s)" % (group, count, ", ".join(members) or "none"),
         "list an odd number of hosts (1, 3 or 5) in the inventory group '%s'" % group,
     )
+
+
+def host_address(facts: Mapping[str, Any]) -> str:
+    """The address a host is reached at by its peers: its default route's, else its first IPv4 address (an
+    air-gapped host may have no default route). Every role that names a host's address picks it this way."""
+    default = facts.get("default_ipv4") or {}
+    if default.get("address"):
+        return str(default["address"])
+    addresses = facts.get("all_ipv4_addresses") or []
+    if not addresses:
+        raise ValueError(
+            "host %s has no IPv4 address in its facts: gather its network facts (setup, gather_subset network) "
+            "or set the role's *_address" % facts.get("nodename", "?")
+        )
+    return str(addresses[0])

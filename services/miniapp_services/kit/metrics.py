@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # The events the business dashboard counts; services may only count these.
-BUSINESS_EVENTS = ("page_view", "checkin", "order_created", "order_paid", "seckill_success")
+BUSINESS_EVENTS = ("page_view", "checkin", "order_created", "order_paid", "order_expired", "seckill_success")
 # With a bucket at each journey objective (0.3, 0.5 and 0.8 s, plugins/module_utils/journey_slos.py), so a
 # p99 is never interpolated across one; a unit test keeps the two in step.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 0.8, 1.0, 2.5, 5.0)

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     signature_window_s: int = Field(
         default=300, ge=10, le=3600, description="gateway only: how far a signed request's timestamp may be off"
     )
+    payment_deadline_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=7 * 86_400,
+        description="order only: an order unpaid this long after it was placed is cancelled and its stock released",
+    )
     http_timeout_s: float = Field(default=2.0, gt=0, le=60)
     outbound_max_connections: int = Field(default=32, ge=1, le=1000)
     faults_enabled: bool = False

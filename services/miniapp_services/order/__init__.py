@@ -4,7 +4,7 @@ from pathlib import Path
 
 from miniapp_services.kit.app import ServiceSpec
 from miniapp_services.order.infrastructure import Base
-from miniapp_services.order.interface import recover, register_grpc, router
+from miniapp_services.order.interface import background, register_grpc, router
 
 SPEC = ServiceSpec(
     name="order",
@@ -16,5 +16,5 @@ SPEC = ServiceSpec(
     requires=("product", "inventory"),
     # Checkout needs pay; placing orders does not, so order stays ready without it.
     degrades_without=("pay",),
-    background=recover,
+    background=background,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
@@ -14,6 +15,7 @@ class OrderRepository(Protocol):
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None: ...
     async def save(self, order: Order) -> None: ...
     async def in_saga(self) -> list[str]: ...
+    async def past_deadline(self, now: datetime, limit: int) -> list[str]: ...
 
 
 class Catalogue(Protocol):
@@ -27,16 +29,24 @@ class StockPort(Protocol):
 
 
 async def place(
-    repo: OrderRepository, catalogue: Catalogue, stock: StockPort, order_id: str, user_id: int, wanted: dict[str, int]
+    repo: OrderRepository,
+    catalogue: Catalogue,
+    stock: StockPort,
+    order_id: str,
+    user_id: int,
+    wanted: dict[str, int],
+    placed_at: datetime,
+    deadline: timedelta | None = None,
 ) -> tuple[Order, bool]:
-    """Price and reserve an order; a retry with the same order_id returns it (the flag: newly placed)."""
+    """Price and reserve an order, to be paid within deadline of placed_at (None: no deadline); a retry with
+    the same order_id returns it (the flag: newly placed)."""
     existing = await repo.get(order_id)
     if existing is not None:
         if not domain.same_request(existing, user_id, wanted):
             raise Conflict(f"order id {order_id} is taken by a different order", field="order_id")
         return existing, False
     lines = tuple([Line(sku, qty, await catalogue.price_cents(sku)) for sku, qty in sorted(wanted.items())])
-    order = domain.new_order(order_id, user_id, lines)
+    order = domain.new_order(order_id, user_id, lines, placed_at, deadline)
     try:
         for line in order.lines:
             await stock.reserve(order_id, line.sku, line.quantity)
@@ -84,6 +94,20 @@ async def cancel(repo: OrderRepository, stock: StockPort, order_id: str) -> Orde
         await stock.release(order_id)
         await repo.save(cancelled)
     return cancelled
+
+
+async def expire(repo: OrderRepository, stock: StockPort, order_id: str, now: datetime) -> bool:
+    """Cancel the order if it is still unpaid past its deadline and release its stock (the release repeats
+    harmlessly when a crash came between it and the save); whether this call expired it."""
+    order = await repo.get(order_id, for_update=True)
+    if order is None:
+        return False
+    expired = domain.expire(order, now)
+    if expired is order:
+        return False
+    await _release_quietly(stock, order_id)
+    await repo.save(expired)
+    return True
 
 
 class PaymentsPort(Protocol):

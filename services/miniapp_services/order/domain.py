@@ -1,6 +1,7 @@
 """Orders: lines priced from the catalogue, a total, and a status that only moves forward.
 
-PENDING_PAYMENT -> CANCELLED, or the checkout saga: PENDING_PAYMENT -> CHARGING (the charge is asked of
+PENDING_PAYMENT -> CANCELLED (by the buyer, or by the payment deadline: an order unpaid by its pay_by time is
+expired and its stock released), or the checkout saga: PENDING_PAYMENT -> CHARGING (the charge is asked of
 pay) -> PAID (once, by one payment, stock committed), or CHARGING -> COMPENSATING (refund, release) ->
 CANCELLED. CHARGING and COMPENSATING are recorded before the remote step, so a crash or a broken stream
 leaves an order the recovery finds and finishes.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from miniapp_services.clients.order_limits import MAX_LINES
 from miniapp_services.kit.errors import Conflict, DomainError
@@ -40,19 +42,32 @@ class Order:
     lines: tuple[Line, ...]
     status: Status = Status.PENDING_PAYMENT
     payment_id: str | None = None
+    # When an unpaid order is expired; fixed at placement, so a changed deadline binds new orders only.
+    pay_by: datetime | None = None
 
     @property
     def total_cents(self) -> int:
         return sum(line.quantity * line.unit_price_cents for line in self.lines)
 
 
-def new_order(order_id: str, user_id: int, lines: tuple[Line, ...]) -> Order:
+def new_order(
+    order_id: str, user_id: int, lines: tuple[Line, ...], placed_at: datetime, deadline: timedelta | None = None
+) -> Order:
+    """A priced order awaiting payment; with a deadline, it must be paid by placed_at + deadline."""
     if not 1 <= len(lines) <= MAX_LINES:
         raise DomainError(f"an order has 1 to {MAX_LINES} lines", field="lines")
     skus = [line.sku for line in lines]
     if len(set(skus)) != len(skus):
         raise DomainError("each sku may appear once; add up the quantities instead", field="lines")
-    return Order(order_id, user_id, lines)
+    return Order(order_id, user_id, lines, pay_by=None if deadline is None else placed_at + deadline)
+
+
+def expire(order: Order, now: datetime) -> Order:
+    """Cancel an order still unpaid at its pay_by time; anything else (paid, in the saga, not yet due, no
+    deadline) is left as it is, so a late or repeated expiry changes nothing."""
+    if order.status is Status.PENDING_PAYMENT and order.pay_by is not None and now >= order.pay_by:
+        return replace(order, status=Status.CANCELLED)
+    return order
 
 
 def same_request(order: Order, user_id: int, wanted: dict[str, int]) -> bool:

@@ -3,8 +3,10 @@ stream."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import grpc
-from sqlalchemy import BigInteger, ForeignKey, Integer, MetaData, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit import tracing
@@ -21,11 +23,19 @@ class Base(DeclarativeBase):
 
 class OrderRow(Base):
     __tablename__ = "order"
+    __table_args__ = (
+        Index(
+            "ix_order_order_unpaid_pay_by",
+            "pay_by",
+            postgresql_where=text("status = 'pending_payment' AND pay_by IS NOT NULL"),
+        ),
+    )
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     status: Mapped[str] = mapped_column(String(16))
     payment_id: Mapped[str | None] = mapped_column(String(64))
     total_cents: Mapped[int] = mapped_column(BigInteger)
+    pay_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LineRow(Base):
@@ -37,19 +47,23 @@ class LineRow(Base):
 
 
 # An order with its lines in one round trip (lines as [sku, quantity, unit price] ordered by sku).
-_GET = """SELECT o.order_id, o.user_id, o.status, o.payment_id,
+_GET = """SELECT o.order_id, o.user_id, o.status, o.payment_id, o.pay_by,
     (SELECT jsonb_agg(jsonb_build_array(l.sku, l.quantity, l.unit_price_cents) ORDER BY l.sku)
      FROM "order".line l WHERE l.order_id = o.order_id) AS lines
     FROM "order"."order" o WHERE o.order_id = $1"""
 # Insert or move an order in one statement: lines never change, so a saved order's lines are a no-op.
 _SAVE = """WITH saved AS (
-    INSERT INTO "order"."order" (order_id, user_id, status, payment_id, total_cents) VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO "order"."order" (order_id, user_id, status, payment_id, total_cents, pay_by)
+    VALUES ($1, $2, $3, $4, $5, $9)
     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, payment_id = EXCLUDED.payment_id
     RETURNING order_id)
     INSERT INTO "order".line (order_id, sku, quantity, unit_price_cents)
     SELECT saved.order_id, l.sku, l.quantity, l.price
     FROM saved, unnest($6::text[], $7::int[], $8::bigint[]) AS l(sku, quantity, price)
     ON CONFLICT DO NOTHING"""
+
+_PAST_DEADLINE = """SELECT order_id FROM "order"."order"
+    WHERE status = 'pending_payment' AND pay_by <= $1 ORDER BY pay_by LIMIT $2"""
 
 
 class SqlOrderRepository:
@@ -61,7 +75,7 @@ class SqlOrderRepository:
         if row is None:
             return None
         lines = tuple(Line(sku, quantity, price) for sku, quantity, price in row["lines"] or ())
-        return Order(row["order_id"], row["user_id"], lines, Status(row["status"]), row["payment_id"])
+        return Order(row["order_id"], row["user_id"], lines, Status(row["status"]), row["payment_id"], row["pay_by"])
 
     async def save(self, order: Order) -> None:
         lines = order.lines
@@ -75,12 +89,18 @@ class SqlOrderRepository:
             [x.sku for x in lines],
             [x.quantity for x in lines],
             [x.unit_price_cents for x in lines],
+            order.pay_by,
         )
 
     async def in_saga(self) -> list[str]:
         """Orders a checkout left between steps (CHARGING or COMPENSATING)."""
         states = [s.value for s in IN_SAGA]
         rows = await self.conn.fetch('SELECT order_id FROM "order"."order" WHERE status = ANY($1::text[])', states)
+        return [row["order_id"] for row in rows]
+
+    async def past_deadline(self, now: datetime, limit: int) -> list[str]:
+        """Unpaid orders due by now, the longest overdue first (the partial index holds only unpaid ones)."""
+        rows = await self.conn.fetch(_PAST_DEADLINE, now, limit)
         return [row["order_id"] for row in rows]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import grpc
@@ -24,6 +25,10 @@ from miniapp_services.order.infrastructure import SqlOrderRepository as Repo
 from miniapp_services.proto import order_pb2, order_pb2_grpc
 
 RECOVERY_S = 2.0
+# How often unpaid orders are looked for past their deadline, at most (a short deadline is swept 4 times over),
+# and how many one sweep expires before it looks again.
+EXPIRY_SWEEP_S = 5.0
+EXPIRY_BATCH = 100
 _log = logging.getLogger(__name__)
 
 
@@ -47,6 +52,7 @@ class OrderOut(BaseModel):
     total_cents: int
     status: Status
     payment_id: str | None
+    pay_by: datetime | None = Field(description="unpaid by then, the order is cancelled; none: no deadline")
 
 
 def _out(o: Order) -> OrderOut:
@@ -58,6 +64,7 @@ def _out(o: Order) -> OrderOut:
         total_cents=o.total_cents,
         status=o.status,
         payment_id=o.payment_id,
+        pay_by=o.pay_by,
     )
 
 
@@ -105,6 +112,38 @@ async def _in_saga(repo: Repo) -> list[str]:
     return await repo.in_saga()
 
 
+def _deadline(app: FastAPI) -> timedelta | None:
+    seconds = app.state.settings.payment_deadline_s
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+async def expire_unpaid(app: FastAPI) -> None:
+    """Cancel orders unpaid past their deadline and release their stock. Stateless, so a restarted or second
+    replica finds the same orders; each is expired under its row lock, so two sweeps expire it once."""
+    deadline = _deadline(app)
+    if deadline is None:
+        return
+    stock = _ports(app)[1]
+    while True:
+        await asyncio.sleep(min(EXPIRY_SWEEP_S, deadline.total_seconds() / 4))
+        try:
+            now = datetime.now(UTC)
+            for order_id in await on_connection(app, Repo, _past_deadline, now):
+                if await in_transaction(app, Repo, app_.expire, stock, order_id, now):
+                    app.state.metrics.count("order_expired")
+        except Exception:
+            _log.exception("unpaid-order expiry round failed")
+
+
+async def _past_deadline(repo: Repo, now: datetime) -> list[str]:
+    return await repo.past_deadline(now, EXPIRY_BATCH)
+
+
+async def background(app: FastAPI) -> None:
+    """The saga's recovery and the payment deadline's expiry, side by side for the app's lifetime."""
+    await asyncio.gather(recover(app), expire_unpaid(app))
+
+
 def router() -> APIRouter:
     api = APIRouter(tags=["order"])
 
@@ -114,7 +153,10 @@ def router() -> APIRouter:
         for line in body.lines:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
         async with connection(request) as conn:
-            order, placed = await app_.place(Repo(conn), *_ports(request.app), body.order_id, body.user_id, wanted)
+            ports, placed_at = _ports(request.app), datetime.now(UTC)
+            order, placed = await app_.place(
+                Repo(conn), *ports, body.order_id, body.user_id, wanted, placed_at, _deadline(request.app)
+            )
         if placed:
             request.app.state.metrics.count("order_created")
         else:

@@ -61,6 +61,9 @@ def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
         (["sidecar_concurrency"], "2", "services_catalog.sidecar_concurrency: '2' is not a count of worker threads"),
         (["services", "user", "degradation"], {"login": {"qps": 5}}, "only the gateway has degradation rules"),
         (["services", "gateway", "degradation"], {"search": {"qps": 5}}, "degradation.search: unknown endpoint"),
+        (["services", "cart", "payment_deadline_s"], 900, "services.cart.payment_deadline_s: only order places orders"),
+        (["services", "order", "payment_deadline_s"], 30, "services.order.payment_deadline_s: 30; give whole seconds"),
+        (["services", "order", "payment_deadline_s"], "15m", "payment_deadline_s: '15m'; give whole seconds from 60"),
         (["services", "gateway", "degradation"], {"login": {"qps": 0}}, "degradation.login.qps: set requests"),
         (
             ["services", "gateway", "retries"],

@@ -82,6 +82,11 @@ def test_an_app_waits_for_its_callees_as_long_as_their_routes_do(deployment: str
     assert _env(deployment).get("MINIAPP_HTTP_TIMEOUT_S") == wait
 
 
+@pytest.mark.parametrize(("deployment", "deadline"), [("order-v1", "900"), ("cart-v1", None)])
+def test_the_order_service_gets_the_catalogs_payment_deadline(deployment: str, deadline: str | None) -> None:
+    assert _env(deployment).get("MINIAPP_PAYMENT_DEADLINE_S") == deadline
+
+
 def test_database_url_session_secret_and_store_url_come_from_secrets_never_values() -> None:
     env = one("Deployment", "gateway-v1")["spec"]["template"]["spec"]["containers"][0]["env"]
     secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}

@@ -1,5 +1,6 @@
 """Place, pay and cancel orders with product, inventory, order and pay all running and talking gRPC, and the
-checkout saga: charged once, pay failing at each step, confirm failing, a charge whose answer was lost."""
+checkout saga: charged once, pay failing at each step, confirm failing, a charge whose answer was lost; unpaid
+orders expired at their payment deadline."""
 
 import asyncio
 import functools
@@ -280,4 +281,61 @@ def test_pay_failing_at_the_refund_leaves_compensation_to_recovery(shop: Shop, o
         shop.pay.delete("/admin/faults")
     _wait_status(shop, "saga-5", "cancelled")
     assert shop.pay.get("/payments/saga-5").json()["status"] == "refunded"
+    _invariants_hold(own_database)
+
+
+def _order_deps(shop: Shop) -> dict[str, str]:
+    return {"product": _target(shop.product), "inventory": _target(shop.inventory), "pay": f"127.0.0.1:{shop.pay_port}"}
+
+
+async def _overdue(database: str, order_id: str) -> None:
+    """Move an order's deadline into the past, as if it had been placed long ago."""
+    engine = db_engine(database)
+    async with engine.begin() as db:
+        update = """update "order"."order" set pay_by = now() - interval '5 minutes' where order_id = :order_id"""
+        await db.execute(text(update), {"order_id": order_id})
+    await engine.dispose()
+
+
+def test_an_unpaid_order_is_cancelled_at_its_deadline_and_its_stock_released(
+    shop: Shop, make_client: Callable[..., TestClient], own_database: str
+) -> None:
+    before = shop.stock("FLOW-TEA")
+    deps = _order_deps(shop)
+    with make_client("order", database_url=own_database, dependencies=deps, payment_deadline_s=1) as timed:
+        body = {"order_id": "late-1", "user_id": 7, "lines": [{"sku": "FLOW-TEA", "quantity": 2}]}
+        placed = timed.post("/orders", json=body).json()
+        assert placed["status"] == "pending_payment"
+        assert placed["pay_by"] is not None
+        assert shop.stock("FLOW-TEA")["reserved"] == before["reserved"] + 2
+        _wait_status(shop, "late-1", "cancelled", timeout_s=10)
+        assert 'event="order_expired",service="order",version="v1"} 1.0' in timed.get("/metrics").text
+    assert shop.stock("FLOW-TEA") == before
+    assert _checkout(shop, "late-1", 500).status_code == 409
+    _invariants_hold(own_database)
+
+
+def test_an_expiry_cut_short_after_its_release_is_finished_once_by_the_next_process(
+    shop: Shop, make_client: Callable[..., TestClient], own_database: str
+) -> None:
+    """The process that released the stock died before it saved the order: the next one (a restart, the
+    other replica) finds the order still due, repeats the release harmlessly and cancels it."""
+    _place(shop, "late-2", **{"FLOW-TEA": 1})
+    released = shop.inventory.post("/reservations/late-2/release")
+    assert [r["state"] for r in released.json()] == ["released"]
+    after_release = shop.stock("FLOW-TEA")
+    asyncio.run(_overdue(own_database, "late-2"))
+    with make_client("order", database_url=own_database, dependencies=_order_deps(shop), payment_deadline_s=1):
+        _wait_status(shop, "late-2", "cancelled", timeout_s=10)
+    assert shop.stock("FLOW-TEA") == after_release
+    _invariants_hold(own_database)
+
+
+def test_the_checker_reports_stock_held_past_the_deadline(shop: Shop, own_database: str) -> None:
+    """The module's own order app has no deadline: nothing sweeps, so the checker must see the held stock."""
+    _place(shop, "late-3", **{"FLOW-TEA": 1})
+    asyncio.run(_overdue(own_database, "late-3"))
+    found, _ = asyncio.run(invariants.check(own_database))
+    assert found["reservations held past the payment deadline"] == ["late-3"]
+    assert shop.order.post("/orders/late-3/cancel").json()["status"] == "cancelled"
     _invariants_hold(own_database)

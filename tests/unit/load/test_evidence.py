@@ -1,0 +1,122 @@
+"""The handover's memory sampler against a scripted lab: a container that is killed, stays down and comes back in a
+new cgroup; one running but unreadable; a sampler that dies. Its evidence must say so, and the gate must judge it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from lab import cgroups
+from lab.mesh import probe
+from load import evidence, gates
+
+MIB = gates.MIB
+APP = probe.Container("pay-v1-1", "pay-v1-1-app", "/libpod_parent/libpod-a", 96 * MIB)
+SIDECAR = probe.Container("pay-v1-1", "pay-v1-1-envoy", "/libpod_parent/libpod-b", 64 * MIB)
+
+
+@dataclass
+class ScriptedLab:
+    """Per round, what each container is: ("up", cgroup, MiB, cpu s), ("gone",) running but unreadable,
+    ("down", oom_killed). Containers not in a round's script are up in their first cgroup."""
+
+    rounds: list[dict[str, tuple]]
+    at: int = 0
+    breaker_error: Exception | None = None
+    cgroups: dict[str, str] = field(default_factory=dict)
+
+    def now(self, name: str) -> tuple:
+        return self.rounds[min(self.at, len(self.rounds) - 1)].get(name, ("up", None, 20, float(self.at)))
+
+    def usage(self, c: probe.Container) -> cgroups.Usage:
+        state = self.now(c.name)
+        if state[0] != "up" or (state[1] or c.cgroup) != c.cgroup:
+            raise FileNotFoundError(f"/sys/fs/cgroup{c.cgroup}/memory.current")
+        return cgroups.Usage(state[2] * MIB, c.budget_bytes, state[3])
+
+    def current(self, c: probe.Container) -> tuple[probe.Container | None, bool]:
+        state = self.now(c.name)
+        if state[0] == "down":
+            return None, state[1]
+        cgroup = state[1] if state[0] == "up" and state[1] else c.cgroup
+        return probe.Container(c.pod, c.name, cgroup, c.budget_bytes), False
+
+    def stats(self, name: str, pattern: str) -> dict[str, int]:
+        if self.breaker_error:
+            raise self.breaker_error
+        return {}
+
+
+@pytest.fixture
+def lab(monkeypatch: pytest.MonkeyPatch) -> ScriptedLab:
+    scripted = ScriptedLab(rounds=[{}])
+    monkeypatch.setattr(probe, "containers", lambda: [APP, SIDECAR])
+    monkeypatch.setattr(probe, "usage", scripted.usage)
+    monkeypatch.setattr(probe, "current", scripted.current)
+    monkeypatch.setattr(probe, "stats", scripted.stats)
+    monkeypatch.setattr(probe, "stopped_or_oom_killed", lambda names: set())
+    return scripted
+
+
+def _run(lab: ScriptedLab, rounds: list[dict[str, tuple]], period_s: float = 1.0) -> evidence.Sampler:
+    lab.rounds = rounds
+    sampler = evidence.Sampler(["order-v1-0"], "pay.shop.svc.cluster.local", period_s=period_s)
+    for lab.at in range(len(rounds)):
+        sampler.sample(1000.0 + lab.at * period_s)
+    return sampler
+
+
+def _gate(sampler: evidence.Sampler, at: float) -> gates.Gate:
+    return gates.memory_gate(sampler.memory_peaks(at), sampler.pod_peaks, sampler.failure)
+
+
+def test_a_killed_container_is_followed_to_its_new_cgroup_and_its_downtime_reported(lab: ScriptedLab) -> None:
+    up, down = ("up", None, 40, 5.0), ("down", False)
+    sampler = _run(lab, [{"pay-v1-1-app": up}, {"pay-v1-1-app": down}, {"pay-v1-1-app": down},
+                         {"pay-v1-1-app": ("up", "/libpod_parent/libpod-c", 70, 0.5)}])  # fmt: skip
+    app = next(p for p in sampler.memory_peaks(1003.0) if p.container == "pay-v1-1-app")
+    assert (app.restarts, app.down_s, app.unsampled_s, app.peak_bytes) == (1, 2.0, 0.0, 70 * MIB)
+    assert sampler.watches[0].container.cgroup == "/libpod_parent/libpod-c"
+    gate = _gate(sampler, 1003.0)
+    assert gate.passed, gate.summary
+    assert "restarted: pay-v1-1-app x1 (down 2 s)" in gate.summary
+
+
+def test_an_oom_kill_fails_the_gate_though_the_container_runs_again(lab: ScriptedLab) -> None:
+    sampler = _run(lab, [{}, {"pay-v1-1-app": ("down", True)}, {"pay-v1-1-app": ("up", "/libpod_parent/x", 30, 0.1)}])
+    gate = _gate(sampler, 1002.0)
+    assert not gate.passed
+    assert "OOM-killed or stopped: pay-v1-1-app" in gate.summary
+
+
+def test_a_restart_between_two_rounds_is_told_by_its_cpu_counter(lab: ScriptedLab) -> None:
+    sampler = _run(lab, [{"pay-v1-1-app": ("up", None, 30, 9.0)}, {"pay-v1-1-app": ("up", None, 30, 0.2)}])
+    assert [p.restarts for p in sampler.memory_peaks(1001.0)] == [1, 0]
+
+
+def test_a_running_container_left_unread_is_evidence_missing(lab: ScriptedLab) -> None:
+    sampler = _run(lab, [{}] + [{"pay-v1-1-envoy": ("gone",)}] * 8)
+    gate = _gate(sampler, 1008.0)
+    assert not gate.passed
+    assert "evidence missing (unread > 5 s): pay-v1-1-envoy 8 s" in gate.summary
+
+
+def test_a_sampler_that_died_fails_the_gate_with_its_reason(lab: ScriptedLab) -> None:
+    lab.breaker_error = KeyError("outlier_detection_ejections_active")
+    sampler = evidence.Sampler(["order-v1-0"], "pay.shop.svc.cluster.local", period_s=0.01)
+    sampler.start()
+    sampler.join(timeout=5)
+    assert not sampler.is_alive()
+    assert sampler.last_round is not None
+    gate = _gate(sampler, sampler.last_round + 60)
+    assert not gate.passed
+    assert "sampler stopped: KeyError" in gate.summary
+    assert "evidence missing (unread > 5 s): pay-v1-1-app 60 s, pay-v1-1-envoy 60 s" in gate.summary
+
+
+def test_a_second_without_breaker_statistics_is_left_out_of_the_timeline(lab: ScriptedLab) -> None:
+    lab.breaker_error = OSError("connection refused")
+    sampler = _run(lab, [{}, {}])
+    assert [s["breaker"] for s in sampler.samples] == [None, None]
+    assert evidence.breaker_timeline(sampler.samples, lambda t: t) == []
