@@ -11,7 +11,7 @@ name: mesh_objects
 short_description: Kubernetes and Istio objects for the service catalog
 version_added: 0.1.0
 description:
-  - Checks the service catalog (C(services_catalog)) and renders every object the services need, tenants first
+  - Checks the service catalog (C(services_catalog)) and renders every object the services need, namespaces first
     (Namespace, ResourceQuota, LimitRange, PeerAuthentication STRICT), then per store ServiceAccount, Service,
     ConfigMap, Deployment, AuthorizationPolicy and Sidecar, then per service ServiceAccount, Service,
     PodDisruptionBudget, a Deployment per version, DestinationRule, VirtualService, AuthorizationPolicy and Sidecar.
@@ -31,7 +31,7 @@ options:
     type: str
     required: true
   revision:
-    description: Istio revision the tenants' namespaces select (istio.io/rev); empty selects the default control plane.
+    description: Istio revision the services' namespaces select (istio.io/rev); empty selects the default control plane.
     type: str
     default: ""
 """

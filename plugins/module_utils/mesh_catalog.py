@@ -14,7 +14,7 @@ from typing import Any
 
 EDGE_CALLER = "ingress"
 _SERVICE_KEYS = {
-    "tenant",
+    "namespace",
     "tier",
     "replicas",
     "memory_mib",
@@ -35,7 +35,7 @@ _SERVICE_KEYS = {
 }
 # The gateway's endpoints that have a fallback under overload (services/miniapp_services/gateway).
 DEGRADABLE = ("login", "product", "order_create")
-_STORE_KEYS = {"tenant", "clients", "memory_mib", "cpu_millicores", "max_memory_mib", "sidecar_resources"}
+_STORE_KEYS = {"namespace", "clients", "memory_mib", "cpu_millicores", "max_memory_mib", "sidecar_resources"}
 STORE_PORT = 6379
 
 
@@ -58,6 +58,18 @@ class CatalogError(ValueError):
     """A catalog value that cannot be used; the message names the field and the fix."""
 
 
+# Keys renamed when "tenant" came to mean a merchant (its mini-program); a catalog still using them is told the fix.
+_RENAMED = {"tenants": "namespaces", "tenant": "namespace"}
+
+
+def _no_renamed_keys(where: str, raw: dict[str, Any]) -> None:
+    for old, new in _RENAMED.items():
+        if old in raw:
+            raise CatalogError(
+                f"{where}.{old}: renamed {new} (a group of services; a tenant is a merchant); rename the key"
+            )
+
+
 @dataclass(frozen=True)
 class Version:
     name: str
@@ -67,7 +79,7 @@ class Version:
 @dataclass(frozen=True)
 class Service:
     name: str
-    tenant: str
+    namespace: str
     tier: str
     replicas: int
     memory_mib: int
@@ -90,7 +102,7 @@ class Service:
     payment_deadline_s: int | None = None
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
-        return f"{self.name}.{self.tenant}.{suffix}"
+        return f"{self.name}.{self.namespace}.{suffix}"
 
     @property
     def canary(self) -> Version | None:
@@ -103,7 +115,7 @@ class Store:
     """A Redis for some services' state (the gateway's nonces), a workload of its own in the mesh."""
 
     name: str
-    tenant: str
+    namespace: str
     clients: tuple[str, ...]
     memory_mib: int
     cpu_millicores: int
@@ -111,7 +123,7 @@ class Store:
     sidecar_resources: SidecarResources = SidecarResources()
 
     def fqdn(self, suffix: str = "svc.cluster.local") -> str:
-        return f"{self.name}.{self.tenant}.{suffix}"
+        return f"{self.name}.{self.namespace}.{suffix}"
 
     @property
     def cpu_limit_millicores(self) -> int:
@@ -133,7 +145,7 @@ def spiffe_id(trust_domain: str, namespace: str, account: str) -> str:
 class Catalog:
     image: str
     trust_domain: str
-    tenants: tuple[str, ...]
+    namespaces: tuple[str, ...]
     services: tuple[Service, ...]
     stores: tuple[Store, ...] = ()
     sidecar_concurrency: int = ISTIO_CONCURRENCY
@@ -142,7 +154,7 @@ class Catalog:
         return next(s for s in self.services if s.name == name)
 
     def spiffe(self, service: Service | Store) -> str:
-        return spiffe_id(self.trust_domain, service.tenant, service.name)
+        return spiffe_id(self.trust_domain, service.namespace, service.name)
 
     def stores_of(self, service: Service) -> tuple[Store, ...]:
         return tuple(s for s in self.stores if service.name in s.clients)
@@ -216,20 +228,21 @@ def _limit_not_below_request(where: str, request: int, limit: int) -> None:
 
 
 def _service(
-    name: str, raw: dict[str, Any], defaults: dict[str, Any], tenants: tuple[str, ...], sidecar: SidecarResources
+    name: str, raw: dict[str, Any], defaults: dict[str, Any], namespaces: tuple[str, ...], sidecar: SidecarResources
 ) -> Service:
     if "callers" in raw:
         raise CatalogError(
             f"{_where(name, 'callers')}: callers are derived, not written; list the edge once, in the caller's calls"
             " (and exposed: true where the ingress routes)"
         )
+    _no_renamed_keys(f"services_catalog.services.{name}", raw)
     unknown = sorted(set(raw) - _SERVICE_KEYS)
     if unknown:
         raise CatalogError(f"{_where(name, unknown[0])}: unknown key; the keys are {sorted(_SERVICE_KEYS)}")
     merged = {**defaults, **raw}
-    if merged.get("tenant") not in tenants:
+    if merged.get("namespace") not in namespaces:
         raise CatalogError(
-            f"{_where(name, 'tenant')}: {merged.get('tenant')!r} is not a tenant; use one of {list(tenants)}"
+            f"{_where(name, 'namespace')}: {merged.get('namespace')!r} is not a namespace; use one of {list(namespaces)}"
         )
     if merged.get("tier") not in ("P0", "P1"):
         raise CatalogError(f"{_where(name, 'tier')}: {merged.get('tier')!r}; use P0 (probed every 500 ms) or P1")
@@ -241,7 +254,7 @@ def _service(
     )
     return Service(
         name=name,
-        tenant=merged["tenant"],
+        namespace=merged["namespace"],
         tier=merged["tier"],
         replicas=merged["replicas"],
         memory_mib=merged["memory_mib"],
@@ -310,16 +323,19 @@ def _check_deadlines(services: dict[str, Service]) -> None:
 
 
 def _store(
-    name: str, raw: dict[str, Any], tenants: tuple[str, ...], services: dict[str, Service], sidecar: SidecarResources
+    name: str, raw: dict[str, Any], namespaces: tuple[str, ...], services: dict[str, Service], sidecar: SidecarResources
 ) -> Store:
     where = f"services_catalog.stores.{name}"
+    _no_renamed_keys(where, raw)
     unknown = sorted(set(raw) - _STORE_KEYS)
     if unknown:
         raise CatalogError(f"{where}.{unknown[0]}: unknown key; the keys are {sorted(_STORE_KEYS)}")
     if name in services:
         raise CatalogError(f"{where}: a service is named {name!r} already; give the store another name")
-    if raw.get("tenant") not in tenants:
-        raise CatalogError(f"{where}.tenant: {raw.get('tenant')!r} is not a tenant; use one of {list(tenants)}")
+    if raw.get("namespace") not in namespaces:
+        raise CatalogError(
+            f"{where}.namespace: {raw.get('namespace')!r} is not a namespace; use one of {list(namespaces)}"
+        )
     clients = tuple(raw.get("clients") or ())
     if not clients or any(c not in services for c in clients):
         raise CatalogError(f"{where}.clients: {list(clients)}; list the services that use it (at least one)")
@@ -333,19 +349,21 @@ def _store(
         )
     resources = _sidecar_resources(f"{where}.sidecar_resources", sidecar, raw.get("sidecar_resources"))
     return Store(
-        name, raw["tenant"], clients, raw["memory_mib"], raw["cpu_millicores"], raw["max_memory_mib"], resources
+        name, raw["namespace"], clients, raw["memory_mib"], raw["cpu_millicores"], raw["max_memory_mib"], resources
     )
 
 
 def load(raw: dict[str, Any]) -> Catalog:
     """Check the raw catalog (services_catalog) and fill in defaults."""
-    tenants = tuple(sorted((raw.get("tenants") or {}).keys()))
-    if not tenants:
-        raise CatalogError("services_catalog.tenants: list at least one tenant (one namespace each)")
+    _no_renamed_keys("services_catalog", raw)
+    _no_renamed_keys("services_catalog.defaults", raw.get("defaults") or {})
+    namespaces = tuple(sorted((raw.get("namespaces") or {}).keys()))
+    if not namespaces:
+        raise CatalogError("services_catalog.namespaces: list at least one namespace (name -> description)")
     defaults = dict(raw.get("defaults") or {})
     sidecar = _sidecar_resources("services_catalog.sidecar_resources", SidecarResources(), raw.get("sidecar_resources"))
     services = {
-        name: _service(name, spec or {}, defaults, tenants, sidecar)
+        name: _service(name, spec or {}, defaults, namespaces, sidecar)
         for name, spec in (raw.get("services") or {}).items()
     }
     if not services:
@@ -353,7 +371,7 @@ def load(raw: dict[str, Any]) -> Catalog:
     services = _with_callers(services)
     _check_deadlines(services)
     stores = tuple(
-        _store(name, spec or {}, tenants, services, sidecar) for name, spec in (raw.get("stores") or {}).items()
+        _store(name, spec or {}, namespaces, services, sidecar) for name, spec in (raw.get("stores") or {}).items()
     )
     if "gateway" in services and not any(s.name == "nonces" and "gateway" in s.clients for s in stores):
         raise CatalogError(
@@ -363,7 +381,7 @@ def load(raw: dict[str, Any]) -> Catalog:
     return Catalog(
         str(raw.get("image", "miniapp-services")),
         str(raw.get("trust_domain", "cluster.local")),
-        tenants,
+        namespaces,
         tuple(services.values()),
         stores,
         _concurrency(raw.get("sidecar_concurrency", ISTIO_CONCURRENCY)),

@@ -57,13 +57,13 @@ def principal(catalog: Catalog, caller: str) -> str:
     if caller == EDGE_CALLER:
         return mesh_catalog.principal(catalog.trust_domain, EDGE_NAMESPACE, EDGE_ACCOUNT)
     service = catalog.service(caller)
-    return mesh_catalog.principal(catalog.trust_domain, service.tenant, service.name)
+    return mesh_catalog.principal(catalog.trust_domain, service.namespace, service.name)
 
 
-def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> list[dict[str, Any]]:
-    """Namespace, quota and limits derived from the budgets of the tenant's services, and STRICT mTLS."""
-    services = [s for s in catalog.services if s.tenant == tenant]
-    stores = [s for s in catalog.stores if s.tenant == tenant]
+def namespace_objects(catalog: Catalog, namespace: str, options: RenderOptions) -> list[dict[str, Any]]:
+    """Namespace, quota and limits derived from the budgets of the namespace's services, and STRICT mTLS."""
+    services = [s for s in catalog.services if s.namespace == namespace]
+    stores = [s for s in catalog.stores if s.namespace == namespace]
     # Quota leaves room for one surge pod per Deployment during a rolling update; each pod is its app and its
     # sidecar (istio-validation, an init container of the sidecar's size, never adds to a pod's effective request).
     pods = [(s, n + 1) for s in services for n in pods_of(s).values()] + [(s, 2) for s in stores]
@@ -89,11 +89,14 @@ def tenant_objects(catalog: Catalog, tenant: str, options: RenderOptions) -> lis
         "defaultRequest": {"memory": f"{memory_max}Mi", "cpu": f"{request_max}m"},
     }
     return [
-        manifest("v1", "Namespace", metadata(tenant, labels=dict(options.injection_labels))),
-        manifest("v1", "ResourceQuota", metadata("budget", tenant), spec={"hard": hard}),
-        manifest("v1", "LimitRange", metadata("budget", tenant), spec={"limits": [limit]}),
+        manifest("v1", "Namespace", metadata(namespace, labels=dict(options.injection_labels))),
+        manifest("v1", "ResourceQuota", metadata("budget", namespace), spec={"hard": hard}),
+        manifest("v1", "LimitRange", metadata("budget", namespace), spec={"limits": [limit]}),
         manifest(
-            "security.istio.io/v1", "PeerAuthentication", metadata("default", tenant), spec={"mtls": {"mode": "STRICT"}}
+            "security.istio.io/v1",
+            "PeerAuthentication",
+            metadata("default", namespace),
+            spec={"mtls": {"mode": "STRICT"}},
         ),
     ]
 
@@ -207,7 +210,7 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
         "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
     }
-    return manifest("apps/v1", "Deployment", metadata(f"{svc.name}-{version}", svc.tenant, labels), spec=spec)
+    return manifest("apps/v1", "Deployment", metadata(f"{svc.name}-{version}", svc.namespace, labels), spec=spec)
 
 
 def proxy_config(catalog: Catalog, resources: SidecarResources) -> dict[str, str]:
@@ -257,7 +260,7 @@ def traffic_policy(svc: Service) -> dict[str, Any]:
 def destination_rule(svc: Service) -> dict[str, Any]:
     subsets = [{"name": v.name, "labels": {"version": v.name}} for v in svc.versions]
     spec = {"host": svc.fqdn(), "trafficPolicy": traffic_policy(svc), "subsets": subsets}
-    return manifest("networking.istio.io/v1", "DestinationRule", metadata(svc.name, svc.tenant), spec=spec)
+    return manifest("networking.istio.io/v1", "DestinationRule", metadata(svc.name, svc.namespace), spec=spec)
 
 
 def _route(svc: Service, destinations: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -287,7 +290,7 @@ def virtual_service(svc: Service) -> dict[str, Any]:
     return manifest(
         "networking.istio.io/v1",
         "VirtualService",
-        metadata(svc.name, svc.tenant),
+        metadata(svc.name, svc.namespace),
         spec={"hosts": [svc.fqdn()], "http": http},
     )
 
@@ -298,19 +301,19 @@ def authorization_policy(catalog: Catalog, svc: Service) -> dict[str, Any]:
         [{"from": [{"source": {"principals": [principal(catalog, c) for c in svc.callers]}}]}] if svc.callers else []
     )
     spec = {"selector": {"matchLabels": {"app": svc.name}}, "action": "ALLOW", "rules": rules}
-    return manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(svc.name, svc.tenant), spec=spec)
+    return manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(svc.name, svc.namespace), spec=spec)
 
 
 def sidecar(catalog: Catalog, svc: Service | Store) -> dict[str, Any]:
     """Egress limited to the services this one calls and the stores it uses, and nothing outside the registry."""
     reached = [catalog.service(c) for c in svc.calls] + list(catalog.stores_of(svc)) if isinstance(svc, Service) else []
-    hosts = [f"{x.tenant}/{x.fqdn()}" for x in reached] + ["istio-system/*"]
+    hosts = [f"{x.namespace}/{x.fqdn()}" for x in reached] + ["istio-system/*"]
     spec = {
         "workloadSelector": {"labels": {"app": svc.name}},
         "egress": [{"hosts": hosts}],
         "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     }
-    return manifest("networking.istio.io/v1", "Sidecar", metadata(svc.name, svc.tenant), spec=spec)
+    return manifest("networking.istio.io/v1", "Sidecar", metadata(svc.name, svc.namespace), spec=spec)
 
 
 def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> list[dict[str, Any]]:
@@ -319,23 +322,23 @@ def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> l
         {"name": "grpc", "port": svc.grpc_port, "targetPort": "grpc", "appProtocol": "grpc"},
     ]
     objects = [
-        manifest("v1", "ServiceAccount", metadata(svc.name, svc.tenant)),
+        manifest("v1", "ServiceAccount", metadata(svc.name, svc.namespace)),
         manifest(
             "v1",
             "Service",
-            metadata(svc.name, svc.tenant, {"app": svc.name}),
+            metadata(svc.name, svc.namespace, {"app": svc.name}),
             spec={"selector": {"app": svc.name}, "ports": ports},
         ),
         manifest(
             "policy/v1",
             "PodDisruptionBudget",
-            metadata(svc.name, svc.tenant),
+            metadata(svc.name, svc.namespace),
             spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": svc.name}}},
         ),
     ]
     if svc.degradation:
         rules = {RULES_FILE.rsplit("/", 1)[1]: json.dumps({"endpoints": svc.degradation}, indent=2, sort_keys=True)}
-        objects.append(manifest("v1", "ConfigMap", metadata(f"{svc.name}-degradation", svc.tenant), data=rules))
+        objects.append(manifest("v1", "ConfigMap", metadata(f"{svc.name}-degradation", svc.namespace), data=rules))
     objects += [deployment(catalog, svc, v, n, options) for v, n in pods_of(svc).items()]
     return [
         *objects,
@@ -410,25 +413,28 @@ def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> lis
     rules = [{"from": [{"source": {"principals": [principal(catalog, c) for c in store.clients]}}]}]
     policy = {"selector": {"matchLabels": {"app": store.name}}, "action": "ALLOW", "rules": rules}
     return [
-        manifest("v1", "ServiceAccount", metadata(store.name, store.tenant)),
+        manifest("v1", "ServiceAccount", metadata(store.name, store.namespace)),
         manifest(
             "v1",
             "Service",
-            metadata(store.name, store.tenant, {"app": store.name}),
+            metadata(store.name, store.namespace, {"app": store.name}),
             spec={"selector": {"app": store.name}, "ports": [port]},
         ),
         manifest(
-            "v1", "ConfigMap", metadata(f"{store.name}-redis", store.tenant), data={"redis.conf": _store_config(store)}
+            "v1",
+            "ConfigMap",
+            metadata(f"{store.name}-redis", store.namespace),
+            data={"redis.conf": _store_config(store)},
         ),
-        manifest("apps/v1", "Deployment", metadata(store.name, store.tenant, labels), spec=spec),
-        manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(store.name, store.tenant), spec=policy),
+        manifest("apps/v1", "Deployment", metadata(store.name, store.namespace, labels), spec=spec),
+        manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(store.name, store.namespace), spec=policy),
         sidecar(catalog, store),
     ]
 
 
 def render(catalog: Catalog, options: RenderOptions) -> list[dict[str, Any]]:
-    """Every object, tenants first so namespaces exist before what goes in them; stores before the services
+    """Every object, namespaces first so namespaces exist before what goes in them; stores before the services
     that use them."""
-    objects = [obj for tenant in catalog.tenants for obj in tenant_objects(catalog, tenant, options)]
+    objects = [obj for namespace in catalog.namespaces for obj in namespace_objects(catalog, namespace, options)]
     objects += [obj for store in catalog.stores for obj in store_objects(catalog, store, options)]
     return objects + [obj for svc in catalog.services for obj in service_objects(catalog, svc, options)]

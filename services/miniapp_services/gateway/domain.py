@@ -276,13 +276,38 @@ class Lru(Generic[V]):
             self.items.popitem(last=False)
 
 
+# The response time a failed probe records (the design's "rt 999").
+FAILED_RT_MS = 999
+
+
+@dataclass(frozen=True)
+class Health:
+    """A probe's finding as the design writes it under /health/{svc}/{addr}: up or down, the response time in ms
+    (FAILED_RT_MS when it failed), and when (Unix seconds). A value that does not decode reads as down."""
+
+    status: str
+    rt: int
+    ts: int
+
+    def encode(self) -> str:
+        return json.dumps({"status": self.status, "rt": self.rt, "ts": self.ts})
+
+    @classmethod
+    def decode(cls, value: str) -> Health:
+        try:
+            found = json.loads(value)
+            return cls(str(found["status"]), int(found["rt"]), int(found["ts"]))
+        except (ValueError, TypeError, KeyError):
+            return cls("down", FAILED_RT_MS, 0)
+
+
 @dataclass
 class Instances:
     """Design section 2.3, the gateway's view: instances registered under /services/{svc}/{addr} (value: their
     weight), their health under /health/{svc}/{addr}, and a weighted random pick among the healthy ones."""
 
     registered: dict[str, dict[str, int]] = field(default_factory=dict)
-    health: dict[tuple[str, str], str] = field(default_factory=dict)
+    health: dict[tuple[str, str], Health] = field(default_factory=dict)
 
     def apply(self, kind: str, key: str, value: str) -> None:
         parts = key.split("/")
@@ -298,10 +323,14 @@ class Instances:
         elif kind == "DELETE":
             self.health.pop((service, addr), None)
         else:
-            self.health[(service, addr)] = value
+            self.health[(service, addr)] = Health.decode(value)
 
     def healthy(self, service: str) -> dict[str, int]:
-        return {a: w for a, w in self.registered.get(service, {}).items() if self.health.get((service, a)) == "up"}
+        return {a: w for a, w in self.registered.get(service, {}).items() if self._up(service, a)}
+
+    def _up(self, service: str, addr: str) -> bool:
+        found = self.health.get((service, addr))
+        return found is not None and found.status == "up"
 
     def pick(self, service: str, draw: float) -> str | None:
         """The instance a draw in [0, 1) lands on, each taking a share of [0, 1) by its weight."""

@@ -1,6 +1,7 @@
 """Design section 2.3, the instance side: while it serves, an instance keeps /services/{svc}/{addr} in etcd
-under a 30 s lease that it refreshes; the key disappears when the lease lapses (a dead instance) or is
-revoked (a clean stop)."""
+under a lease (30 s by default) that it refreshes every third of its TTL; the key disappears when the lease
+lapses (a dead or frozen instance) or is revoked (a clean stop). An instance that finds its lease lapsed (it was
+frozen, or etcd was out of reach past the TTL) grants a new one and registers again."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.settings import Settings
 from miniapp_services.kit.tasks import running
 
-LEASE_TTL_S, KEEPALIVE_S = 30, 10
 _log = logging.getLogger(__name__)
 
 
@@ -31,23 +31,32 @@ async def registered(settings: Settings) -> AsyncIterator[None]:
         yield
         return
     addr = settings.registry_advertise or f"{settings.http_host}:{settings.http_port}"
+    key = service_key(settings.service, addr)
+    value = json.dumps({"version": settings.version, "weight": settings.registry_weight})
     async with httpx.AsyncClient(timeout=3) as client:
         etcd = Etcd(client, str(settings.registry_endpoint))
-        lease = await etcd.grant(LEASE_TTL_S)
-        value = json.dumps({"version": settings.version, "weight": settings.registry_weight})
-        await etcd.put(service_key(settings.service, addr), value, lease)
+        leases = [await _register(etcd, key, value, settings.registry_lease_ttl_s)]
         try:
-            async with running(_keep(etcd, lease), "registry-keepalive"):
+            async with running(_keep(etcd, key, value, settings.registry_lease_ttl_s, leases), "registry-keepalive"):
                 yield
         finally:
             with contextlib.suppress(httpx.HTTPError):
-                await etcd.revoke(lease)
+                await etcd.revoke(leases[-1])
 
 
-async def _keep(etcd: Etcd, lease: str) -> None:
+async def _register(etcd: Etcd, key: str, value: str, ttl_s: int) -> str:
+    lease = await etcd.grant(ttl_s)
+    await etcd.put(key, value, lease)
+    return lease
+
+
+async def _keep(etcd: Etcd, key: str, value: str, ttl_s: int, leases: list[str]) -> None:
+    """Refresh the lease every third of its TTL; a lapsed one (TTL 0: the key is gone) is replaced, key and all."""
     while True:
-        await asyncio.sleep(KEEPALIVE_S)
+        await asyncio.sleep(ttl_s / 3)
         try:
-            await etcd.keepalive(lease)
+            if await etcd.keepalive(leases[-1]) == 0:
+                leases.append(await _register(etcd, key, value, ttl_s))
+                _log.warning("registry lease had lapsed; registered %s again", key)
         except httpx.HTTPError:
-            _log.warning("registry keepalive failed; retrying in %s s", KEEPALIVE_S)
+            _log.warning("registry keepalive failed; retrying in %.1f s", ttl_s / 3)

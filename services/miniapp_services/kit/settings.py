@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     registry_endpoint: AnyHttpUrl | None = Field(default=None, description="etcd client URL; unset: no registry")
     registry_advertise: str | None = Field(default=None, description="host:port others reach this instance at")
     registry_weight: int = Field(default=100, ge=1, le=10_000, description="share of traffic, relative to peers")
+    registry_lease_ttl_s: int = Field(
+        default=30,
+        ge=2,
+        le=300,
+        description="the instance key's lease; refreshed every third of it, re-granted if lapsed",
+    )
     registry_p0: tuple[str, ...] = Field(default=(), description="gateway only: services probed every 500 ms")
     rules_file: Path | None = Field(default=None, description="gateway only: degradation rules, reloaded on change")
     rules_reload_s: float = Field(

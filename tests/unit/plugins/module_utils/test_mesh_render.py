@@ -24,14 +24,14 @@ def one(kind: str, name: str) -> dict:
     return found
 
 
-def test_tenants_come_first_and_every_name_is_unique_per_kind_and_namespace() -> None:
+def test_namespaces_come_first_and_every_name_is_unique_per_kind_and_namespace() -> None:
     assert [o["kind"] for o in OBJECTS[:4]] == ["Namespace", "ResourceQuota", "LimitRange", "PeerAuthentication"]
     keys = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in OBJECTS]
     assert len(keys) == len(set(keys))
 
 
 def test_quota_is_the_sum_of_budgets_with_one_surge_pod_per_deployment() -> None:
-    trade = [s for s in CATALOG.services if s.tenant == "trade"]
+    trade = [s for s in CATALOG.services if s.namespace == "trade"]
     pods = sum(n + 1 for s in trade for n in mesh_render.pods_of(s).values())
     hard = next(o for o in OBJECTS if o["kind"] == "ResourceQuota" and o["metadata"]["namespace"] == "trade")["spec"][
         "hard"

@@ -4,12 +4,17 @@ killed instance leaves rotation within one probe interval plus the health TTL (m
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
+import json
 import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -17,12 +22,14 @@ from conftest import Running, start_service
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import login
-from miniapp_services.gateway import domain
+from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.registry import HEALTH_TTL_S, P0_INTERVAL_S
+from miniapp_services.kit.etcd import Etcd
 from tools import etcdtmp
 
 ROOT = Path(__file__).resolve().parents[4]
 CLOSED = "http://127.0.0.1:1"
+UP, DOWN = domain.Health("up", 3, 1).encode(), domain.Health("down", domain.FAILED_RT_MS, 1).encode()
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +95,92 @@ def test_weighted_pick_follows_the_weights() -> None:
     instances = domain.Instances()
     for addr, weight in (("a:1", 300), ("b:1", 100)):
         instances.apply("PUT", f"/services/product/{addr}", f'{{"weight": {weight}}}')
-        instances.apply("PUT", f"/health/product/{addr}", "up")
+        instances.apply("PUT", f"/health/product/{addr}", UP)
     picks = collections.Counter(instances.pick("product", i / 1000) for i in range(1000))
     assert picks == {"a:1": 750, "b:1": 250}
-    instances.apply("PUT", "/health/product/a:1", "down")
+    instances.apply("PUT", "/health/product/a:1", DOWN)
     assert {instances.pick("product", i / 10) for i in range(10)} == {"b:1"}
     instances.apply("DELETE", "/services/product/b:1", "")
     assert instances.pick("product", 0.5) is None
+
+
+def test_health_is_written_as_the_design_writes_it_and_anything_else_reads_as_down() -> None:
+    found = domain.Health("up", 12, 1_733_450_000)
+    assert json.loads(found.encode()) == {"status": "up", "rt": 12, "ts": 1_733_450_000}
+    assert domain.Health.decode(found.encode()) == found
+    for value in ("up", "", "{}", '{"status": "up"}', "[1]"):
+        assert domain.Health.decode(value) == domain.Health("down", domain.FAILED_RT_MS, 0), value
+
+
+@dataclass
+class MemoryEtcd:
+    """The part of etcd the prober uses, in memory."""
+
+    puts: dict[str, str] = field(default_factory=dict)
+
+    async def grant(self, ttl_s: int) -> str:
+        return "1"
+
+    async def keepalive(self, lease: str) -> int:
+        return HEALTH_TTL_S
+
+    async def put(self, key: str, value: str, lease: str | None = None) -> None:
+        self.puts[key] = value
+
+
+def test_hung_instances_delay_no_other_and_are_recorded_down_with_rt_999(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five instances that never answer: probed one after another they would hold the healthy one's next probe
+    for 5 x 300 ms; probed concurrently it keeps its 500 ms interval (3 probes in 1.2 s; 1 if held up)."""
+    instances, etcd = domain.Instances(), MemoryEtcd()
+    hung = [f"hung:{i}" for i in range(5)]
+    for addr in ("ok:1", *hung):
+        instances.apply("PUT", f"/services/product/{addr}", '{"weight": 100}')
+    probes: list[str] = []
+
+    async def probe_one(_client: httpx.AsyncClient, addr: str) -> domain.Health:
+        probes.append(addr)
+        if addr != "ok:1":
+            await asyncio.Event().wait()  # never answers: only the probe's own timeout ends it
+        return domain.Health("up", 1, int(time.time()))
+
+    monkeypatch.setattr(registry, "_probe_one", probe_one)
+
+    async def run() -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(registry.P0_INTERVAL_S * 2.4):
+                await registry.probe(cast(Etcd, etcd), instances, ("product",))
+
+    asyncio.run(run())
+    assert probes.count("ok:1") >= 2, f"the hung instances' probes held up the healthy one's: {probes}"
+    for addr in hung:
+        found = domain.Health.decode(etcd.puts[f"/health/product/{addr}"])
+        assert (found.status, found.rt) == ("down", domain.FAILED_RT_MS)
+    assert instances.healthy("product") == {"ok:1": 100}
+
+
+def test_an_instance_frozen_past_its_lease_registers_again(etcd: str, database: str) -> None:
+    product = start_service("product", database, registry_endpoint=etcd, registry_lease_ttl_s=2)
+    key = f"/services/product/{product.url.removeprefix('http://')}"
+
+    def registered() -> bool:
+        async def read() -> bool:
+            async with httpx.AsyncClient(timeout=3) as client:
+                return key in (await Etcd(client, etcd).get_prefix(key))[0]
+
+        return asyncio.run(read())
+
+    try:
+        assert registered()
+        product.process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 15
+        while registered():
+            assert time.monotonic() < deadline, "the frozen instance's key outlived its lease"
+            time.sleep(0.2)
+        product.process.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 15
+        while not registered():
+            assert time.monotonic() < deadline, "the instance never registered again"
+            time.sleep(0.2)
+    finally:
+        product.process.send_signal(signal.SIGCONT)
+        product.stop()
