@@ -34,7 +34,7 @@ from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
 from lab.mesh import EDGE_URL, state
 from lab.podman import podman
-from load import evidence
+from load import evidence, tenants
 from load.journeys import Catalogue
 from miniapp_services.clients.signed import SignedSession
 
@@ -129,10 +129,11 @@ def driver_cpu() -> float:
 
 
 async def login(http: aiohttp.ClientSession) -> SignedSession:
-    body = {"code": f"code-bench-{secrets.token_hex(6)}", "nickname": "bench"}
+    appid = tenants.appids()[0]
+    body = {"appid": appid, "code": f"code-bench-{secrets.token_hex(6)}", "nickname": "bench"}
     async with http.post(f"{EDGE_URL}/api/login", json=body) as reply:
         found = await reply.json()
-    return SignedSession(found["token"], found["signing_key"])
+    return SignedSession(found["token"], found["signing_key"], appid)
 
 
 async def send(

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from miniapp_services.clients.signed import login
+from tools import tenantstmp
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 TEA = {"title": "Jasmine green tea", "price_cents": 300, "category": "bench"}
@@ -93,7 +94,7 @@ def search(c: dict[str, Any]) -> Request:
 
 def gateway(c: dict[str, Any]) -> Request:
     with httpx.Client(base_url=c["gateway"].url, timeout=10) as client:
-        signer = login(client, "bench-code-0001")
+        signer = login(client, tenantstmp.BENCH_TENANT, "bench-code-0001")
     return lambda client, n: client.get("/api/home", auth=signer)
 
 

@@ -29,7 +29,7 @@ from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
 from lab.podman import podman
 from miniapp_services.kit.settings import SERVICES
-from tools import pgtmp, redistmp
+from tools import pgtmp, redistmp, tenantstmp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,7 @@ class Container:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def env_args(c: Container, database: str, ports: dict[str, Container], secret: str, nonces: str) -> list[str]:
+def env_args(c: Container, database: str, ports: dict[str, Container], tenants: Path, nonces: str) -> list[str]:
     settings = {
         "SERVICE": c.service,
         "DATABASE_URL": database,
@@ -79,10 +79,12 @@ def env_args(c: Container, database: str, ports: dict[str, Container], secret: s
         "DEPENDENCIES": json.dumps({d: f"127.0.0.1:{ports[d].grpc_port}" for d in CALLS[c.service]}),
         "UPSTREAMS": json.dumps({d: ports[d].url for d in CALLS[c.service]}),
     }
+    mounts: list[str] = []
     if c.service == "gateway":
-        settings["SESSION_SECRET"] = secret
+        settings["TENANTS_FILE"] = "/etc/miniapp-tenants/tenants.json"
         settings["STORES"] = json.dumps({"nonces": nonces})
-    return [arg for k, v in settings.items() for arg in ("-e", f"MINIAPP_{k}={v}")]
+        mounts = ["-v", f"{tenants}:{settings['TENANTS_FILE']}:ro"]
+    return [*mounts, *(arg for k, v in settings.items() for arg in ("-e", f"MINIAPP_{k}={v}"))]
 
 
 def start(c: Container, image: str, env: list[str]) -> None:
@@ -172,11 +174,14 @@ def main() -> int:
         [str(ROOT / "services/image/build.sh"), "--tag-only"], check=True, capture_output=True, text=True
     ).stdout.strip()
     containers = {s: Container(s, 18100 + i, 18200 + i) for i, s in enumerate(SERVICES)}
-    secret = os.urandom(32).hex()
-    with pgtmp.postgres() as database, redistmp.redis() as nonces:
+    with (
+        pgtmp.postgres() as database,
+        redistmp.redis() as nonces,
+        tenantstmp.tenants_file(tenantstmp.BENCH_TENANT) as tenants,
+    ):
         try:
             for c in containers.values():
-                start(c, image, env_args(c, database, containers, secret, nonces))
+                start(c, image, env_args(c, database, containers, tenants, nonces))
             for c in containers.values():
                 wait_healthy(c)
             time.sleep(3)

@@ -24,7 +24,7 @@ import httpx
 
 from lab.mesh import probe
 from lab.podman import podman
-from load import evidence
+from load import evidence, tenants
 from load.settings import LoadSettings
 from miniapp_services.clients.signed import alogin
 
@@ -128,7 +128,7 @@ def product_sample(
 
     async def drive() -> None:
         async with httpx.AsyncClient(base_url=str(settings.target), timeout=10, headers=headers) as client:
-            auth = await alogin(client, f"code-canary-{time.time_ns()}")
+            auth = await alogin(client, tenants.appids(settings.tenants)[0], f"code-canary-{time.time_ns()}")
             pending = iter(range(n))
 
             async def worker() -> None:

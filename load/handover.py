@@ -54,9 +54,10 @@ def parse(argv: list[str]) -> tuple[LoadSettings, Catalogue | None]:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--sku", action="append", default=[], help="a product with stock (targets not the lab)")
     parser.add_argument("--event", help="an open flash sale (targets not the lab)")
+    parser.add_argument("--tenants", type=Path, help="the inventory file of the tenants to log in to (a site's)")
     args = parser.parse_args(argv)
     given = {"target": args.target, "day_s": args.day_s, "peak_rps": args.peak_rps,
-             "processes": args.processes, "out": args.out}  # fmt: skip
+             "processes": args.processes, "out": args.out, "tenants": args.tenants}  # fmt: skip
     fields = (
         (SMOKE if args.smoke else {}) | {k: v for k, v in given.items() if v is not None} | {"lab": not args.no_lab}
     )

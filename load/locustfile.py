@@ -19,7 +19,7 @@ from collections.abc import Callable
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.env import Environment
 
-from load import traffic
+from load import tenants, traffic
 from load.journeys import JOURNEYS, Catalogue, Journey, Reply, Step, Visit
 from load.settings import CATALOGUE_ENV, from_environment
 from miniapp_services.clients.signed import SignedSession
@@ -68,7 +68,8 @@ class MiniProgramUser(FastHttpUser):
         self.journey: tuple[str, Journey, Step] | None = None
 
     def _login(self) -> None:
-        body = json.dumps({"code": f"code-{self.visit.user}", "nickname": "load"}).encode()
+        appid = tenants.pick(tenants.appids(SETTINGS.tenants), self.visit.rng)
+        body = json.dumps({"appid": appid, "code": f"code-{self.visit.user}", "nickname": "load"}).encode()
         # Bytes bodies: locust's docstring takes them, its annotation omits them; the signature covers these bytes.
         with self.client.post(
             "/api/login",
@@ -81,7 +82,7 @@ class MiniProgramUser(FastHttpUser):
                 reply.failure(f"login answered {reply.status_code}")
                 return
             found = reply.json()
-            self.signer = SignedSession(found["token"], found["signing_key"])
+            self.signer = SignedSession(found["token"], found["signing_key"], appid)
 
     def _next_journey(self) -> tuple[str, Journey, Step]:
         hour = SETTINGS.replay.hour_at(time.monotonic() - _START["t"])

@@ -13,7 +13,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 from lab.mesh import EDGE_URL
-from load import traffic
+from load import tenants, traffic
 
 ENV = "MINIAPP_LOAD_SETTINGS"
 # What the run seeded (load.journeys.Catalogue as JSON), for the Locust processes.
@@ -69,6 +69,10 @@ class LoadSettings(BaseModel):
     canary_min_sample: int = Field(default=1000, ge=100, description="requests split before the gate decides")
     tagged_sample: int = Field(default=200, ge=20, description="x-release-tag requests sent after the replay")
     slos: dict[str, Slo] = Field(default_factory=_default_slos)
+    tenants: Path = Field(
+        default=tenants.LAB_TENANTS,
+        description="the inventory file listing the tenants (services_tenants) to log in to",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> LoadSettings:
@@ -80,6 +84,7 @@ class LoadSettings(BaseModel):
             raise ValueError(
                 "db_failover_at (+ db_failover_window_s) must end before fault_from: each drill's errors are judged alone"
             )
+        tenants.appids(self.tenants)  # a list that does not validate stops the run here, naming the entry
         if set(self.slos) != set(traffic.JOURNEYS):
             raise ValueError(f"slos must name exactly the journeys {sorted(traffic.JOURNEYS)}, got {sorted(self.slos)}")
         return self

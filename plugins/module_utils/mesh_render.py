@@ -29,6 +29,10 @@ PROXY_CONFIG = "proxy.istio.io/config"
 # Where a service's pod has the database's CA (its database Secret's ca.crt); roles/services names it in the URL.
 # Not under the gateway's /etc/miniapp: a mount point cannot be made inside a read-only volume.
 DATABASE_CA = "/etc/miniapp-database/ca.crt"
+# Where the gateway has its tenants' keys (roles/services' Secret gateway-tenants); a projected Secret changes
+# in place when the tenant list does, and the gateway re-reads it.
+TENANTS_FILE = "/etc/miniapp-tenants/tenants.json"
+TENANTS_KEYS_OBJECT = "gateway-tenants"  # the Secret's name
 # Istio's per-pod sidecar resources; its injector gives istio-validation (istio-cni) the same.
 PROXY_CPU, PROXY_CPU_LIMIT = "sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyCPULimit"
 PROXY_MEMORY, PROXY_MEMORY_LIMIT = "sidecar.istio.io/proxyMemory", "sidecar.istio.io/proxyMemoryLimit"
@@ -120,12 +124,7 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict[str, Any]]:
     if waits and all(waits):
         env.append({"name": "MINIAPP_HTTP_TIMEOUT_S", "value": f"{max(waits):g}"})
     if svc.name == "gateway":
-        env.append(
-            {
-                "name": "MINIAPP_SESSION_SECRET",
-                "valueFrom": {"secretKeyRef": {"name": "gateway-session", "key": "secret"}},
-            }
-        )
+        env.append({"name": "MINIAPP_TENANTS_FILE", "value": TENANTS_FILE})
     if svc.payment_deadline_s is not None:
         env.append({"name": "MINIAPP_PAYMENT_DEADLINE_S", "value": str(svc.payment_deadline_s)})
     for store in catalog.stores_of(svc):
@@ -188,6 +187,11 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         app["env"] = [*app["env"], {"name": "MINIAPP_RULES_FILE", "value": RULES_FILE}]
         mounts.append({"name": "degradation", "mountPath": rules_dir, "readOnly": True})
         volumes.append({"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}})
+    if svc.name == "gateway":
+        directory, name = TENANTS_FILE.rsplit("/", 1)
+        mounts.append({"name": "tenants", "mountPath": directory, "readOnly": True})
+        keys = [{"key": name, "path": name}]
+        volumes.append({"name": "tenants", "secret": {"secretName": TENANTS_KEYS_OBJECT, "items": keys}})
     app["volumeMounts"] = mounts
     pod = {
         "serviceAccountName": svc.name,

@@ -15,7 +15,7 @@ from conftest import INGRESS, in_pod, mesh_tls, pod, stats
 from lab.mesh import compile as mesh
 from lab.mesh import probe
 from lab.mesh.probe import calls, set_fault
-from load import evidence
+from load import evidence, tenants
 from load.gates import wilson
 from miniapp_services.clients.signed import SignedSession, login
 
@@ -32,7 +32,7 @@ def completed(subset: str) -> int:
 def token() -> SignedSession:
     """A signed-in mini-program user (every request signed, as the gateway requires)."""
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
-        signer = login(client, "code-e2e-split")
+        signer = login(client, tenants.appids()[0], "code-e2e-split")
     in_pod(
         "product-v1-0",
         """curl -sf -X PUT -H 'content-type: application/json' http://127.0.0.1:8080/products/E2E-TEA \
@@ -188,3 +188,15 @@ def test_the_nonce_store_admits_the_gateway_alone_and_then_asks_for_its_password
     address = mesh.checked(probe.rendered_objects(evidence.OBJECTS)).tcp["nonces.miniapp.svc.cluster.local"]
     refused = in_pod("order-v1-0", f"curl -s -o /dev/null -w '%{{http_code}}' telnet://{address}:6379 -m 2 || true")
     assert refused.strip() in ("000", "")
+
+
+def test_a_session_of_one_merchant_is_refused_with_another_merchants_appid() -> None:
+    """Through the ingress and the gateway's sidecar: two of the lab's tenants, one user code; each session is
+    served in its own mini-program and refused (401 tenant_mismatch) when sent with the other's appid."""
+    first, second = tenants.appids()[:2]
+    with httpx.Client(base_url=INGRESS, timeout=10) as client:
+        a, b = login(client, first, "code-e2e-tenants"), login(client, second, "code-e2e-tenants")
+        assert client.get("/api/orders/e2e-none", auth=a).status_code == 404
+        crossed = client.get("/api/orders/e2e-none", auth=SignedSession(a.token, a.key.decode(), second))
+        assert (crossed.status_code, crossed.json()["detail"]["reason"]) == (401, "tenant_mismatch")
+        assert client.get("/api/orders/e2e-none", auth=b).status_code == 404

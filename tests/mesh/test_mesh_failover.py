@@ -19,7 +19,7 @@ from conftest import INGRESS, ROOT, in_pod
 
 from lab.mesh import probe
 from lab.podman import podman
-from load import evidence
+from load import evidence, tenants
 from miniapp_services.clients.signed import SignedSession
 
 SKU = "FAILOVER-TEA"
@@ -85,10 +85,12 @@ def drill() -> dict[str, object]:
     workers = []
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         for n in range(WORKERS):
-            reply = client.post("/api/login", json={"code": f"code-failover-{n}", "nickname": "failover"})
+            appid = tenants.appids()[n % len(tenants.appids())]
+            body = {"appid": appid, "code": f"code-failover-{n}", "nickname": "failover"}
+            reply = client.post("/api/login", json=body)
             reply.raise_for_status()
-            body = reply.json()
-            workers.append(Worker(body["user_id"], SignedSession(body["token"], body["signing_key"])))
+            found = reply.json()
+            workers.append(Worker(found["user_id"], SignedSession(found["token"], found["signing_key"], appid)))
     # Patroni promotes only a synchronous standby: the drill starts from a healthy pair.
     wait_for(probe.database_healthy, 120)
     primary = probe.database_leader()

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import INGRESS, ROOT, in_pod
 
+from load import tenants
 from miniapp_services.clients.signed import alogin
 from tools.dashboards.kit import queries
 
@@ -64,7 +65,7 @@ def _seed() -> str:
 
 async def _journey(client: httpx.AsyncClient, user: int, event: str, run: str) -> list[int]:
     """One user's day, compressed: login, browse, check in, order and pay, try the flash sale."""
-    auth = await alogin(client, f"obs-{run}-{user}")
+    auth = await alogin(client, tenants.appids()[user % len(tenants.appids())], f"obs-{run}-{user}")
     codes = [201]
     for r in range(ROUNDS):
         codes.append((await client.get("/api/home", auth=auth)).status_code)

@@ -21,36 +21,35 @@ class NonceStore(Protocol):
         ...
 
 
-class UsersPort(Protocol):
-    async def register(self, openid: str, nickname: str) -> int: ...
-
-
-async def login(users: UsersPort, code: str, nickname: str, secret: bytes, now: datetime) -> tuple[str, str, Session]:
-    openid = domain.simulated_code2session(code, secret)
-    user_id = await users.register(openid, nickname)
-    return domain.open_session(user_id, openid, secret, now)
-
-
 def admit(
     authorization: str | None,
+    appid: str | None,
     signature_headers: tuple[str | None, str | None, str | None],
-    secret: bytes,
+    keys_of: Callable[[str], bytes | None],
     now: datetime,
     window_s: int,
 ) -> Session:
-    """What the headers alone prove, before any body is read: a valid session token and a fresh, complete
-    signature (timestamp, nonce, signature), whose value `verify` checks against the body."""
+    """What the headers alone prove, before any body is read: a valid session token of a tenant served here, the
+    request naming that tenant's appid, and a fresh, complete signature (timestamp, nonce, signature), whose
+    value `verify` checks against the body."""
     if not authorization or not authorization.startswith("Bearer "):
         raise AuthError(Reason.UNSIGNED, "send Authorization: Bearer <token> from /api/login")
-    session = domain.read_token(authorization.removeprefix("Bearer "), secret, now)
+    session = domain.read_token(authorization.removeprefix("Bearer "), keys_of, now)
     domain.check_signed_headers(*signature_headers, now, window_s)
+    domain.check_tenant(session, appid)
     return session
 
 
 async def verify(
-    nonces: NonceStore, session: Session, request: SignedRequest, secret: bytes, now: datetime, window_s: int
+    nonces: NonceStore,
+    session: Session,
+    request: SignedRequest,
+    keys_of: Callable[[str], bytes | None],
+    now: datetime,
+    window_s: int,
 ) -> Session:
     """An admitted request whose signature covers what arrived and whose nonce was never seen within the window."""
+    secret = domain.tenant_key(keys_of, session.tenant)
     domain.check_request(domain.signing_key(secret, session.jti), request, now, window_s)
     signed_at = int(request.timestamp or 0)
     # Held for as long as the same request would still be accepted: until its timestamp leaves the window.

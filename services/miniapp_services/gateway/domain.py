@@ -1,11 +1,13 @@
 """The gateway's sessions and request signatures.
 
-A mini-program login exchanges a code for an openid (code2session is the platform's call and cannot be
-reached here, so it is simulated by an HMAC of the code under the install's own secret) and opens a
-session: an HS256 JWT carrying the openid, and a signing key derived from the token's id under the same
-secret, so the gateway keeps no session state. Every later request is checked here in a fixed order:
-signed at all, token well formed, algorithm HS256, token signature, issued-at and not-before (within a leeway
-for the clocks of the gateway's replicas), expiry, timestamp freshness (all from the headers, before any body
+A tenant is a merchant's mini-program, named by its appid, with keys of its own (gateway/tenants.py). A login
+to one exchanges a code for an openid (code2session is the platform's call and cannot be reached here, so it is
+simulated by an HMAC of the code under the tenant's platform secret) and opens a session: an HS256 JWT carrying
+the openid and the tenant (tid), and a signing key derived from the token's id, both under the tenant's session
+key, so the gateway keeps no session state and one merchant's keys open nothing of another's. Every later
+request is checked here in a fixed order: signed at all, token well formed, algorithm HS256, the token's tenant
+served here, token signature, issued-at and not-before (within a leeway for the clocks of the gateway's
+replicas), expiry, the request's X-Appid that tenant, timestamp freshness (all from the headers, before any body
 is read), then the request signature over the body. Each refusal carries a reason code. Nonce replay is checked
 by the application layer.
 """
@@ -18,6 +20,7 @@ import hmac
 import json
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -45,6 +48,8 @@ class Reason(StrEnum):
     STALE = "stale_timestamp"
     TAMPERED = "tampered"
     REPLAYED = "reused_nonce"
+    UNKNOWN_TENANT = "unknown_tenant"
+    TENANT_MISMATCH = "tenant_mismatch"
 
 
 class Nonce(StrEnum):
@@ -66,6 +71,7 @@ class Session:
     user_id: int
     openid: str
     expires_at: datetime
+    tenant: str  # the appid of the merchant's mini-program the user logged in to
 
 
 @dataclass(frozen=True)
@@ -86,17 +92,35 @@ def signing_key(secret: bytes, jti: str) -> str:
     return signing.b64url(hmac.new(secret, b"sign:" + jti.encode(), hashlib.sha256).digest())
 
 
-def open_session(user_id: int, openid: str, secret: bytes, now: datetime) -> tuple[str, str, Session]:
-    """The session's token, its signing key, and what the token says."""
-    session = Session(secrets.token_hex(16), user_id, openid, now + SESSION_TTL)
+def open_session(user_id: int, openid: str, tenant: str, secret: bytes, now: datetime) -> tuple[str, str, Session]:
+    """The session's token, its signing key, and what the token says; `secret` is the tenant's session key."""
+    session = Session(secrets.token_hex(16), user_id, openid, now + SESSION_TTL, tenant)
     claims = {
         "sub": str(user_id),
         "openid": openid,
+        "tid": tenant,
         "jti": session.jti,
         "iat": int(now.timestamp()),
         "exp": int(session.expires_at.timestamp()),
     }
     return signing.hs256_token(claims, secret), signing_key(secret, session.jti), session
+
+
+def tenant_key(keys_of: Callable[[str], bytes | None], tenant: str) -> bytes:
+    """The tenant's session key; 401 unknown_tenant when this gateway does not serve it (never, or no longer)."""
+    key = keys_of(tenant)
+    if key is None:
+        raise AuthError(Reason.UNKNOWN_TENANT, "this mini-program (appid) is not served here: check its appid")
+    return key
+
+
+def check_tenant(session: Session, appid: str | None) -> None:
+    """The request names the mini-program its session was opened for (X-Appid); a token of one merchant is
+    refused with another's appid."""
+    if appid != session.tenant:
+        raise AuthError(
+            Reason.TENANT_MISMATCH, "X-Appid differs from the mini-program this session was opened for: log in again"
+        )
 
 
 def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
@@ -112,15 +136,17 @@ def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     return header, claims, parts
 
 
-def read_token(token: str, secret: bytes, now: datetime) -> Session:
-    """The session a token carries, if this install signed it with HS256, it was issued by now and is valid
-    from now (each within CLOCK_LEEWAY_S), and it has not expired."""
+def read_token(token: str, keys_of: Callable[[str], bytes | None], now: datetime) -> Session:
+    """The session a token carries, if this install signed it with HS256 under the session key of the tenant it
+    names (its tid; an unknown or removed tenant is refused), it was issued by now and is valid from now (each
+    within CLOCK_LEEWAY_S), and it has not expired."""
     header, claims, parts = _parts(token)
     alg = str(header.get("alg"))
     if alg.lower() == "none":
         raise AuthError(Reason.ALG_NONE, "unsigned tokens (alg none) are refused: log in again")
     if alg != "HS256":
         raise AuthError(Reason.BAD_ALG, f"token algorithm {alg!r} is refused; only HS256: log in again")
+    secret = tenant_key(keys_of, str(claims.get("tid", "")))
     if not hmac.compare_digest(signing.sign(secret, f"{parts[0]}.{parts[1]}".encode()), parts[2]):
         raise AuthError(Reason.WRONG_KEY, "the token was not signed by this gateway: log in again")
     try:
@@ -132,7 +158,7 @@ def read_token(token: str, secret: bytes, now: datetime) -> Session:
             Reason.MALFORMED, "the token lacks sub, openid, jti, iat or exp, or a date is not a number: log in again"
         ) from None
     _check_dates(iat, nbf, exp, now.timestamp())
-    return Session(jti, user_id, openid, datetime.fromtimestamp(exp, now.tzinfo))
+    return Session(jti, user_id, openid, datetime.fromtimestamp(exp, now.tzinfo), str(claims["tid"]))
 
 
 def _numeric_date(value: object) -> float:

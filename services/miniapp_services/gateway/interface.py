@@ -24,6 +24,7 @@ from miniapp_services.gateway import application as app_
 from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
 from miniapp_services.gateway.infrastructure import HttpUsers, RedisNonceStore, RulesError, SqlOrderQueue, load_rules
+from miniapp_services.gateway.tenants import APPID_PATTERN, Tenants
 from miniapp_services.kit import signing
 from miniapp_services.kit.app import connection
 from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
@@ -76,11 +77,13 @@ class Admitted(APIRoute):
 
         async def admitted(request: Request) -> Response:
             settings = request.app.state.settings
-            secret = settings.session_secret.get_secret_value().encode()
+            keys = _session_keys(request.app)
             headers = request.headers
             signature = (headers.get(signing.TIMESTAMP), headers.get(signing.NONCE), headers.get(signing.SIGNATURE))
-            authorization = headers.get("authorization")
-            request.state.session = app_.admit(authorization, signature, secret, now(), settings.signature_window_s)
+            authorization, appid = headers.get("authorization"), headers.get(signing.APPID)
+            request.state.session = app_.admit(
+                authorization, appid, signature, keys, now(), settings.signature_window_s
+            )
             return await handler(request)
 
         return admitted
@@ -90,10 +93,10 @@ async def current(request: Request) -> Session:
     """The session of a signed request (admitted from its headers by the route): its signature checked against
     the body and its nonce claimed; anything else is 401 with a reason, before any upstream is called."""
     settings = request.app.state.settings
-    secret = settings.session_secret.get_secret_value().encode()
     signed = _signed(request, await request.body())
     nonces = _nonces(request.app)
-    return await app_.verify(nonces, request.state.session, signed, secret, now(), settings.signature_window_s)
+    keys = _session_keys(request.app)
+    return await app_.verify(nonces, request.state.session, signed, keys, now(), settings.signature_window_s)
 
 
 def _nonces(app: FastAPI) -> RedisNonceStore:
@@ -109,6 +112,7 @@ User = Annotated[Session, Depends(current)]
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    appid: str = Field(pattern=APPID_PATTERN, description="the merchant's mini-program the user logs in to")
     code: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
     nickname: str = Field(default="mini-program user", min_length=1, max_length=32)
 
@@ -137,6 +141,24 @@ async def background(app: FastAPI) -> None:
             registry.probe(etcd, app.state.instances, settings.registry_p0),
         ]
         await asyncio.gather(*loops)
+
+
+def served_tenants(app: FastAPI) -> Tenants:
+    """The tenants served and their keys (read at first use, re-read when the file changes)."""
+    if not hasattr(app.state, "tenants"):
+        app.state.tenants = Tenants(app.state.settings.tenants_file)
+    found: Tenants = app.state.tenants
+    return found
+
+
+def _session_keys(app: FastAPI) -> Callable[[str], bytes | None]:
+    served = served_tenants(app)
+
+    def key(appid: str) -> bytes | None:
+        found = served.get(appid)
+        return None if found is None else found.session_key.encode()
+
+    return key
 
 
 def _reload_s(app: FastAPI) -> float:
@@ -286,23 +308,26 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
     @public.post("/login", status_code=status.HTTP_201_CREATED)
     async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
         """Under overload, or with the user service down, a returning user logs in from the cached profile."""
-        secret = request.app.state.settings.session_secret.get_secret_value().encode()
+        keys = served_tenants(request.app).get(body.appid)
+        if keys is None:
+            raise domain.AuthError(domain.Reason.UNKNOWN_TENANT, "appid: this mini-program is not served here")
+        # openids are per mini-program, as the platform's are: one code, two appids, two users.
+        openid = domain.simulated_code2session(body.code, keys.platform_secret.encode())
         profiles: domain.Lru[int] = _cache(request, "profiles")
         users = HttpUsers(up(request, "user"))
 
         async def register() -> int:
-            return await users.register(domain.simulated_code2session(body.code, secret), body.nickname)
+            return await users.register(openid, body.nickname)
 
         async def cached() -> int:
-            user_id = profiles.get(domain.simulated_code2session(body.code, secret))
+            user_id = profiles.get(openid)
             if user_id is None:
                 raise Unavailable("login is degraded and this user has no cached profile: try again shortly")
             return user_id
 
         user_id, degraded = await _degrade(request, "login", register, cached)
-        openid = domain.simulated_code2session(body.code, secret)
         profiles.put(openid, user_id)
-        token, key, s = domain.open_session(user_id, openid, secret, now())
+        token, key, s = domain.open_session(user_id, openid, body.appid, keys.session_key.encode(), now())
         if degraded:
             response.headers[DEGRADED] = "cached-profile"
         return LoginOut(token=token, signing_key=key, user_id=s.user_id, expires_at=s.expires_at)

@@ -51,6 +51,8 @@ class ServiceSpec:
     # Called but not gating readiness: the service degrades without them (cart shows unpriced lines).
     degrades_without: tuple[str, ...] = field(default_factory=tuple)
     background: Callable[[FastAPI], Coroutine[Any, Any, None]] | None = None
+    # Checks and loads what the service reads from files at start (the gateway's tenants); a ValueError stops it.
+    startup: Callable[[FastAPI], object] | None = None
     # Services called over HTTP (settings.upstreams); the gateway's way to reach the others.
     upstreams: tuple[str, ...] = field(default_factory=tuple)
 
@@ -127,6 +129,8 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     )
     app.state.settings, app.state.metrics, app.state.tracer, app.state.faults = settings, metrics, tracer, faults
     app.state.draining = False
+    if spec.startup is not None:
+        spec.startup(app)
     app.include_router(probe_router(spec.requires))
     app.include_router(spec.router())
     if settings.faults_enabled:

@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=64 * 1024)
     dependencies: dict[str, str] = Field(default_factory=dict, description="service name -> gRPC target host:port")
     upstreams: dict[str, AnyHttpUrl] = Field(default_factory=dict, description="service name -> HTTP base URL")
-    session_secret: SecretStr | None = Field(default=None, min_length=32, description="gateway only: made per install")
+    tenants_file: Path | None = Field(
+        default=None,
+        description="gateway only: every tenant's appid and keys (JSON), projected from roles/services' Secret",
+    )
     stores: dict[str, SecretStr] = Field(
         default_factory=dict, description="store name -> redis://:password@host:port/db (the catalog's stores)"
     )
@@ -107,9 +110,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _gateway_secret(self) -> Settings:
-        if self.service == "gateway" and self.session_secret is None:
+        if self.service == "gateway" and self.tenants_file is None:
             raise ValueError(
-                "session_secret: the gateway needs MINIAPP_SESSION_SECRET (32+ characters, made per install)"
+                "tenants_file: the gateway needs MINIAPP_TENANTS_FILE, the tenants' keys (roles/services makes them"
+                " per install and per tenant, Secret gateway-tenants)"
             )
         if self.service == "gateway" and "nonces" not in self.stores:
             raise ValueError(

@@ -14,6 +14,8 @@ import json
 from typing import Any
 
 TIMESTAMP, NONCE, SIGNATURE = "x-mp-timestamp", "x-mp-nonce", "x-mp-signature"
+# The mini-program a request comes from (the merchant's appid); must be the one its session was opened for.
+APPID = "x-mp-appid"
 
 
 def b64url(data: bytes) -> str:

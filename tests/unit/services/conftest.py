@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,17 @@ from miniapp_services.kit.app import create_app
 from miniapp_services.kit.db import migrate
 from miniapp_services.kit.settings import get_settings
 from miniapp_services.registry import spec_for
-from tools import pgtmp, redistmp
+from tools import pgtmp, redistmp, tenantstmp
+
+# Two merchants' mini-programs the gateway under test serves, each with keys of its own.
+TENANT_A, TENANT_B = "wx00000000000000a1", "wx00000000000000b2"
+
+
+@pytest.fixture(scope="session")
+def tenants_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tenants") / "tenants.json"
+    path.write_text(tenantstmp.keys_text(TENANT_A, TENANT_B))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +105,9 @@ def nonce_store() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def make_client(database: str, nonce_store: str) -> Callable[..., TestClient]:
+def make_client(database: str, nonce_store: str, tenants_file: Path) -> Callable[..., TestClient]:
     """Build a TestClient for one service, its schema migrated; enter it to run the lifespan. The gateway
-    gets the session's nonce store unless told otherwise."""
+    gets the session's nonce store and tenants (TENANT_A, TENANT_B) unless told otherwise."""
 
     def make(service: str, **overrides: object) -> TestClient:
         spec = spec_for(service)
@@ -104,6 +115,7 @@ def make_client(database: str, nonce_store: str) -> Callable[..., TestClient]:
         base = {"service": service, "database_url": database, "grpc_port": 0, "http_host": "127.0.0.1"}
         if service == "gateway":
             base["stores"] = {"nonces": nonce_store}
+            base["tenants_file"] = tenants_file
         settings = get_settings(**(base | overrides))
         return TestClient(create_app(spec, settings))
 

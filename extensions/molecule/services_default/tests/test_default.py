@@ -11,6 +11,12 @@ ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 INVENTORY = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
 RENDERED = INVENTORY / "rendered" / "services" / "services.yml"
 SECRETS = INVENTORY / ".secrets"
+TENANTS = [
+    t["appid"]
+    for t in yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_tenants.yml").read_text())[
+        "services_tenants"
+    ]
+]
 
 
 def _objects() -> list[dict]:
@@ -39,8 +45,9 @@ def test_secrets_are_per_install_private_and_not_in_the_rendered_files() -> None
     assert oct(SECRETS.stat().st_mode & 0o777) == "0o700"
     kept = SECRETS / "secrets.json"
     passwords = [p.read_text().split()[0] for p in SECRETS.iterdir() if p != kept]
-    assert len(passwords) == 14  # 12 database passwords, the gateway's session secret, the nonces store's password
-    assert len(set(passwords)) == 14
+    # 12 database passwords, the nonces store's password, a session key and a platform secret per tenant
+    assert len(passwords) == 13 + 2 * len(TENANTS)
+    assert len(set(passwords)) == len(passwords)
     rendered = RENDERED.read_text()
     assert not any(pw in rendered for pw in passwords)
     assert "kind: Secret" not in rendered
@@ -48,3 +55,14 @@ def test_secrets_are_per_install_private_and_not_in_the_rendered_files() -> None
     assert oct(kept.stat().st_mode & 0o777) == "0o600"
     secrets = kept.read_text()
     assert all(pw in secrets for pw in passwords)
+
+
+def test_the_gateway_gets_every_tenants_two_keys_and_nothing_else() -> None:
+    kept = json.loads((SECRETS / "secrets.json").read_text())
+    (secret,) = [s for s in kept if s["metadata"]["name"] == "gateway-tenants"]
+    document = json.loads(secret["stringData"]["tenants.json"])
+    assert sorted(document) == sorted(TENANTS)
+    for appid, keys in document.items():
+        assert sorted(keys) == ["platform_secret", "session_key"]
+        assert keys["session_key"] == (SECRETS / f"tenant-{appid}-session").read_text().split()[0]
+        assert keys["platform_secret"] == (SECRETS / f"tenant-{appid}-platform").read_text().split()[0]

@@ -103,9 +103,12 @@ def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() ->
     workload = next(w for w in indexed.workloads.values() if w.name == "gateway-v1")
     env = {e["name"]: e.get("value") for e in workload.container["env"]}
     secret = {"metadata": {"namespace": "miniapp", "name": "gateway-db"}, "stringData": {"ca.crt": "CA"}}
-    files = plan.volume_files(indexed, workload, plan.secret_lookup([secret]))
+    keys = {"metadata": {"namespace": "miniapp", "name": "gateway-tenants"}, "stringData": {"tenants.json": "{}"}}
+    files = plan.volume_files(indexed, workload, plan.secret_lookup([secret, keys]))
     assert files["/etc/miniapp-database"].files == {"ca.crt": "CA"}
     assert files["/etc/miniapp-database"].secret
+    assert files["/etc/miniapp-tenants"].files == {"tenants.json": "{}"}
+    assert files["/etc/miniapp-tenants"].secret
     assert env["MINIAPP_RULES_FILE"] == RULES_FILE
     assert json.loads(files["/etc/miniapp"].files["rules.json"])["endpoints"]["order_create"]["qps"] == 100
     assert rules["metadata"]["name"] == "gateway-degradation"

@@ -87,14 +87,20 @@ def test_the_order_service_gets_the_catalogs_payment_deadline(deployment: str, d
     assert _env(deployment).get("MINIAPP_PAYMENT_DEADLINE_S") == deadline
 
 
-def test_database_url_session_secret_and_store_url_come_from_secrets_never_values() -> None:
-    env = one("Deployment", "gateway-v1")["spec"]["template"]["spec"]["containers"][0]["env"]
+def test_database_url_tenant_keys_and_store_url_come_from_secrets_never_values() -> None:
+    pod = one("Deployment", "gateway-v1")["spec"]["template"]["spec"]
+    env = pod["containers"][0]["env"]
     secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
-    assert secret_refs == {
-        "MINIAPP_DATABASE_URL": "gateway-db",
-        "MINIAPP_SESSION_SECRET": "gateway-session",
-        "MINIAPP_STORES__NONCES": "nonces",
+    assert secret_refs == {"MINIAPP_DATABASE_URL": "gateway-db", "MINIAPP_STORES__NONCES": "nonces"}
+    assert _env("gateway-v1")["MINIAPP_TENANTS_FILE"] == "/etc/miniapp-tenants/tenants.json"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["tenants"]["secret"] == {
+        "secretName": "gateway-tenants",
+        "items": [{"key": "tenants.json", "path": "tenants.json"}],
     }
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["tenants"] == {"name": "tenants", "mountPath": "/etc/miniapp-tenants", "readOnly": True}
+    assert "tenants" not in {v["name"] for v in one("Deployment", "order-v1")["spec"]["template"]["spec"]["volumes"]}
 
 
 def test_a_store_admits_only_its_clients_over_tcp_and_never_evicts() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Running
+from conftest import TENANT_A, Running
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import login
@@ -46,7 +46,6 @@ def gateway(
         return make_client(
             "gateway",
             upstreams=urls | overrides,
-            session_secret=secrets.token_hex(32),
             rules_file=str(rules),
             rules_reload_s=RELOAD_S,
         )
@@ -63,7 +62,7 @@ def test_a_rules_change_applies_within_one_reload_without_restart(gateway, rules
     write_rules(rules, GENEROUS.format(name="product"))
     with gateway() as client:
         time.sleep(3 * RELOAD_S)
-        signer = login(client, "code-degrade-rules")
+        signer = login(client, TENANT_A, "code-degrade-rules")
         assert "x-miniapp-degraded" not in client.get("/api/products/GW-TEA", auth=signer).headers
         write_rules(rules, TIGHT.format(name="product"))
         changed_at, degraded_after = time.monotonic(), None
@@ -85,9 +84,9 @@ def test_login_falls_back_to_the_cached_profile(gateway, rules: Path) -> None:
     write_rules(rules, TIGHT.format(name="login"))
     with gateway() as client:
         time.sleep(3 * RELOAD_S)
-        first = client.post("/api/login", json={"code": "code-degrade-login"})
-        again = client.post("/api/login", json={"code": "code-degrade-login"})
-        unknown = client.post("/api/login", json={"code": "code-degrade-stranger"})
+        first = client.post("/api/login", json={"appid": TENANT_A, "code": "code-degrade-login"})
+        again = client.post("/api/login", json={"appid": TENANT_A, "code": "code-degrade-login"})
+        unknown = client.post("/api/login", json={"appid": TENANT_A, "code": "code-degrade-stranger"})
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.headers["x-miniapp-degraded"] == "cached-profile"
     assert again.json()["user_id"] == first.json()["user_id"]
@@ -101,7 +100,7 @@ def test_order_creation_under_overload_is_queued_then_placed(
     lines = [{"sku": "GW-TEA", "quantity": 1}]
     with gateway() as client:
         time.sleep(3 * RELOAD_S)
-        signer = login(client, "code-degrade-order")
+        signer = login(client, TENANT_A, "code-degrade-order")
         suffix = secrets.token_hex(3)
         placed = client.post("/api/orders", json={"order_id": f"q-a-{suffix}", "lines": lines}, auth=signer)
         queued = client.post("/api/orders", json={"order_id": f"q-b-{suffix}", "lines": lines}, auth=signer)
@@ -118,7 +117,7 @@ def test_breaker_opens_after_failures_reports_its_state_and_tries_again(gateway,
     write_rules(rules, "endpoints:\n  product: {qps: 1000, burst: 1000, breaker: {failures: 2, open_s: 0.5}}\n")
     with gateway(product=CLOSED) as client:
         time.sleep(3 * RELOAD_S)
-        signer = login(client, "code-degrade-breaker")
+        signer = login(client, TENANT_A, "code-degrade-breaker")
         codes = [client.get("/api/products/GW-TEA", auth=signer).status_code for _ in range(3)]
         assert codes == [503, 503, 503]
         open_line = 'miniapp_breaker_state{endpoint="product",service="gateway",state="open"}'

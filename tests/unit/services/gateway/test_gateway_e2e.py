@@ -8,18 +8,19 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 import redis
-from conftest import Running
+from conftest import TENANT_A, TENANT_B, Running
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import SignedSession, login
 from miniapp_services.kit import signing
+from tools import tenantstmp
 
 CLOSED = "http://127.0.0.1:1"
-SECRET = secrets.token_hex(32)
 
 
 def _urls(upstreams: dict[str, Running]) -> dict[str, str]:
@@ -30,18 +31,18 @@ def _urls(upstreams: dict[str, Running]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def gateway(make_client: Callable[..., TestClient], upstreams: dict[str, Running]) -> Iterator[TestClient]:
-    with make_client("gateway", upstreams=_urls(upstreams), session_secret=SECRET, http_timeout_s=2) as client:
+    with make_client("gateway", upstreams=_urls(upstreams), http_timeout_s=2) as client:
         yield client
 
 
 def _login(gateway: TestClient, code: str) -> SignedSession:
-    return login(gateway, code, "Lin")
+    return login(gateway, TENANT_A, code, "Lin")
 
 
 def test_login_is_stable_per_code_and_sessions_differ(gateway: TestClient) -> None:
-    first = gateway.post("/api/login", json={"code": "code-aaaa1111"}).json()
-    again = gateway.post("/api/login", json={"code": "code-aaaa1111"}).json()
-    other = gateway.post("/api/login", json={"code": "code-bbbb2222"}).json()
+    first = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-aaaa1111"}).json()
+    again = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-aaaa1111"}).json()
+    other = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-bbbb2222"}).json()
     assert first["user_id"] == again["user_id"] != other["user_id"]
     assert first["token"] != again["token"]
 
@@ -79,8 +80,9 @@ def test_down_upstream_is_503_or_degraded_never_500(gateway: TestClient) -> None
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("/api/login", {"code": "short"}, "code"),
-        ("/api/login", {"code": "has spaces in it"}, "code"),
+        ("/api/login", {"appid": TENANT_A, "code": "short"}, "code"),
+        ("/api/login", {"appid": TENANT_A, "code": "has spaces in it"}, "code"),
+        ("/api/login", {"appid": "wx-not-an-appid", "code": "code-badinput-2"}, "appid"),
         ("/api/orders", {"order_id": "x", "lines": []}, "lines"),
         ("/api/orders", {"order_id": "x", "lines": [{"sku": "A", "quantity": 1}], "user_id": 1}, "user_id"),
         ("/api/payments", {"order_id": "x"}, "amount_cents"),
@@ -93,16 +95,32 @@ def test_bad_input_is_422_naming_the_field(gateway: TestClient, path: str, body:
     assert field in reply.text
 
 
-def test_gateway_refuses_to_start_without_its_secret(make_client: Callable[..., TestClient]) -> None:
-    with pytest.raises(ValueError, match="MINIAPP_SESSION_SECRET"):
-        make_client("gateway", upstreams={})
+def test_gateway_refuses_to_start_without_its_tenants(make_client: Callable[..., TestClient]) -> None:
+    with pytest.raises(ValueError, match="MINIAPP_TENANTS_FILE"):
+        make_client("gateway", upstreams={}, tenants_file=None)
 
 
-def _signed_headers(token: str, key: str, method: str, path: str, body: bytes, *, ts: int | None = None) -> dict:
+def test_gateway_refuses_to_start_on_a_tenants_file_that_does_not_validate(
+    make_client: Callable[..., TestClient], upstreams: dict[str, Running], tmp_path: Path
+) -> None:
+    bad = tmp_path / "tenants.json"
+    bad.write_text(json.dumps({TENANT_A: {"session_key": "short", "platform_secret": secrets.token_hex(32)}}))
+    with pytest.raises(ValueError, match=f"{TENANT_A}.session_key: String should have at least 32 characters"):
+        make_client("gateway", upstreams=_urls(upstreams), tenants_file=bad)
+
+
+def _session_key(tenants_file: Path, appid: str = TENANT_A) -> str:
+    return str(json.loads(tenants_file.read_text())[appid]["session_key"])
+
+
+def _signed_headers(
+    token: str, key: str, method: str, path: str, body: bytes, *, ts: int | None = None, appid: str = TENANT_A
+) -> dict:
     timestamp, nonce = str(ts if ts is not None else int(time.time())), secrets.token_hex(8)
     message = signing.canonical(method, path, timestamp, nonce, body)
     return {
         "authorization": f"Bearer {token}",
+        signing.APPID: appid,
         "content-type": "application/json",
         signing.TIMESTAMP: timestamp,
         signing.NONCE: nonce,
@@ -116,25 +134,30 @@ def _token(header: dict, claims: dict, secret: str, signature: str | None = None
     return f"{head}.{body}.{signature if signature is not None else signing.sign(secret.encode(), f'{head}.{body}'.encode())}"
 
 
-def _bad_requests(session: dict, body: bytes) -> dict[str, tuple[str, dict, bytes]]:
-    """Reason code -> (case, headers, body) for every way a request must be refused."""
+def _bad_requests(session: dict, body: bytes, secret: str) -> dict[str, tuple[str, dict, bytes]]:
+    """Reason code -> (case, headers, body) for every way a request must be refused (secret: the session's
+    tenant's key)."""
     token, key, path = session["token"], session["signing_key"], "/api/orders"
+    secret = secret
     good = _signed_headers(token, key, "POST", path, body)
     claims = json.loads(signing.b64url_decode(token.split(".")[1]))
-    expired = _token({"alg": "HS256", "typ": "JWT"}, claims | {"exp": int(time.time()) - 1}, SECRET)
+    expired = _token({"alg": "HS256", "typ": "JWT"}, claims | {"exp": int(time.time()) - 1}, secret)
     foreign = _token({"alg": "HS256", "typ": "JWT"}, claims, secrets.token_hex(32))
     future = int(time.time()) + 120  # beyond the gateway's 30 s leeway for clocks
-    early = _token({"alg": "HS256", "typ": "JWT"}, claims | {"nbf": future}, SECRET)
-    ahead = _token({"alg": "HS256", "typ": "JWT"}, claims | {"iat": future}, SECRET)
+    early = _token({"alg": "HS256", "typ": "JWT"}, claims | {"nbf": future}, secret)
+    ahead = _token({"alg": "HS256", "typ": "JWT"}, claims | {"iat": future}, secret)
+    stranger = _token({"alg": "HS256", "typ": "JWT"}, claims | {"tid": "wx00000000000000ff"}, secret)
     return {
         "unsigned": ("bearer only", {"authorization": f"Bearer {token}"}, body),
         "malformed": ("not a JWT", _signed_headers("not-a-token", key, "POST", path, body), body),
-        "alg_none": ("alg none", _signed_headers(_token({"alg": "none"}, claims, SECRET, ""), key, "POST", path, body), body),
-        "bad_alg": ("alg HS512", _signed_headers(_token({"alg": "HS512"}, claims, SECRET), key, "POST", path, body), body),
+        "alg_none": ("alg none", _signed_headers(_token({"alg": "none"}, claims, secret, ""), key, "POST", path, body), body),
+        "bad_alg": ("alg HS512", _signed_headers(_token({"alg": "HS512"}, claims, secret), key, "POST", path, body), body),
         "wrong_key": ("token of another key", _signed_headers(foreign, key, "POST", path, body), body),
         "expired": ("expired token", _signed_headers(expired, key, "POST", path, body), body),
         "not_yet_valid": ("nbf 2 min ahead", _signed_headers(early, key, "POST", path, body), body),
         "issued_in_future": ("iat 2 min ahead", _signed_headers(ahead, key, "POST", path, body), body),
+        "unknown_tenant": ("token of a tenant not served", _signed_headers(stranger, key, "POST", path, body), body),
+        "tenant_mismatch": ("another merchant's appid", _signed_headers(token, key, "POST", path, body, appid=TENANT_B), body),
         "stale_timestamp": ("301 s old", _signed_headers(token, key, "POST", path, body, ts=int(time.time()) - 301), body),
         "tampered": ("body changed after signing", good, body.replace(b'"quantity":1', b'"quantity":9')),
         "tampered ": ("signed with another key", _signed_headers(token, signing.b64url(b"x" * 32), "POST", path, body), body),
@@ -150,6 +173,8 @@ REASONS = (
     "expired",
     "not_yet_valid",
     "issued_in_future",
+    "unknown_tenant",
+    "tenant_mismatch",
     "stale_timestamp",
     "tampered",
     "tampered ",
@@ -157,14 +182,14 @@ REASONS = (
 
 
 def test_every_bad_request_is_401_with_its_reason_and_never_reaches_order(
-    gateway: TestClient, upstreams: dict[str, Running]
+    gateway: TestClient, upstreams: dict[str, Running], tenants_file: Path
 ) -> None:
-    session = gateway.post("/api/login", json={"code": "code-matrix-1"}).json()
+    session = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-matrix-1"}).json()
     refused = []
     for number, reason in enumerate(REASONS):
         order_id = f"gw-bad-{number}"
         payload = json.dumps({"order_id": order_id, "lines": [{"sku": "GW-TEA", "quantity": 1}]}, separators=(",", ":"))
-        case, headers, body = _bad_requests(session, payload.encode())[reason]
+        case, headers, body = _bad_requests(session, payload.encode(), _session_key(tenants_file))[reason]
         reply = gateway.post("/api/orders", headers=headers, content=body)
         refused.append((case, reply.status_code, reply.json()["detail"].get("reason"), reason.strip()))
         assert httpx.get(f"{upstreams['order'].url}/orders/{order_id}").status_code == 404, case
@@ -206,7 +231,7 @@ def test_an_unauthenticated_request_is_401_before_its_body_is_read(
 
 
 def test_a_replayed_request_is_refused_and_the_original_served_once(gateway: TestClient) -> None:
-    session = gateway.post("/api/login", json={"code": "code-replay-1"}).json()
+    session = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-replay-1"}).json()
     headers = _signed_headers(session["token"], session["signing_key"], "GET", "/api/orders/gw-none", b"")
     assert gateway.get("/api/orders/gw-none", headers=headers).status_code == 404  # authenticated, no such order
     again = gateway.get("/api/orders/gw-none", headers=headers)
@@ -217,10 +242,10 @@ def test_a_request_replayed_to_another_replica_is_refused(
     gateway: TestClient, make_client: Callable[..., TestClient], upstreams: dict[str, Running]
 ) -> None:
     """Two replicas share one replay guard: a request served by one is refused by the other."""
-    session = gateway.post("/api/login", json={"code": "code-replay-2"}).json()
+    session = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-replay-2"}).json()
     headers = _signed_headers(session["token"], session["signing_key"], "GET", "/api/orders/gw-none", b"")
     assert gateway.get("/api/orders/gw-none", headers=headers).status_code == 404
-    with make_client("gateway", upstreams=_urls(upstreams), session_secret=SECRET, http_timeout_s=2) as other:
+    with make_client("gateway", upstreams=_urls(upstreams), http_timeout_s=2) as other:
         again = other.get("/api/orders/gw-none", headers=headers)
     assert (again.status_code, again.json()["detail"]["reason"]) == (401, "reused_nonce")
 
@@ -228,7 +253,7 @@ def test_a_request_replayed_to_another_replica_is_refused(
 def test_after_the_guard_lost_its_memory_only_requests_signed_since_pass(gateway: TestClient, nonce_store: str) -> None:
     """A restarted (emptied) store cannot know what it saw before: requests signed earlier are refused as
     stale, so none can be replayed; a request signed afterwards passes."""
-    session = gateway.post("/api/login", json={"code": "code-replay-3"}).json()
+    session = gateway.post("/api/login", json={"appid": TENANT_A, "code": "code-replay-3"}).json()
     token, key = session["token"], session["signing_key"]
     before = _signed_headers(token, key, "GET", "/api/orders/gw-none", b"", ts=int(time.time()) - 5)
     redis.Redis.from_url(nonce_store).flushall()
@@ -240,4 +265,40 @@ def test_after_the_guard_lost_its_memory_only_requests_signed_since_pass(gateway
 
 def test_gateway_refuses_to_start_without_its_replay_guard(make_client: Callable[..., TestClient]) -> None:
     with pytest.raises(ValueError, match="MINIAPP_STORES__NONCES"):
-        make_client("gateway", upstreams={}, session_secret=SECRET, stores={})
+        make_client("gateway", upstreams={}, stores={})
+
+
+def test_a_login_names_a_tenant_served_here(gateway: TestClient) -> None:
+    unknown = gateway.post("/api/login", json={"appid": "wx00000000000000ff", "code": "code-tenant-1"})
+    assert (unknown.status_code, unknown.json()["detail"]["reason"]) == (401, "unknown_tenant")
+    missing = gateway.post("/api/login", json={"code": "code-tenant-1"})
+    assert missing.status_code == 422
+    assert "appid" in missing.text
+
+
+def test_one_code_is_two_users_in_two_merchants_mini_programs(gateway: TestClient) -> None:
+    a, b = (gateway.post("/api/login", json={"appid": t, "code": "code-tenant-2"}).json() for t in (TENANT_A, TENANT_B))
+    assert a["user_id"] != b["user_id"]
+    signer_b = login(gateway, TENANT_B, "code-tenant-2")
+    assert gateway.get("/api/orders/gw-none", auth=signer_b).status_code == 404  # admitted in its own mini-program
+
+
+def test_a_removed_tenants_sessions_stop_once_its_keys_are_gone(
+    make_client: Callable[..., TestClient], upstreams: dict[str, Running], tmp_path: Path
+) -> None:
+    """The tenant list shrinks (roles/services rewrites the Secret); the gateway re-reads the file within a second
+    and the removed merchant's live session is refused, the other's still served."""
+    keys = tmp_path / "tenants.json"
+    keys.write_text(tenantstmp.keys_text(TENANT_A, TENANT_B))
+    with make_client("gateway", upstreams=_urls(upstreams), http_timeout_s=2, tenants_file=keys) as gateway:
+        kept, removed = login(gateway, TENANT_A, "code-tenant-3"), login(gateway, TENANT_B, "code-tenant-3")
+        assert gateway.get("/api/orders/gw-none", auth=removed).status_code == 404
+        document = json.loads(keys.read_text())
+        del document[TENANT_B]
+        keys.write_text(json.dumps(document))
+        deadline = time.monotonic() + 10
+        while (reply := gateway.get("/api/orders/gw-none", auth=removed)).status_code != 401:
+            assert time.monotonic() < deadline, "the removed tenant's session still served"
+            time.sleep(0.2)
+        assert reply.json()["detail"]["reason"] == "unknown_tenant"
+        assert gateway.get("/api/orders/gw-none", auth=kept).status_code == 404

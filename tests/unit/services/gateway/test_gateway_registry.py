@@ -8,7 +8,6 @@ import asyncio
 import collections
 import contextlib
 import json
-import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from typing import cast
 
 import httpx
 import pytest
-from conftest import Running, start_service
+from conftest import TENANT_A, Running, start_service
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import login
@@ -60,7 +59,7 @@ def test_killed_instance_leaves_rotation_within_the_bound(
     urls["product"] = CLOSED  # only the registry can find product
     try:
         with make_client(
-            "gateway", upstreams=urls, session_secret=secrets.token_hex(32), registry_endpoint=etcd,
+            "gateway", upstreams=urls, registry_endpoint=etcd,
             registry_p0=["product"],
         ) as gateway:  # fmt: skip
             instances: domain.Instances = gateway.app.state.instances
@@ -68,7 +67,7 @@ def test_killed_instance_leaves_rotation_within_the_bound(
             while len(instances.healthy("product")) < 2:
                 assert time.monotonic() < deadline, f"instances never healthy: {instances}"
                 time.sleep(0.1)
-            signer = login(gateway, "code-registry-1")
+            signer = login(gateway, TENANT_A, "code-registry-1")
             before = [_served(p) for p in products]
             codes = collections.Counter(gateway.get("/api/products/GW-TEA", auth=signer).status_code for _ in range(40))
             assert codes == {200: 40}

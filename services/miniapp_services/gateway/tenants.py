@@ -1,0 +1,74 @@
+"""The merchants this gateway serves (a tenant is a merchant's mini-program, named by its appid) and each one's
+keys: the session key its tokens and signing keys are made with, and the platform secret its code2session is
+simulated with. Both are made per install and per tenant by roles/services (Secret gateway-tenants), projected
+as one JSON file. The file is checked again at most once a second, so a tenant removed from the inventory
+loses its tokens as soon as the file changes; a file that does not validate leaves the previous keys in force."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+_log = logging.getLogger(__name__)
+APPID_PATTERN = r"^wx[0-9a-f]{16}$"
+Appid = Annotated[str, StringConstraints(pattern=APPID_PATTERN)]
+RECHECK_S = 1.0
+
+
+class TenantKeys(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    session_key: str = Field(min_length=32, description="signs the tenant's tokens and derives its signing keys")
+    platform_secret: str = Field(min_length=32, description="the simulated code2session's key for this appid")
+
+
+_FILE = TypeAdapter(dict[Appid, TenantKeys])
+
+
+def parse(text: str, where: str) -> dict[str, TenantKeys]:
+    """The file's tenants; a ValueError naming the appid and field that do not validate."""
+    try:
+        found = _FILE.validate_json(text)
+    except ValidationError as err:
+        first = err.errors()[0]
+        place = ".".join(str(p) for p in first["loc"] if p != "[key]")
+        raise ValueError(f"{where}: {place}: {first['msg']} (write it as roles/services does)") from None
+    if not found:
+        raise ValueError(f"{where}: no tenants; list at least one in services_tenants")
+    return found
+
+
+@dataclass
+class Tenants:
+    """The keys by appid, from the file; `get` re-reads it when it changed (checked at most every RECHECK_S)."""
+
+    path: Path
+    keys: dict[str, TenantKeys] = field(default_factory=dict)
+    _stamp: int = 0
+    _checked: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.keys = parse(self.path.read_text(), str(self.path))
+        self._stamp = self.path.stat().st_mtime_ns
+        self._checked = time.monotonic()
+
+    def get(self, appid: str) -> TenantKeys | None:
+        if time.monotonic() - self._checked >= RECHECK_S:
+            self._recheck()
+        return self.keys.get(appid)
+
+    def _recheck(self) -> None:
+        self._checked = time.monotonic()
+        try:
+            stamp = self.path.stat().st_mtime_ns
+            if stamp != self._stamp:
+                self._stamp = stamp  # a bad file is reported once, not every second
+                self.keys = parse(self.path.read_text(), str(self.path))
+                _log.info("tenants reloaded: %d served", len(self.keys))
+        except (OSError, ValueError) as err:
+            _log.error("tenants file not reloaded, the previous %d tenants stay in force: %s", len(self.keys), err)
