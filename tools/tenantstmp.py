@@ -4,20 +4,23 @@ format roles/services writes (gateway/tenants.py reads it)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from ansible_collections.miniapp.mesh.plugins.module_utils import tenancy
 
 # The mini-program the benchmarks log in to.
 BENCH_TENANT = "wx0000000000000be1"
 
 
 def keys_text(*appids: str) -> str:
-    return json.dumps(
-        {a: {"session_key": secrets.token_hex(32), "platform_secret": secrets.token_hex(32)} for a in appids}
-    )
+    """The document roles/services writes (tenancy.keys_document, its one writer), with fresh keys."""
+    tenants = tenancy.load([{"appid": a, "name": a} for a in appids])
+    session_keys = [secrets.token_hex(32) for _ in appids]
+    platform_secrets = [secrets.token_hex(32) for _ in appids]
+    return tenancy.keys_document(tenants, session_keys, platform_secrets)
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from lab import cgroups
 from lab.mesh import state
 from lab.mesh.compile import OUTBOUND_IP, STATS_PORT
 from lab.mesh.state import LabPod, MeshNotUp
-from lab.podman import inspect, podman
+from lab.podman import PodmanError, inspect, podman
 
 __all__ = [
     "MeshNotUp",
@@ -139,8 +139,10 @@ def usage(container: Container) -> cgroups.Usage:
 def current(container: Container) -> tuple[Container | None, bool]:
     """The container as it runs now (its cgroup moves when it is recreated), None when it is not running; and
     whether the kernel OOM-killed it (podman forgets that once it is started again)."""
-    found = json.loads(podman("inspect", container.name, check=False) or "[]")
-    now = found[0]["State"] if found else {}
+    try:
+        now = inspect(container.name)[0]["State"]
+    except PodmanError:  # removed: as good as not running
+        now = {}
     if now.get("Status") != "running":
         return None, bool(now.get("OOMKilled"))
     return Container(container.pod, container.name, now["CgroupPath"], container.budget_bytes), False

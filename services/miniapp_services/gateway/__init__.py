@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from miniapp_services.gateway.infrastructure import Base
-from miniapp_services.gateway.interface import UPSTREAMS, background, router, served_tenants
+from miniapp_services.gateway.interface import UPSTREAMS, background, load_tenants, router
 from miniapp_services.kit.app import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -14,5 +14,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).with_name("migrations"),
     upstreams=UPSTREAMS,
     background=background,
-    startup=served_tenants,
+    startup=load_tenants,
 )

@@ -146,7 +146,8 @@ def read_token(token: str, keys_of: Callable[[str], bytes | None], now: datetime
         raise AuthError(Reason.ALG_NONE, "unsigned tokens (alg none) are refused: log in again")
     if alg != "HS256":
         raise AuthError(Reason.BAD_ALG, f"token algorithm {alg!r} is refused; only HS256: log in again")
-    secret = tenant_key(keys_of, str(claims.get("tid", "")))
+    tenant = str(claims.get("tid", ""))
+    secret = tenant_key(keys_of, tenant)
     if not hmac.compare_digest(signing.sign(secret, f"{parts[0]}.{parts[1]}".encode()), parts[2]):
         raise AuthError(Reason.WRONG_KEY, "the token was not signed by this gateway: log in again")
     try:
@@ -158,7 +159,7 @@ def read_token(token: str, keys_of: Callable[[str], bytes | None], now: datetime
             Reason.MALFORMED, "the token lacks sub, openid, jti, iat or exp, or a date is not a number: log in again"
         ) from None
     _check_dates(iat, nbf, exp, now.timestamp())
-    return Session(jti, user_id, openid, datetime.fromtimestamp(exp, now.tzinfo), str(claims["tid"]))
+    return Session(jti, user_id, openid, datetime.fromtimestamp(exp, now.tzinfo), tenant)
 
 
 def _numeric_date(value: object) -> float:

@@ -77,7 +77,7 @@ class Admitted(APIRoute):
 
         async def admitted(request: Request) -> Response:
             settings = request.app.state.settings
-            keys = _session_keys(request.app)
+            keys = _tenants(request.app).session_key
             headers = request.headers
             signature = (headers.get(signing.TIMESTAMP), headers.get(signing.NONCE), headers.get(signing.SIGNATURE))
             authorization, appid = headers.get("authorization"), headers.get(signing.APPID)
@@ -95,7 +95,7 @@ async def current(request: Request) -> Session:
     settings = request.app.state.settings
     signed = _signed(request, await request.body())
     nonces = _nonces(request.app)
-    keys = _session_keys(request.app)
+    keys = _tenants(request.app).session_key
     return await app_.verify(nonces, request.state.session, signed, keys, now(), settings.signature_window_s)
 
 
@@ -143,22 +143,15 @@ async def background(app: FastAPI) -> None:
         await asyncio.gather(*loops)
 
 
-def served_tenants(app: FastAPI) -> Tenants:
-    """The tenants served and their keys (read at first use, re-read when the file changes)."""
-    if not hasattr(app.state, "tenants"):
-        app.state.tenants = Tenants(app.state.settings.tenants_file)
-    found: Tenants = app.state.tenants
-    return found
+def load_tenants(app: FastAPI) -> None:
+    """Read the tenants and their keys at start (the file is re-read when it changes); one that does not validate
+    stops the gateway, naming the field."""
+    app.state.tenants = Tenants(app.state.settings.tenants_file)
 
 
-def _session_keys(app: FastAPI) -> Callable[[str], bytes | None]:
-    served = served_tenants(app)
-
-    def key(appid: str) -> bytes | None:
-        found = served.get(appid)
-        return None if found is None else found.session_key.encode()
-
-    return key
+def _tenants(app: FastAPI) -> Tenants:
+    served: Tenants = app.state.tenants
+    return served
 
 
 def _reload_s(app: FastAPI) -> float:
@@ -308,7 +301,7 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
     @public.post("/login", status_code=status.HTTP_201_CREATED)
     async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
         """Under overload, or with the user service down, a returning user logs in from the cached profile."""
-        keys = served_tenants(request.app).get(body.appid)
+        keys = _tenants(request.app).get(body.appid)
         if keys is None:
             raise domain.AuthError(domain.Reason.UNKNOWN_TENANT, "appid: this mini-program is not served here")
         # openids are per mini-program, as the platform's are: one code, two appids, two users.

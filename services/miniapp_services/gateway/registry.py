@@ -11,12 +11,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 
 import httpx
 
 from miniapp_services.gateway.domain import FAILED_RT_MS, Health, Instances
-from miniapp_services.kit.etcd import Etcd
+from miniapp_services.kit.etcd import Etcd, Lease
 
 P0_INTERVAL_S, P1_INTERVAL_S, PROBE_TIMEOUT_S, HEALTH_TTL_S = 0.5, 2.0, 0.3, 10
 _log = logging.getLogger(__name__)
@@ -40,18 +39,12 @@ async def follow(etcd: Etcd, instances: Instances) -> None:
     await asyncio.gather(one("/services/"), one("/health/"))
 
 
-@dataclass
-class _Lease:
-    """The lease the findings are written under; replaced when it lapsed."""
-
-    id: str
-
-
 async def probe(etcd: Etcd, instances: Instances, p0: tuple[str, ...]) -> None:
     """A prober per registered instance, each on its tier's interval, so that a hung instance delays no other;
     their findings go under one lease, refreshed every third of its TTL and granted anew (every finding then
     written again) when it lapsed."""
-    lease = _Lease(await etcd.grant(HEALTH_TTL_S))
+    lease = Lease(etcd, HEALTH_TTL_S)
+    await lease.grant()
     probers: dict[tuple[str, str], asyncio.Task[None]] = {}
     refreshed = time.monotonic()
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
@@ -65,24 +58,23 @@ async def probe(etcd: Etcd, instances: Instances, p0: tuple[str, ...]) -> None:
                     probers.pop(key).cancel()
                 if time.monotonic() - refreshed > HEALTH_TTL_S / 3:
                     refreshed = time.monotonic()
-                    await _refresh(etcd, instances, lease)
+                    await _refresh(instances, lease)
                 await asyncio.sleep(0.05)
         finally:
             for task in probers.values():
                 task.cancel()
 
 
-async def _refresh(etcd: Etcd, instances: Instances, lease: _Lease) -> None:
+async def _refresh(instances: Instances, lease: Lease) -> None:
     try:
-        if await etcd.keepalive(lease.id) == 0:
-            lease.id = await etcd.grant(HEALTH_TTL_S)
+        if await lease.renew():
             instances.health.clear()
     except httpx.HTTPError as err:
         _log.warning("registry health lease refresh failed (%s); retrying", type(err).__name__)
 
 
 async def _prober(
-    etcd: Etcd, instances: Instances, client: httpx.AsyncClient, key: tuple[str, str], interval: float, lease: _Lease
+    etcd: Etcd, instances: Instances, client: httpx.AsyncClient, key: tuple[str, str], interval: float, lease: Lease
 ) -> None:
     """Probe one instance every interval; write its finding when its status changed, or a third of the health
     TTL after the last write (its rt and ts then stay that fresh)."""

@@ -62,6 +62,11 @@ class Tenants:
             self._recheck()
         return self.keys.get(appid)
 
+    def session_key(self, appid: str) -> bytes | None:
+        """The tenant's session key, None when it is not served (what the domain's `keys_of` asks)."""
+        found = self.get(appid)
+        return None if found is None else found.session_key.encode()
+
     def _recheck(self) -> None:
         self._checked = time.monotonic()
         try:

@@ -80,3 +80,24 @@ class Etcd:
                 for event in json.loads(line).get("result", {}).get("events", []):
                     kv = event["kv"]
                     yield Event(event.get("type", "PUT"), _text(kv["key"]), _text(kv.get("value")))
+
+
+@dataclass
+class Lease:
+    """A lease kept for as long as its holder runs: `renew` refreshes it, and when it had lapsed (its keys are
+    gone) grants a new one and says so, so the holder writes its keys again under `id`."""
+
+    etcd: Etcd
+    ttl_s: int
+    id: str = ""
+
+    async def grant(self) -> str:
+        self.id = await self.etcd.grant(self.ttl_s)
+        return self.id
+
+    async def renew(self) -> bool:
+        """Refresh once; True when it had lapsed and a new one was granted."""
+        if await self.etcd.keepalive(self.id) != 0:
+            return False
+        await self.grant()
+        return True

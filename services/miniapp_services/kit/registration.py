@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from miniapp_services.kit.etcd import Etcd
+from miniapp_services.kit.etcd import Etcd, Lease
 from miniapp_services.kit.settings import Settings
 from miniapp_services.kit.tasks import running
 
@@ -35,28 +35,23 @@ async def registered(settings: Settings) -> AsyncIterator[None]:
     value = json.dumps({"version": settings.version, "weight": settings.registry_weight})
     async with httpx.AsyncClient(timeout=3) as client:
         etcd = Etcd(client, str(settings.registry_endpoint))
-        leases = [await _register(etcd, key, value, settings.registry_lease_ttl_s)]
+        lease = Lease(etcd, settings.registry_lease_ttl_s)
+        await etcd.put(key, value, await lease.grant())
         try:
-            async with running(_keep(etcd, key, value, settings.registry_lease_ttl_s, leases), "registry-keepalive"):
+            async with running(_keep(lease, key, value), "registry-keepalive"):
                 yield
         finally:
             with contextlib.suppress(httpx.HTTPError):
-                await etcd.revoke(leases[-1])
+                await etcd.revoke(lease.id)
 
 
-async def _register(etcd: Etcd, key: str, value: str, ttl_s: int) -> str:
-    lease = await etcd.grant(ttl_s)
-    await etcd.put(key, value, lease)
-    return lease
-
-
-async def _keep(etcd: Etcd, key: str, value: str, ttl_s: int, leases: list[str]) -> None:
-    """Refresh the lease every third of its TTL; a lapsed one (TTL 0: the key is gone) is replaced, key and all."""
+async def _keep(lease: Lease, key: str, value: str) -> None:
+    """Refresh the lease every third of its TTL; a lapsed one (its key gone) is replaced, key and all."""
     while True:
-        await asyncio.sleep(ttl_s / 3)
+        await asyncio.sleep(lease.ttl_s / 3)
         try:
-            if await etcd.keepalive(leases[-1]) == 0:
-                leases.append(await _register(etcd, key, value, ttl_s))
+            if await lease.renew():
+                await lease.etcd.put(key, value, lease.id)
                 _log.warning("registry lease had lapsed; registered %s again", key)
         except httpx.HTTPError:
-            _log.warning("registry keepalive failed; retrying in %.1f s", ttl_s / 3)
+            _log.warning("registry keepalive failed; retrying in %.1f s", lease.ttl_s / 3)
