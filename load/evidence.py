@@ -140,11 +140,12 @@ class Sampler(threading.Thread):
 
     def sample(self, at: float) -> None:
         dt = 0.0 if self.last_round is None else at - self.last_round
-        self._stalled(dt)
+        # A stalled round's gap counts once, as unsampled for every container, not again as down or unread.
+        gap = 0.0 if self._stalled(dt) else dt
         self.last_round = at
         pods: dict[str, int] = {}
         for w in self.watches:
-            pods[w.container.pod] = pods.get(w.container.pod, 0) + w.observe(dt)
+            pods[w.container.pod] = pods.get(w.container.pod, 0) + w.observe(gap)
         for name, used in pods.items():
             self.pod_peaks[name] = max(self.pod_peaks.get(name, 0), used)
         try:
@@ -153,10 +154,12 @@ class Sampler(threading.Thread):
             breaker = None  # a caller's sidecar restarting: this second has no breaker reading
         self.samples.append({"t": at, "breaker": breaker, "memory": pods})
 
-    def _stalled(self, dt: float) -> None:
-        if dt > GRACE_S:
-            for w in self.watches:
-                w.unsampled_s += dt
+    def _stalled(self, dt: float) -> bool:
+        if dt <= GRACE_S:
+            return False
+        for w in self.watches:
+            w.unsampled_s += dt
+        return True
 
     def memory_peaks(self, at: float | None = None) -> list[MemoryPeak]:
         """Each container's peak and what befell it; the time since the last round counts as unsampled if the

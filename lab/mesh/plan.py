@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import PostgresDsn
+from pydantic import AnyUrl, PostgresDsn
 
+from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import CONFIG_CENTRE_OBJECT
 from lab.mesh.compile import OUTBOUND_IP
 from lab.mesh.objects import Objects, Workload
 
@@ -41,14 +43,15 @@ def app_env(container: dict[str, Any], namespace: str, lookup: SecretLookup) -> 
     return env
 
 
-def host_entries(objects: Objects, database_hosts: dict[str, str]) -> list[str]:
+def host_entries(objects: Objects, outside_hosts: dict[str, str]) -> list[str]:
     """--add-host values: every HTTP service's names resolve to the sidecar's outbound address, a TCP
-    service's to its own (the sidecar listens there for it), each database host to its address."""
+    service's to its own (the sidecar listens there for it), each host outside the cluster (the database's, the
+    config centre's) to its address."""
     entries = []
     for s in objects.services.values():
         names = (s.fqdn, f"{s.name}.{s.namespace}", f"{s.name}.{s.namespace}.svc")
         entries += [f"{name}:{objects.tcp.get(s.fqdn, OUTBOUND_IP)}" for name in names]
-    return [*entries, *(f"{host}:{ip}" for host, ip in database_hosts.items())]
+    return [*entries, *(f"{host}:{ip}" for host, ip in outside_hosts.items())]
 
 
 def database_of(secrets: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
@@ -64,6 +67,15 @@ def database_of(secrets: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
         raise ValueError(f"the Secrets' URLs name {len(found)} databases (hosts and name); the lab runs one")
     (database,) = found
     return database
+
+
+def config_centre_hosts(secrets: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The config centre's hosts, as the gateway's Secret (the services role's) names its etcd members; none when
+    the site has no config centre."""
+    for secret in secrets:
+        if secret.get("metadata", {}).get("name") == CONFIG_CENTRE_OBJECT:
+            return tuple(str(AnyUrl(url).host) for url in json.loads(secret["stringData"]["endpoints"]))
+    return ()
 
 
 def metrics_port(workload: Workload) -> int | None:

@@ -61,7 +61,8 @@ MESH_TLS = TlsFiles("/etc/mesh/cert.pem", "/etc/mesh/key.pem", "/etc/mesh/ca.pem
 class Realize:
     """What every pod of one mesh is started from: the checked objects, the pods they ask for, the images by
     the name a Deployment asks for, the mesh's CA, the Secrets, the trust domain, the lab hosts' network (the
-    pods' second, as a pod reaches hosts outside the cluster) and the database hosts' addresses on it."""
+    pods' second, as a pod reaches hosts outside the cluster) and the addresses on it of the hosts outside the
+    cluster that the pods reach (the database's, the config centre's)."""
 
     objects: Objects
     pods: list[mesh.Pod]
@@ -70,7 +71,7 @@ class Realize:
     lookup: plan.SecretLookup
     trust_domain: str
     lab_network: str
-    database_hosts: dict[str, str]
+    outside_hosts: dict[str, str]
     initialized: set[str] = field(default_factory=set)
 
 
@@ -88,10 +89,10 @@ def down() -> None:
     podman("network", "rm", "-f", NETWORK, check=False)
 
 
-def database_hosts(database: state.Database, lab_network: str) -> dict[str, str]:
-    """Each database host's address on the lab network (the postgresql role's cluster, made by site.yml)."""
+def outside_hosts(hosts: tuple[str, ...], lab_network: str) -> dict[str, str]:
+    """Each host's address on the lab network (the database's and etcd's lab hosts, made by site.yml)."""
     found = {}
-    for host in database.hosts:
+    for host in hosts:
         address = podman(
             "inspect",
             "--format",
@@ -100,7 +101,7 @@ def database_hosts(database: state.Database, lab_network: str) -> dict[str, str]
             check=False,
         )
         if not address:
-            raise SystemExit(f"database host {host} is not running on {lab_network}: run make lab (site.yml makes it)")
+            raise SystemExit(f"lab host {host} is not running on {lab_network}: run make lab (site.yml makes it)")
         found[host] = address
     return found
 
@@ -171,7 +172,7 @@ def start_pod(run: Realize, pod: state.LabPod) -> list[str]:
     Returns its readiness probe as a command."""
     workload = run.objects.workload(pod.namespace, pod.app, pod.version)
     spec, app = workload.pod_spec, workload.container
-    entries = plan.host_entries(run.objects, run.database_hosts)
+    entries = plan.host_entries(run.objects, run.outside_hosts)
     hosts = [a for h in entries for a in ("--add-host", h)]
     networks = ["--network", f"{NETWORK}:ip={pod.ip}", "--network", run.lab_network]
     podman("pod", "create", "--name", pod.name, "--label", LABEL, *networks, *hosts)
@@ -263,7 +264,7 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: s
     secrets = json.loads(secrets_file.read_text())
     name, hosts = plan.database_of(secrets)
     database, images = state.Database(name=name, hosts=hosts), _images()
-    addresses = database_hosts(database, lab_network)
+    addresses = outside_hosts(database.hosts + plan.config_centre_hosts(secrets), lab_network)
     pods = mesh.pods_from(objects, PREFIX, FIRST_POD)
     lab = state.build(objects, pods, trust_domain, EDGE_URL, database)
     # The backend's own code counts too: a change to how sidecars are compiled recreates the mesh.

@@ -16,7 +16,7 @@ description:
     ConfigMap, Deployment, AuthorizationPolicy and Sidecar, then per service ServiceAccount, Service,
     PodDisruptionBudget, a Deployment per version, DestinationRule, VirtualService, AuthorizationPolicy and Sidecar.
   - A catalog error fails with a message naming the field and the fix.
-positional: image, store_image, revision
+positional: image, store_image, revision, config_centre
 options:
   _input:
     description: The service catalog.
@@ -34,6 +34,12 @@ options:
     description: Istio revision the services' namespaces select (istio.io/rev); empty selects the default control plane.
     type: str
     default: ""
+  config_centre:
+    description:
+      - Whether the site has a config centre (its etcd) for the tenants' configuration; the gateway then reads it
+        with the endpoints and client certificate of the Secret C(gateway-config-centre).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -48,18 +54,24 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, mesh_catalog, mesh_render
 
 
-def mesh_objects(catalog, image, store_image, revision=""):
+def mesh_objects(catalog, image, store_image, revision="", config_centre=False):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError(
             "mesh_objects: services_catalog must be a mapping (see roles/services/meta/argument_specs.yml)"
         )
     try:
         labels = tuple(cluster_render.mesh_label(str(revision)).items())
-        options = mesh_render.RenderOptions(image=str(image), store_image=str(store_image), injection_labels=labels)
+        options = mesh_render.RenderOptions(
+            image=str(image),
+            store_image=str(store_image),
+            injection_labels=labels,
+            config_centre=boolean(config_centre),
+        )
         return mesh_render.render(mesh_catalog.load(catalog), options)
     except mesh_catalog.CatalogError as err:
         raise AnsibleFilterError(str(err)) from err

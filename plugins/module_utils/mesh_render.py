@@ -33,6 +33,11 @@ DATABASE_CA = "/etc/miniapp-database/ca.crt"
 # in place when the tenant list does, and the gateway re-reads it.
 TENANTS_FILE = "/etc/miniapp-tenants/tenants.json"
 TENANTS_KEYS_OBJECT = "gateway-tenants"  # the Secret's name
+# Where the gateway has its way to the config centre (roles/services' Secret gateway-config-centre: the etcd
+# members' URLs, the etcd CA, and the gateway's client certificate from the etcd role's PKI).
+CONFIG_CENTRE_DIR = "/etc/miniapp-config-centre"
+CONFIG_CENTRE_OBJECT = "gateway-config-centre"
+CONFIG_CENTRE_FILES = ("ca.crt", "tls.crt", "tls.key")
 # Istio's per-pod sidecar resources; its injector gives istio-validation (istio-cni) the same.
 PROXY_CPU, PROXY_CPU_LIMIT = "sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyCPULimit"
 PROXY_MEMORY, PROXY_MEMORY_LIMIT = "sidecar.istio.io/proxyMemory", "sidecar.istio.io/proxyMemoryLimit"
@@ -49,6 +54,7 @@ class RenderOptions:
     image: str  # registry/repository:tag of the services image
     store_image: str  # registry/repository:tag of the stores' Redis image
     injection_labels: tuple[tuple[str, str], ...] = (("istio-injection", "enabled"),)
+    config_centre: bool = False  # the site has an etcd for the tenants' configuration (roles/services made its Secret)
 
 
 def pods_of(svc: Service) -> dict[str, int]:
@@ -188,10 +194,10 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         mounts.append({"name": "degradation", "mountPath": rules_dir, "readOnly": True})
         volumes.append({"name": "degradation", "configMap": {"name": f"{svc.name}-degradation"}})
     if svc.name == "gateway":
-        directory, name = TENANTS_FILE.rsplit("/", 1)
-        mounts.append({"name": "tenants", "mountPath": directory, "readOnly": True})
-        keys = [{"key": name, "path": name}]
-        volumes.append({"name": "tenants", "secret": {"secretName": TENANTS_KEYS_OBJECT, "items": keys}})
+        env, gateway_mounts, gateway_volumes = _gateway_files(options)
+        app["env"] = [*app["env"], *env]
+        mounts += gateway_mounts
+        volumes += gateway_volumes
     app["volumeMounts"] = mounts
     pod = {
         "serviceAccountName": svc.name,
@@ -215,6 +221,27 @@ def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, opti
         "template": {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod},
     }
     return manifest("apps/v1", "Deployment", metadata(f"{svc.name}-{version}", svc.namespace, labels), spec=spec)
+
+
+def _gateway_files(options: RenderOptions) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The gateway app's env, mounts and volumes for its tenants' keys and, at a site with one, its config centre
+    (its migrations need neither)."""
+    directory, name = TENANTS_FILE.rsplit("/", 1)
+    env: list[dict[str, Any]] = []
+    mounts = [{"name": "tenants", "mountPath": directory, "readOnly": True}]
+    volumes: list[dict[str, Any]] = [
+        {"name": "tenants", "secret": {"secretName": TENANTS_KEYS_OBJECT, "items": [{"key": name, "path": name}]}}
+    ]
+    if options.config_centre:
+        endpoints = {"secretKeyRef": {"name": CONFIG_CENTRE_OBJECT, "key": "endpoints"}}
+        env += [
+            {"name": "MINIAPP_CONFIG_ENDPOINTS", "valueFrom": endpoints},
+            {"name": "MINIAPP_CONFIG_TLS_DIR", "value": CONFIG_CENTRE_DIR},
+        ]
+        mounts.append({"name": "config-centre", "mountPath": CONFIG_CENTRE_DIR, "readOnly": True})
+        items = [{"key": f, "path": f} for f in CONFIG_CENTRE_FILES]
+        volumes.append({"name": "config-centre", "secret": {"secretName": CONFIG_CENTRE_OBJECT, "items": items}})
+    return env, mounts, volumes
 
 
 def proxy_config(catalog: Catalog, resources: SidecarResources) -> dict[str, str]:

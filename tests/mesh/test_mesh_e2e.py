@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import ssl
+import subprocess
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -21,6 +24,7 @@ from miniapp_services.clients.signed import SignedSession, login
 
 PRODUCT = "product.miniapp.svc.cluster.local"
 PAY = "pay.trade.svc.cluster.local"
+CONFIG_REFRESH_S = 30  # the gateway's tenant_config_refresh_s (the design's 30 s), which the lab keeps
 
 
 def completed(subset: str) -> int:
@@ -200,3 +204,56 @@ def test_a_session_of_one_merchant_is_refused_with_another_merchants_appid() -> 
         crossed = client.get("/api/orders/e2e-none", auth=SignedSession(a.token, a.key.decode(), second))
         assert (crossed.status_code, crossed.json()["detail"]["reason"]) == (401, "tenant_mismatch")
         assert client.get("/api/orders/e2e-none", auth=b).status_code == 404
+
+
+def _etcd(*args: str, data: str | None = None) -> str:
+    """etcdctl on the lab's first etcd member, with the member's client certificate (the etcd role's etcdctl-local)."""
+    done = subprocess.run(
+        ["podman", "exec", "-i", "etcd1", "/usr/local/sbin/etcdctl-local", *args],
+        input=data, capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    return done.stdout
+
+
+def _refused(client: httpx.Client, signer: SignedSession, reason: str) -> bool:
+    """Whether the tenant's next request is refused for this reason (a flash sale: its feature can be off)."""
+    reply = client.post("/api/seckill/E2E-NONE", auth=signer)
+    return reply.status_code in (403, 429) and reply.json()["detail"].get("reason") == reason
+
+
+def _until_both_replicas(check: Callable[[], bool], what: str) -> None:
+    """Until check holds on a run of requests through the ingress (so on both gateway replicas, each reading the
+    config centre every 30 s on its own clock)."""
+    deadline = time.monotonic() + 2 * CONFIG_REFRESH_S + 10
+    while not all(check() for _ in range(8)):
+        assert time.monotonic() < deadline, what
+        time.sleep(1)
+
+
+@pytest.mark.usefixtures("token")  # its product, E2E-TEA
+def test_a_tenants_configuration_from_the_config_centre_limits_it_and_no_other() -> None:
+    """Through the ingress, with the gateway reading the lab's etcd over TLS with its own client certificate:
+    the document the services role wrote from the inventory is there; an operator's documents for one tenant take
+    effect within the refresh on both replicas (flash sales off: 403 feature_off; then a low rate: 429 with
+    Retry-After, one bucket for both replicas), while another tenant is untouched; removal restores the defaults."""
+    appids = tenants.appids()
+    written = json.loads(_etcd("get", "--print-value-only", f"/config/{appids[-1]}/app.yaml"))
+    assert written["fallback_page"] == "https://cdn.lab.invalid/merchant-200/offline.html"
+    limited, other, key = appids[-2], appids[1], f"/config/{appids[-2]}/app.yaml"
+    with httpx.Client(base_url=INGRESS, timeout=10) as client:
+        a, b = login(client, limited, "code-e2e-config"), login(client, other, "code-e2e-config")
+        try:
+            _etcd("put", key, data="features: {seckill: false}\n")
+            _until_both_replicas(lambda: _refused(client, a, "feature_off"), "the gateways never switched it off")
+            assert not _refused(client, b, "feature_off")
+            _etcd("put", key, data="rate_limit_rps: 0.2\nrate_burst: 5\nfeatures: {seckill: false}\n")
+            _until_both_replicas(lambda: _refused(client, a, "tenant_rate_limited"), "the gateways never limited it")
+            over = client.get("/api/products/E2E-TEA", auth=a)
+            assert (over.status_code, over.json()["detail"]["reason"]) == (429, "tenant_rate_limited")
+            assert 1 <= int(over.headers["retry-after"]) <= 5
+            assert {client.get("/api/products/E2E-TEA", auth=b).status_code for _ in range(10)} == {200}
+        finally:
+            _etcd("del", key)
+        _until_both_replicas(
+            lambda: client.get("/api/products/E2E-TEA", auth=a).status_code == 200, "the defaults never came back"
+        )

@@ -8,16 +8,18 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from miniapp_services.gateway import domain
-from miniapp_services.gateway.domain import AuthError, Guard, Nonce, Reason, Session, SignedRequest
-from miniapp_services.kit.errors import Unavailable
+from miniapp_services.gateway.domain import AuthError, Claim, Guard, Nonce, Reason, Session, SignedRequest, TenantRate
+from miniapp_services.kit.errors import TooManyRequests, Unavailable
 
 T = TypeVar("T")
+TENANT_RATE_LIMITED = "tenant_rate_limited"
 
 
 class NonceStore(Protocol):
-    async def claim(self, key: str, signed_at: int, keep_s: float) -> Nonce:
-        """FRESH when the key was not in use (it is then held for keep_s seconds, shared by every replica),
-        SEEN when it was, UNKNOWN when the store's memory began after signed_at (Unix seconds)."""
+    async def claim(self, key: str, signed_at: int, keep_s: float, rate: TenantRate) -> Claim:
+        """LIMITED (with the wait) when the tenant is over its rate, shared by every replica; else FRESH when the
+        key was not in use (it is then held for keep_s seconds), SEEN when it was, UNKNOWN when the store's memory
+        began after signed_at (Unix seconds)."""
         ...
 
 
@@ -45,16 +47,25 @@ async def verify(
     session: Session,
     request: SignedRequest,
     keys_of: Callable[[str], bytes | None],
+    rate: TenantRate,
     now: datetime,
     window_s: int,
 ) -> Session:
-    """An admitted request whose signature covers what arrived and whose nonce was never seen within the window."""
+    """An admitted request whose signature covers what arrived, within its tenant's rate, and whose nonce was
+    never seen within the window."""
     secret = domain.tenant_key(keys_of, session.tenant)
     domain.check_request(domain.signing_key(secret, session.jti), request, now, window_s)
     signed_at = int(request.timestamp or 0)
     # Held for as long as the same request would still be accepted: until its timestamp leaves the window.
     keep_s = max(now.timestamp(), signed_at) + window_s - now.timestamp()
-    seen = await nonces.claim(f"{session.jti}:{request.nonce}", signed_at, keep_s)
+    claim = await nonces.claim(f"{session.jti}:{request.nonce}", signed_at, keep_s, rate)
+    seen = claim.nonce
+    if seen is Nonce.LIMITED:
+        raise TooManyRequests(
+            f"this mini-program is over its rate of {rate.per_s:g} requests/s: retry after the wait",
+            claim.retry_after_s,
+            reason=TENANT_RATE_LIMITED,
+        )
     if seen is Nonce.SEEN:
         raise AuthError(Reason.REPLAYED, "this nonce was used already: sign each request with a new one")
     if seen is Nonce.UNKNOWN:

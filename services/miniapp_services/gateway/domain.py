@@ -58,6 +58,25 @@ class Nonce(StrEnum):
     FRESH = "fresh"  # never seen in the window: now held until the request can no longer be accepted
     SEEN = "seen"  # a replay
     UNKNOWN = "unknown"  # signed before the guard's memory begins (it restarted): cannot tell, so refused
+    LIMITED = "limited"  # the tenant is over its rate: refused before the nonce is claimed, so it may come back
+
+
+@dataclass(frozen=True)
+class TenantRate:
+    """A tenant's share of the gateway, for the service as a whole (every replica draws on one bucket): per_s
+    requests a second on average, and up to burst of them at once."""
+
+    tenant: str
+    per_s: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The replay guard's and the tenant limiter's answer for one signed request; retry_after_s when LIMITED."""
+
+    nonce: Nonce
+    retry_after_s: float = 0.0
 
 
 class AuthError(Unauthorized):

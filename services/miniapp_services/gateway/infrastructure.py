@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy import DateTime, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from miniapp_services.gateway.domain import EndpointRule, Nonce
+from miniapp_services.gateway.domain import Claim, EndpointRule, Nonce, TenantRate
 from miniapp_services.kit.db import Connection
 from miniapp_services.kit.outbound import Upstream
 
@@ -23,32 +23,50 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="gateway")
 
 
-# The replay guard as one Redis script, so that a check and its claim cannot interleave with another
-# replica's. KEYS: the nonce, the guard's epoch (when its memory began); ARGV: signed at (Unix s), keep (ms).
-# A store that lost its memory (restarted) cannot tell whether a request signed before then was seen.
+# The tenant's limiter and the replay guard as one Redis script (one round trip per signed request), so that
+# no check and its claim can interleave with another replica's. The limiter is GCRA (the generic cell rate
+# algorithm): one key per tenant holds the theoretical arrival time of its next request, so every replica draws
+# on one bucket whatever their number. A request over the rate is refused before its nonce is claimed, so the
+# client may send it again after the wait. A guard that lost its memory (restarted) cannot tell whether a request
+# signed before then was seen. KEYS: the nonce, the guard's epoch (when its memory began), the tenant's bucket;
+# ARGV: signed at (Unix s), keep (ms), the tenant's interval between requests and its burst tolerance (µs).
+# Returns {outcome, wait (µs)}: outcome 0 fresh, 1 seen, 2 unknown, 3 limited.
 _CLAIM = """
+local now = redis.call('TIME')
+local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now_us)
+local next_tat = tat + tonumber(ARGV[3])
+local wait_us = next_tat - now_us - tonumber(ARGV[4])
+if wait_us > 0 then return {3, math.ceil(wait_us)} end
+redis.call('SET', KEYS[3], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now_us) / 1000) + 1)
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
-  epoch = redis.call('TIME')[1]
+  epoch = now[1]
   redis.call('SET', KEYS[2], epoch)
 end
-if tonumber(ARGV[1]) < tonumber(epoch) then return 2 end
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return 0 end
-return 1
+if tonumber(ARGV[1]) < tonumber(epoch) then return {2, 0} end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[2]) then return {0, 0} end
+return {1, 0}
 """
-_OUTCOMES = (Nonce.FRESH, Nonce.SEEN, Nonce.UNKNOWN)
+_OUTCOMES = (Nonce.FRESH, Nonce.SEEN, Nonce.UNKNOWN, Nonce.LIMITED)
 
 
 class RedisNonceStore:
-    """Nonces as Redis keys that expire by themselves, shared by every gateway replica (the store runs with
-    noeviction: full, it refuses writes rather than forget nonces)."""
+    """Nonces and tenants' buckets as Redis keys that expire by themselves, shared by every gateway replica (the
+    store runs with noeviction: full, it refuses writes rather than forget nonces)."""
 
     def __init__(self, client: Redis) -> None:
         self.claim_script = client.register_script(_CLAIM)
 
-    async def claim(self, key: str, signed_at: int, keep_s: float) -> Nonce:
+    async def claim(self, key: str, signed_at: int, keep_s: float, rate: TenantRate) -> Claim:
         keep_ms = max(int(keep_s * 1000), 1)
-        return _OUTCOMES[int(await self.claim_script(keys=[f"nonce:{key}", "nonce:epoch"], args=[signed_at, keep_ms]))]
+        interval_us = 1_000_000 / rate.per_s
+        # A changed limit starts a bucket of its own: the old one's debt (at the old rate) expires unused.
+        keys = [f"nonce:{key}", "nonce:epoch", f"rate:{rate.tenant}:{rate.per_s:g}:{rate.burst}"]
+        outcome, wait_us = await self.claim_script(
+            keys=keys, args=[signed_at, keep_ms, interval_us, interval_us * rate.burst]
+        )
+        return Claim(_OUTCOMES[int(outcome)], int(wait_us) / 1_000_000)
 
 
 class QueuedOrderRow(Base):

@@ -21,13 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.clients.order import Lines
 from miniapp_services.gateway import application as app_
-from miniapp_services.gateway import domain, registry
+from miniapp_services.gateway import domain, registry, tenant_config
 from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
 from miniapp_services.gateway.infrastructure import HttpUsers, RedisNonceStore, RulesError, SqlOrderQueue, load_rules
 from miniapp_services.gateway.tenants import APPID_PATTERN, Tenants
 from miniapp_services.kit import signing
 from miniapp_services.kit.app import connection
-from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
+from miniapp_services.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unavailable
 from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.outbound import Reply, Upstream
 from miniapp_services.kit.types import Ident, IdentPath
@@ -91,12 +91,22 @@ class Admitted(APIRoute):
 
 async def current(request: Request) -> Session:
     """The session of a signed request (admitted from its headers by the route): its signature checked against
-    the body and its nonce claimed; anything else is 401 with a reason, before any upstream is called."""
-    settings = request.app.state.settings
+    the body, its tenant within its rate and its nonce claimed; anything else is 401 with a reason (429 over the
+    rate), before any upstream is called."""
+    settings, metrics = request.app.state.settings, request.app.state.metrics
+    session: Session = request.state.session
     signed = _signed(request, await request.body())
-    nonces = _nonces(request.app)
+    rate = _config(request, session).rate(session.tenant)
     keys = _tenants(request.app).session_key
-    return await app_.verify(nonces, request.state.session, signed, keys, now(), settings.signature_window_s)
+    try:
+        verified = await app_.verify(
+            _nonces(request.app), session, signed, keys, rate, now(), settings.signature_window_s
+        )
+    except TooManyRequests:
+        metrics.tenant_requests.labels("gateway", session.tenant, "limited").inc()
+        raise
+    metrics.tenant_requests.labels("gateway", session.tenant, "admitted").inc()
+    return verified
 
 
 def _nonces(app: FastAPI) -> RedisNonceStore:
@@ -125,28 +135,47 @@ class LoginOut(BaseModel):
 
 
 async def background(app: FastAPI) -> None:
-    """The gateway's loops for its lifetime: rules reload, queued-order drain and, with a registry,
-    following and probing its instances. (Nonces expire in their store by themselves.)"""
+    """The gateway's loops for its lifetime: rules reload, queued-order drain, with a config centre the tenants'
+    configuration and, with a registry, following and probing its instances. (Nonces and tenants' buckets expire
+    in their store by themselves.)"""
     loops = [_every(_reload_s(app), _reload_rules, app), _drain(app)]
     settings = app.state.settings
-    if settings.registry_endpoint is None:
-        await asyncio.gather(*loops)
-        return
-    app.state.instances = domain.Instances()
-    # The registry's etcd client streams watches over httpx; the request path uses the aiohttp session.
-    async with httpx.AsyncClient(timeout=10) as client:
-        etcd = Etcd(client, str(settings.registry_endpoint))
-        loops += [
-            registry.follow(etcd, app.state.instances),
-            registry.probe(etcd, app.state.instances, settings.registry_p0),
-        ]
+    # The etcd clients stream watches over httpx; the request path uses the aiohttp session.
+    centre_tls = tenant_config.tls(settings.config_tls_dir)
+    async with httpx.AsyncClient(timeout=10) as client, httpx.AsyncClient(timeout=5, verify=centre_tls) as centre:
+        if settings.config_endpoints:
+            members = [Etcd(centre, str(url)) for url in settings.config_endpoints]
+            loops.append(tenant_config.follow(members, app.state.tenant_configs, settings.tenant_config_refresh_s))
+        if settings.registry_endpoint is not None:
+            app.state.instances = domain.Instances()
+            etcd = Etcd(client, str(settings.registry_endpoint))
+            loops += [
+                registry.follow(etcd, app.state.instances),
+                registry.probe(etcd, app.state.instances, settings.registry_p0),
+            ]
         await asyncio.gather(*loops)
 
 
 def load_tenants(app: FastAPI) -> None:
     """Read the tenants and their keys at start (the file is re-read when it changes); one that does not validate
-    stops the gateway, naming the field."""
+    stops the gateway, naming the field. Their configuration starts on the defaults until the config centre is
+    read, which the background does first."""
     app.state.tenants = Tenants(app.state.settings.tenants_file)
+    app.state.tenant_configs = tenant_config.TenantConfigs()
+
+
+def _config(request: Request, session: Session) -> tenant_config.TenantConfig:
+    configs: tenant_config.TenantConfigs = request.app.state.tenant_configs
+    return configs.of(session.tenant)
+
+
+def _enabled(request: Request, session: Session, feature: tenant_config.Feature) -> None:
+    """Refuse a feature the session's tenant switched off in its configuration."""
+    if not _config(request, session).enabled(feature):
+        raise Forbidden(
+            f"{feature} is switched off for this mini-program (its configuration's features.{feature})",
+            reason="feature_off",
+        )
 
 
 def _tenants(app: FastAPI) -> Tenants:
@@ -383,6 +412,7 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
 
     @api.post("/checkin", status_code=status.HTTP_201_CREATED)
     async def checkin(request: Request, user: User) -> Response:
+        _enabled(request, user, "checkin")
         reply = await up(request, "checkin").send("POST", "/checkins", json={"user_id": user.user_id})
         return _passed(reply, status.HTTP_201_CREATED)
 
@@ -430,11 +460,13 @@ def _trade_routes(api: APIRouter) -> None:
 
     @api.post("/seckill/{event_id}", status_code=status.HTTP_201_CREATED)
     async def seckill(event_id: IdentPath, request: Request, user: User) -> Response:
+        _enabled(request, user, "seckill")
         path = f"/seckill/events/{event_id}/attempts"
         return _passed(await up(request, "seckill").send("POST", path, json={"user_id": user.user_id}), 201)
 
     @api.post("/coupons", status_code=status.HTTP_201_CREATED)
     async def claim(body: ClaimIn, request: Request, user: User) -> Response:
+        _enabled(request, user, "coupon")
         reply = await up(request, "coupon").send("POST", "/claims", json={"code": body.code, "user_id": user.user_id})
         return _passed(reply, status.HTTP_201_CREATED)
 

@@ -193,4 +193,4 @@ async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     detail = {"msg": exc.message, **({"field": exc.field} if exc.field else {})}
     if exc.reason:
         detail["reason"] = exc.reason
-    return JSONResponse({"detail": detail}, status_code=exc.status)
+    return JSONResponse({"detail": detail}, status_code=exc.status, headers=exc.headers())

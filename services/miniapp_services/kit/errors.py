@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class DomainError(Exception):
     """A request the domain refuses; `field` names the input at fault when there is one."""
@@ -15,6 +17,10 @@ class DomainError(Exception):
         self.field = field
         self.reason = reason  # a stable code clients can act on, where the domain defines one
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the refusal carries (none but where HTTP defines one)."""
+        return {}
+
 
 class NotFound(DomainError):
     status = 404
@@ -24,6 +30,11 @@ class NotFound(DomainError):
 class Unauthorized(DomainError):
     status = 401
     grpc_code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    status = 403
+    grpc_code = "PERMISSION_DENIED"
 
 
 class Conflict(DomainError):
@@ -36,3 +47,17 @@ class Unavailable(DomainError):
 
     status = 503
     grpc_code = "UNAVAILABLE"
+
+
+class TooManyRequests(DomainError):
+    """Over a rate limit: refused before any work, with when to come back (RFC 9110 Retry-After, whole seconds)."""
+
+    status = 429
+    grpc_code = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, retry_after_s: float, reason: str) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(max(1, math.ceil(self.retry_after_s)))}

@@ -57,6 +57,12 @@ class Metrics:
         self.degraded = Counter(
             "miniapp_degraded", "requests answered by a fallback", ("service", "endpoint"), registry=self.registry
         )
+        self.tenant_requests = Counter(
+            "miniapp_tenant_requests",
+            "signed requests by tenant (appid) and outcome: admitted, or limited (429, over the tenant's rate)",
+            ("service", "tenant", "outcome"),
+            registry=self.registry,
+        )
         self.rules_reloads = Counter(
             "miniapp_rules_reloads", "rules file loads, by result", ("service", "result"), registry=self.registry
         )

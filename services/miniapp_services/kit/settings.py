@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         default_factory=dict, description="store name -> redis://:password@host:port/db (the catalog's stores)"
     )
     registry_endpoint: AnyHttpUrl | None = Field(default=None, description="etcd client URL; unset: no registry")
+    config_endpoints: tuple[AnyHttpUrl, ...] = Field(
+        default=(),
+        description="gateway only: the etcd members holding each tenant's /config/<appid>/app.yaml (JSON list);"
+        " none: every tenant on the defaults",
+    )
+    config_tls_dir: Path | None = Field(
+        default=None,
+        description="gateway only: ca.crt, tls.crt and tls.key for the config centre's etcd (client certificates)",
+    )
+    tenant_config_refresh_s: float = Field(
+        default=30.0, gt=0, le=3600, description="gateway only: how often the tenants' configuration is read again"
+    )
     registry_advertise: str | None = Field(default=None, description="host:port others reach this instance at")
     registry_weight: int = Field(default=100, ge=1, le=10_000, description="share of traffic, relative to peers")
     registry_lease_ttl_s: int = Field(

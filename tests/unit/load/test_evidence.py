@@ -102,6 +102,18 @@ def test_a_running_container_left_unread_is_evidence_missing(lab: ScriptedLab) -
     assert "evidence missing (unread > 5 s): pay-v1-1-envoy 8 s" in gate.summary
 
 
+def test_a_stalled_round_counts_its_gap_once_as_unsampled_not_again_as_down(lab: ScriptedLab) -> None:
+    """Rounds 1 and 2 are 30 s apart (the sampler stalled) while the app was down: those 30 s are evidence missing
+    for every container, and the app's downtime is only what the rounds saw (the next second)."""
+    lab.rounds = [{}, {"pay-v1-1-app": ("down", False)}, {"pay-v1-1-app": ("down", False)}, {}]
+    sampler = evidence.Sampler(["order-v1-0"], "pay.shop.svc.cluster.local")
+    for lab.at, at in enumerate((1000.0, 1030.0, 1031.0, 1032.0)):
+        sampler.sample(at)
+    app, sidecar = sampler.memory_peaks(1032.0)
+    assert (app.down_s, app.unsampled_s, app.restarts) == (1.0, 30.0, 1)
+    assert (sidecar.down_s, sidecar.unsampled_s) == (0.0, 30.0)
+
+
 def test_a_sampler_that_died_fails_the_gate_with_its_reason(lab: ScriptedLab) -> None:
     lab.breaker_error = KeyError("outlier_detection_ejections_active")
     sampler = evidence.Sampler(["order-v1-0"], "pay.shop.svc.cluster.local", period_s=0.01)

@@ -21,7 +21,7 @@ from miniapp_services.kit.app import create_app
 from miniapp_services.kit.db import migrate
 from miniapp_services.kit.settings import get_settings
 from miniapp_services.registry import spec_for
-from tools import pgtmp, redistmp, tenantstmp
+from tools import etcdtmp, pgtmp, redistmp, tenantstmp
 
 # Two merchants' mini-programs the gateway under test serves, each with keys of its own.
 TENANT_A, TENANT_B = "wx00000000000000a1", "wx00000000000000b2"
@@ -95,6 +95,16 @@ def start_service(service: str, database: str, ports: tuple[int, int] | None = N
                 running.process.kill()
                 pytest.fail(f"{service} did not start listening: {running.process.communicate()[0][-2000:]}")
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def etcd() -> Iterator[str]:
+    """A one-member etcd on loopback (the bundle's), stopped with the module."""
+    try:
+        with etcdtmp.etcd() as url:
+            yield url
+    except FileNotFoundError as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="session")

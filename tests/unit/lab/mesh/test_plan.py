@@ -25,3 +25,12 @@ def test_urls_naming_two_databases_are_refused() -> None:
 def test_database_hosts_resolve_to_their_addresses() -> None:
     entries = plan.host_entries(objects.index([]), {"pg1": "10.89.6.3", "pg2": "10.89.6.4"})
     assert entries == ["pg1:10.89.6.3", "pg2:10.89.6.4"]
+
+
+def test_the_config_centre_hosts_come_from_the_gateways_secret() -> None:
+    centre = {
+        "metadata": {"namespace": "miniapp", "name": "gateway-config-centre"},
+        "stringData": {"endpoints": '["https://etcd1:2379", "https://etcd2:2379"]'},
+    }
+    assert plan.config_centre_hosts([secret("order", URL.format(user="order")), centre]) == ("etcd1", "etcd2")
+    assert plan.config_centre_hosts([secret("order", URL.format(user="order"))]) == ()

@@ -221,3 +221,20 @@ def test_every_service_mounts_the_database_ca_where_its_url_names_it() -> None:
     for container in (pod["containers"][0], pod["initContainers"][0]):
         (mount,) = [m for m in container["volumeMounts"] if m["name"] == "database-ca"]
         assert mount["mountPath"] + "/ca.crt" == mesh_render.DATABASE_CA
+
+
+def test_with_a_config_centre_the_gateway_reads_its_members_and_certificate_from_its_secret() -> None:
+    options = RenderOptions(image="registry.local/s:1", store_image="registry.local/r:1", config_centre=True)
+    (gateway,) = [
+        o for o in render(CATALOG, options) if o["kind"] == "Deployment" and o["metadata"]["name"] == "gateway-v1"
+    ]
+    pod = gateway["spec"]["template"]["spec"]
+    app = pod["containers"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in app["env"]}
+    assert env["MINIAPP_CONFIG_ENDPOINTS"] == {"secretKeyRef": {"name": "gateway-config-centre", "key": "endpoints"}}
+    assert env["MINIAPP_CONFIG_TLS_DIR"] == "/etc/miniapp-config-centre"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert [i["key"] for i in volumes["config-centre"]["secret"]["items"]] == ["ca.crt", "tls.crt", "tls.key"]
+    assert {"name": "config-centre", "mountPath": "/etc/miniapp-config-centre", "readOnly": True} in app["volumeMounts"]
+    assert "MINIAPP_CONFIG_ENDPOINTS" not in {e["name"] for e in pod["initContainers"][0]["env"]}
+    assert "MINIAPP_CONFIG_ENDPOINTS" not in _env("gateway-v1")  # without one, every tenant on the defaults

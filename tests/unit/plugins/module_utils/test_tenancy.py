@@ -63,3 +63,32 @@ def test_keys_that_do_not_fit_the_tenants_are_refused_without_echoing_them(
         tenancy.keys_document(tenants, session_keys, platform_secrets)
     assert message in str(err.value)
     assert KEY not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ([], "services_tenants[0].config: []; write a mapping of rate_limit_rps"),
+        ({"rate_limit_rps": 0}, "services_tenants[0].config.rate_limit_rps: 0; give a number above 0"),
+        ({"rate_limit_rps": True}, "services_tenants[0].config.rate_limit_rps: True; give a number"),
+        ({"rate_burst": 1.5}, "services_tenants[0].config.rate_burst: 1.5; give a whole number"),
+        ({"features": {"bingo": False}}, "services_tenants[0].config.features: {'bingo': False}; switch features"),
+        ({"features": {"seckill": "no"}}, "services_tenants[0].config.features: {'seckill': 'no'}; switch features"),
+        ({"fallback_page": "cdn/page"}, "services_tenants[0].config.fallback_page: 'cdn/page'; give the page's"),
+        ({"notice_template": "Call {phone}"}, "services_tenants[0].config.notice_template: names ['phone']"),
+        ({"notice_template": "Order {"}, "services_tenants[0].config.notice_template: not a template"),
+        ({"rate": 5}, "services_tenants[0].config.rate: not a tenant setting; use rate_limit_rps"),
+    ],
+)
+def test_a_bad_tenant_config_is_refused_naming_the_field(config: object, message: str) -> None:
+    with pytest.raises(tenancy.TenancyError) as err:
+        tenancy.load([{"appid": A, "name": "Tea", "config": config}])
+    assert message in str(err.value)
+
+
+def test_only_tenants_with_a_config_get_a_document_in_the_config_centre() -> None:
+    config = {"rate_limit_rps": 50, "features": {"seckill": False}, "notice_template": "{merchant}: {order_id}"}
+    tenants = tenancy.load([{"appid": A, "name": "Tea", "config": config}, {"appid": B, "name": "Noodles"}])
+    documents = tenancy.config_documents(tenants)
+    assert list(documents) == [f"/config/{A}/app.yaml"]
+    assert json.loads(documents[f"/config/{A}/app.yaml"]) == config

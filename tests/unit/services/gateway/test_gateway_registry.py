@@ -10,7 +10,7 @@ import contextlib
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -24,21 +24,10 @@ from miniapp_services.clients.signed import login
 from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.registry import HEALTH_TTL_S, P0_INTERVAL_S
 from miniapp_services.kit.etcd import Etcd
-from tools import etcdtmp
 
 ROOT = Path(__file__).resolve().parents[4]
 CLOSED = "http://127.0.0.1:1"
 UP, DOWN = domain.Health("up", 3, 1).encode(), domain.Health("down", domain.FAILED_RT_MS, 1).encode()
-
-
-@pytest.fixture(scope="module")
-def etcd() -> Iterator[str]:
-    """A one-member etcd on loopback (the bundle's), stopped with the module."""
-    try:
-        with etcdtmp.etcd() as url:
-            yield url
-    except FileNotFoundError as err:
-        pytest.fail(str(err))
 
 
 def _served(instance: Running) -> float:
