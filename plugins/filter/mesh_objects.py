@@ -13,10 +13,11 @@ version_added: 0.1.0
 description:
   - Checks the service catalog (C(services_catalog)) and renders every object the services need, namespaces first
     (Namespace, ResourceQuota, LimitRange, PeerAuthentication STRICT), then per store ServiceAccount, Service,
-    ConfigMap, Deployment, AuthorizationPolicy and Sidecar, then per service ServiceAccount, Service,
+    ConfigMap, Deployment, AuthorizationPolicy and Sidecar (after the namespaces, a ServiceEntry per host group
+    outside the cluster that a namespace's services reach), then per service ServiceAccount, Service,
     PodDisruptionBudget, a Deployment per version, DestinationRule, VirtualService, AuthorizationPolicy and Sidecar.
   - A catalog error fails with a message naming the field and the fix.
-positional: image, store_image, revision, config_centre
+positional: image, store_image, revision, site
 options:
   _input:
     description: The service catalog.
@@ -34,12 +35,14 @@ options:
     description: Istio revision the services' namespaces select (istio.io/rev); empty selects the default control plane.
     type: str
     default: ""
-  config_centre:
+  site:
     description:
-      - Whether the site has a config centre (its etcd) for the tenants' configuration; the gateway then reads it
-        with the endpoints and client certificate of the Secret C(gateway-config-centre).
-    type: bool
-    default: false
+      - The hosts outside the cluster the pods reach, each C({hosts, port}): C(database) (every service) and
+        C(config_centre) (the site's etcd, for the gateway: it then reads its endpoints and client certificate from
+        the Secret C(gateway-config-centre)). Each gets a ServiceEntry in its users' namespaces and a place in their
+        Sidecar's egress, as REGISTRY_ONLY egress requires. Unset or without hosts, none.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -54,12 +57,24 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, mesh_catalog, mesh_render
 
 
-def mesh_objects(catalog, image, store_image, revision="", config_centre=False):
+def _outside(site, name):
+    """site[name] ({hosts, port}) as the renderer's Outside, None when the site has no such hosts."""
+    found = (site or {}).get(name) or {}
+    if not found.get("hosts"):
+        return None
+    try:
+        return mesh_render.Outside(hosts=tuple(str(h) for h in found["hosts"]), port=int(found["port"]))
+    except (KeyError, TypeError, ValueError):
+        raise AnsibleFilterError(
+            "mesh_objects: site.%s must be {hosts: [names], port: number}, got %r" % (name, found)
+        ) from None
+
+
+def mesh_objects(catalog, image, store_image, revision="", site=None):
     if not isinstance(catalog, dict):
         raise AnsibleFilterError(
             "mesh_objects: services_catalog must be a mapping (see roles/services/meta/argument_specs.yml)"
@@ -70,7 +85,8 @@ def mesh_objects(catalog, image, store_image, revision="", config_centre=False):
             image=str(image),
             store_image=str(store_image),
             injection_labels=labels,
-            config_centre=boolean(config_centre),
+            database=_outside(site, "database"),
+            config_centre=_outside(site, "config_centre"),
         )
         return mesh_render.render(mesh_catalog.load(catalog), options)
     except mesh_catalog.CatalogError as err:

@@ -180,6 +180,20 @@ class SidecarSpec(_Strict):
     outboundTrafficPolicy: Optional[OutboundTrafficPolicy] = None
 
 
+class ServicePort(_Strict):
+    number: int = Field(ge=1, le=65535)
+    name: str
+    protocol: Literal["TCP", "TLS", "HTTP", "HTTPS", "GRPC"]
+
+
+class ServiceEntrySpec(_Strict):
+    hosts: List[str] = Field(min_length=1)
+    location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"]
+    resolution: Literal["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"]
+    ports: List[ServicePort] = Field(min_length=1)
+    exportTo: Optional[List[str]] = None
+
+
 class ProxyStatsMatcher(_Strict):
     inclusionPrefixes: Optional[List[str]] = None
     inclusionRegexps: Optional[List[str]] = None
@@ -250,6 +264,7 @@ SPECS: dict[tuple[str, str], type[BaseModel]] = {
     ("networking.istio.io", "VirtualService"): VirtualServiceSpec,
     ("networking.istio.io", "DestinationRule"): DestinationRuleSpec,
     ("networking.istio.io", "Sidecar"): SidecarSpec,
+    ("networking.istio.io", "ServiceEntry"): ServiceEntrySpec,
     ("security.istio.io", "PeerAuthentication"): PeerAuthenticationSpec,
     ("security.istio.io", "AuthorizationPolicy"): AuthorizationPolicySpec,
     ("install.istio.io", "IstioOperator"): IstioOperatorSpec,

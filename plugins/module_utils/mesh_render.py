@@ -50,11 +50,21 @@ STORE_RUN_AS = 10002
 
 
 @dataclass(frozen=True)
+class Outside:
+    """Hosts outside the cluster that pods reach on one TCP port (the site's database, its etcd), as their URLs
+    name them. Each pod's TLS to them is its own (verify-full, client certificates): the sidecar passes it through."""
+
+    hosts: tuple[str, ...]
+    port: int
+
+
+@dataclass(frozen=True)
 class RenderOptions:
     image: str  # registry/repository:tag of the services image
     store_image: str  # registry/repository:tag of the stores' Redis image
     injection_labels: tuple[tuple[str, str], ...] = (("istio-injection", "enabled"),)
-    config_centre: bool = False  # the site has an etcd for the tenants' configuration (roles/services made its Secret)
+    database: Outside | None = None  # every service's database
+    config_centre: Outside | None = None  # the site's etcd, for the tenants' configuration (the gateway's Secret)
 
 
 def pods_of(svc: Service) -> dict[str, int]:
@@ -232,7 +242,7 @@ def _gateway_files(options: RenderOptions) -> tuple[list[dict[str, Any]], list[d
     volumes: list[dict[str, Any]] = [
         {"name": "tenants", "secret": {"secretName": TENANTS_KEYS_OBJECT, "items": [{"key": name, "path": name}]}}
     ]
-    if options.config_centre:
+    if options.config_centre is not None:
         endpoints = {"secretKeyRef": {"name": CONFIG_CENTRE_OBJECT, "key": "endpoints"}}
         env += [
             {"name": "MINIAPP_CONFIG_ENDPOINTS", "valueFrom": endpoints},
@@ -335,10 +345,37 @@ def authorization_policy(catalog: Catalog, svc: Service) -> dict[str, Any]:
     return manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(svc.name, svc.namespace), spec=spec)
 
 
-def sidecar(catalog: Catalog, svc: Service | Store) -> dict[str, Any]:
-    """Egress limited to the services this one calls and the stores it uses, and nothing outside the registry."""
+def outside_of(svc: Service | Store, options: RenderOptions) -> dict[str, Outside]:
+    """The hosts outside the cluster this workload reaches, by ServiceEntry name: every service its database, the
+    gateway its config centre."""
+    if not isinstance(svc, Service):
+        return {}
+    found = {"database": options.database}
+    if svc.name == "gateway":
+        found["config-centre"] = options.config_centre
+    return {name: outside for name, outside in found.items() if outside is not None and outside.hosts}
+
+
+def service_entry(name: str, namespace: str, outside: Outside) -> dict[str, Any]:
+    """Hosts outside the mesh, so REGISTRY_ONLY egress lets this namespace's pods reach them: passed through to the
+    address the pod connected to (resolution NONE: a multi-host URL picks its host itself), seen by this namespace
+    only, and by the workloads whose Sidecar lists them."""
+    spec = {
+        "hosts": list(outside.hosts),
+        "location": "MESH_EXTERNAL",
+        "resolution": "NONE",
+        "ports": [{"number": outside.port, "name": f"tcp-{name}", "protocol": "TCP"}],
+        "exportTo": ["."],
+    }
+    return manifest("networking.istio.io/v1", "ServiceEntry", metadata(name, namespace), spec=spec)
+
+
+def sidecar(catalog: Catalog, svc: Service | Store, options: RenderOptions) -> dict[str, Any]:
+    """Egress limited to the services this one calls, the stores it uses and the hosts outside it reaches, and
+    nothing outside the registry."""
     reached = [catalog.service(c) for c in svc.calls] + list(catalog.stores_of(svc)) if isinstance(svc, Service) else []
     hosts = [f"{x.namespace}/{x.fqdn()}" for x in reached] + ["istio-system/*"]
+    hosts += [f"./{host}" for outside in outside_of(svc, options).values() for host in outside.hosts]
     spec = {
         "workloadSelector": {"labels": {"app": svc.name}},
         "egress": [{"hosts": hosts}],
@@ -376,7 +413,7 @@ def service_objects(catalog: Catalog, svc: Service, options: RenderOptions) -> l
         destination_rule(svc),
         virtual_service(svc),
         authorization_policy(catalog, svc),
-        sidecar(catalog, svc),
+        sidecar(catalog, svc, options),
     ]
 
 
@@ -459,7 +496,7 @@ def store_objects(catalog: Catalog, store: Store, options: RenderOptions) -> lis
         ),
         manifest("apps/v1", "Deployment", metadata(store.name, store.namespace, labels), spec=spec),
         manifest("security.istio.io/v1", "AuthorizationPolicy", metadata(store.name, store.namespace), spec=policy),
-        sidecar(catalog, store),
+        sidecar(catalog, store, options),
     ]
 
 
@@ -467,5 +504,7 @@ def render(catalog: Catalog, options: RenderOptions) -> list[dict[str, Any]]:
     """Every object, namespaces first so namespaces exist before what goes in them; stores before the services
     that use them."""
     objects = [obj for namespace in catalog.namespaces for obj in namespace_objects(catalog, namespace, options)]
+    outside = {(s.namespace, name): o for s in catalog.services for name, o in outside_of(s, options).items()}
+    objects += [service_entry(name, namespace, o) for (namespace, name), o in outside.items()]
     objects += [obj for store in catalog.stores for obj in store_objects(catalog, store, options)]
     return objects + [obj for svc in catalog.services for obj in service_objects(catalog, svc, options)]

@@ -25,8 +25,10 @@ def _objects() -> list[dict]:
 
 def test_every_object_written_once_in_apply_order() -> None:
     objects = _objects()
-    assert len(objects) == 112  # 106 for the services, 6 for the nonces store
+    assert len(objects) == 114  # 106 for the services, 6 for the nonces store, the database's 2 ServiceEntries
     assert objects[0]["kind"] == "Namespace"
+    entries = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects if o["kind"] == "ServiceEntry"}
+    assert entries == {("miniapp", "database"), ("trade", "database")}  # no etcd group here: no config centre
     assert sum(o["kind"] == "Deployment" for o in objects) == 14
 
 

@@ -19,6 +19,16 @@ OBJECTS = render(
 )
 
 
+# As at a site: a database and an etcd outside the cluster.
+SITE = RenderOptions(
+    image="registry.local/s:1",
+    store_image="registry.local/r:1",
+    database=mesh_render.Outside(("pg-1.example.internal", "pg-2.example.internal"), 5432),
+    config_centre=mesh_render.Outside(("etcd-1.example.internal",), 2379),
+)
+SITE_OBJECTS = render(CATALOG, SITE)
+
+
 def one(kind: str, name: str) -> dict:
     (found,) = [o for o in OBJECTS if o["kind"] == kind and o["metadata"]["name"] == name]
     return found
@@ -224,10 +234,7 @@ def test_every_service_mounts_the_database_ca_where_its_url_names_it() -> None:
 
 
 def test_with_a_config_centre_the_gateway_reads_its_members_and_certificate_from_its_secret() -> None:
-    options = RenderOptions(image="registry.local/s:1", store_image="registry.local/r:1", config_centre=True)
-    (gateway,) = [
-        o for o in render(CATALOG, options) if o["kind"] == "Deployment" and o["metadata"]["name"] == "gateway-v1"
-    ]
+    (gateway,) = [o for o in SITE_OBJECTS if o["kind"] == "Deployment" and o["metadata"]["name"] == "gateway-v1"]
     pod = gateway["spec"]["template"]["spec"]
     app = pod["containers"][0]
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in app["env"]}
@@ -238,3 +245,27 @@ def test_with_a_config_centre_the_gateway_reads_its_members_and_certificate_from
     assert {"name": "config-centre", "mountPath": "/etc/miniapp-config-centre", "readOnly": True} in app["volumeMounts"]
     assert "MINIAPP_CONFIG_ENDPOINTS" not in {e["name"] for e in pod["initContainers"][0]["env"]}
     assert "MINIAPP_CONFIG_ENDPOINTS" not in _env("gateway-v1")  # without one, every tenant on the defaults
+
+
+def test_hosts_outside_the_cluster_get_a_service_entry_per_namespace_and_a_place_in_their_users_egress() -> None:
+    entries = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): o["spec"]
+        for o in SITE_OBJECTS
+        if o["kind"] == "ServiceEntry"
+    }
+    namespaces = {s.namespace for s in CATALOG.services}
+    gateway_ns = CATALOG.service("gateway").namespace
+    assert set(entries) == {(n, "database") for n in namespaces} | {(gateway_ns, "config-centre")}
+    assert entries[(gateway_ns, "database")] == {
+        "hosts": ["pg-1.example.internal", "pg-2.example.internal"],
+        "location": "MESH_EXTERNAL",
+        "resolution": "NONE",
+        "ports": [{"number": 5432, "name": "tcp-database", "protocol": "TCP"}],
+        "exportTo": ["."],
+    }
+    egress = {o["metadata"]["name"]: o["spec"]["egress"][0]["hosts"] for o in SITE_OBJECTS if o["kind"] == "Sidecar"}
+    assert "./etcd-1.example.internal" in egress["gateway"]
+    assert "./pg-1.example.internal" in egress["order"]
+    assert "./etcd-1.example.internal" not in egress["order"]
+    assert not any(h.startswith("./") for h in egress["nonces"])  # a store reaches nothing outside
+    assert not [o for o in OBJECTS if o["kind"] == "ServiceEntry"]  # nothing outside, nothing rendered

@@ -9,14 +9,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog
+from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import RenderOptions, render
 
 ROOT = Path(__file__).parents[4]
 RAW = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_catalog.yml").read_text())["services_catalog"]
 OBJECTS = render(
     mesh_catalog.load(RAW),
-    RenderOptions(image="registry.local/miniapp-services:0.1.0", store_image="registry.local/miniapp-redis:7.0"),
+    RenderOptions(
+        image="registry.local/miniapp-services:0.1.0",
+        store_image="registry.local/miniapp-redis:7.0",
+        database=mesh_render.Outside(("pg-1.example.internal",), 5432),
+        config_centre=mesh_render.Outside(("etcd-1.example.internal",), 2379),
+    ),
 )
 
 
