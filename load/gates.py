@@ -270,3 +270,38 @@ def invariants_gate(violations: dict[str, list[str]], unfinished: list[str]) -> 
     return Gate(
         "saga invariants", not broken and not unfinished, summary, {"violations": violations, "unfinished": unfinished}
     )
+
+
+@dataclass(frozen=True)
+class NoisyEvidence:
+    """The noisy neighbour's run: its requests by the gateway's answer, and the other tenants' refusals."""
+
+    appid: str
+    limit_rps: float
+    burst: int
+    factor: float
+    seconds: float
+    admitted: int
+    limited: int
+    failed: int
+    others_refused: int  # requests of the other tenants answered 429
+
+
+def noisy_gate(e: NoisyEvidence, min_limited: float) -> Gate:
+    """Per-tenant limits hold under a burst: the noisy tenant, driven at factor times its limit, is refused (429)
+    for at least min_limited of its requests and admitted no faster than its limit allows (one bucket for every
+    replica: limit x seconds + burst, the seconds given a tenth more for the run's edges, as the user's requests
+    run a little past the replayed day); no other tenant gets a single 429. The others' journeys are judged by the
+    SLO gate."""
+    sent = e.admitted + e.limited + e.failed
+    share = e.limited / sent if sent else 0.0
+    allowed = math.ceil(round(e.limit_rps * e.seconds * 1.1, 6)) + e.burst
+    passed = sent > 0 and share >= min_limited and e.admitted <= allowed and e.others_refused == 0
+    summary = (
+        f"{e.appid} driven at {e.limit_rps * e.factor:g} req/s ({e.factor:g}x its {e.limit_rps:g}): {sent} sent,"
+        f" {e.limited} refused 429 ({share:.0%}, >= {min_limited:.0%}), {e.admitted} admitted (<= {allowed}),"
+        f" {e.failed} failed otherwise; other tenants refused 429: {e.others_refused}"
+    )
+    if not sent:
+        summary = f"no evidence: the noisy neighbour {e.appid} sent nothing"
+    return Gate("noisy neighbour", passed, summary, {"share_limited": share, "allowed": allowed, **vars(e)})

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.mesh import state
-from load import evidence, gates, locust_stats, report, traffic
+from load import evidence, gates, locust_stats, per_tenant, report, tenants, traffic
 from load.drill import DatabaseFailover, Drill, product_sample
 from load.journeys import Catalogue
 from load.settings import CATALOGUE_ENV, ENV, LoadSettings
@@ -99,10 +99,11 @@ def run_locust(settings: LoadSettings, catalogue: Catalogue, started: threading.
 def main(argv: list[str] | None = None) -> int:
     settings, catalogue = parse(sys.argv[1:] if argv is None else argv)
     settings.out.mkdir(parents=True, exist_ok=True)
+    per_tenant.clear(settings.out)
     print(settings.replay.describe(), flush=True)
     began = time.time()
     result = _remote_run(settings, catalogue) if catalogue is not None else _lab_run(settings)
-    result |= {
+    result |= _tenants(settings) | {
         "duration_s": time.time() - began,
         "command": shlex.join(["python", "-m", "load.handover", *(argv or sys.argv[1:])]),
     }
@@ -136,7 +137,7 @@ def _remote_run(settings: LoadSettings, catalogue: Catalogue) -> dict[str, Any]:
     common = _common(settings, time.time() - settings.day_s)
     skipped = [gates.Gate(name, False, "not evaluated: needs the lab's pods (use the site's Prometheus)", evaluated=False)
                for name in ("circuit breaking", "canary split", "memory budgets", "saga invariants")]  # fmt: skip
-    return _result(common, [common["slo"], *skipped])
+    return _result(common, [common["slo"], _noisy(settings), *skipped])
 
 
 def _lab_run(settings: LoadSettings) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     invariants = gates.invariants_gate(*evidence.saga_invariants())
     windows = [_window(settings, drill), _failover_window(settings, failover)]
     judged = [breaker, _failover(settings, common, failover), canary, memory,
-              _slo_outside_drills(settings, common, windows), invariants]  # fmt: skip
+              _slo_outside_drills(settings, common, windows), _noisy(settings), invariants]  # fmt: skip
     result = _result(common, judged)
     result["breaker_timeline"] = evidence.breaker_timeline(sampler.samples, common["hour"])
     result["fault_window_hours"] = [common["hour"](drill.fault_on or 0), common["hour"](drill.fault_off or 0)]
@@ -277,9 +278,35 @@ def _breaker(settings: LoadSettings, common: dict[str, Any], drill: Drill) -> ga
     )
 
 
+def _noisy(settings: LoadSettings) -> gates.Gate:
+    """The noisy-neighbour gate from Locust's statistics; without a tenant whose configuration limits its rate,
+    there is nothing to drive and the gate fails, saying so (the lab's inventory configures one)."""
+    drilled = tenants.noisy(settings.tenants)
+    if drilled is None:
+        return gates.Gate(
+            "noisy neighbour", False, f"no evidence: no tenant in {settings.tenants} configures a rate limit"
+        )
+    stats_csv = settings.out / "locust_stats.csv"
+    admitted, _ = locust_stats.named(stats_csv, f"{tenants.NOISY_NAME} admitted")
+    limited, _ = locust_stats.named(stats_csv, f"{tenants.NOISY_NAME} limited")
+    _, failed = locust_stats.named(stats_csv, tenants.NOISY_NAME)
+    others = locust_stats.answered(settings.out / "locust_failures.csv", 429, tenants.NOISY_NAME)
+    evidence = gates.NoisyEvidence(drilled.appid, drilled.limit_rps, drilled.burst, settings.noisy_factor,
+                                   settings.day_s, admitted, limited, failed, others)  # fmt: skip
+    return gates.noisy_gate(evidence, settings.noisy_min_limited)
+
+
 def _result(common: dict[str, Any], judged: list[gates.Gate]) -> dict[str, Any]:
     keep = {k: v for k, v in common.items() if k not in ("ticks", "stats", "slo", "hour")}
     return keep | {"gates": [vars(g) for g in judged]}
+
+
+def _tenants(settings: LoadSettings) -> dict[str, Any]:
+    """The report's per-tenant rows (the noisy neighbour first, then the largest) and how many tenants were seen."""
+    figures = per_tenant.merged(settings.out, settings.day_s)
+    drilled = tenants.noisy(settings.tenants)
+    rows = per_tenant.shown(figures, drilled.appid if drilled else None)
+    return {"tenants": [vars(f) for f in rows], "tenants_seen": len(figures)}
 
 
 def write(out: Path, result: dict[str, Any]) -> int:

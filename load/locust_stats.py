@@ -8,6 +8,7 @@ of all its requests (no more than 1 % of each row, hence of their union, lies ab
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -35,6 +36,25 @@ def journeys(stats_csv: Path, names: tuple[str, ...]) -> list[JourneyStats]:
             )
         )
     return found
+
+
+def named(stats_csv: Path, name: str) -> tuple[int, int]:
+    """(requests, failures) of the rows with this name, every method."""
+    with stats_csv.open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Name"] == name]
+    return sum(int(r["Request Count"]) for r in rows), sum(int(r["Failure Count"]) for r in rows)
+
+
+def answered(failures_csv: Path, status: int, excluding: str) -> int:
+    """Failures whose error says the request was answered with this status, but for names starting with
+    `excluding` (the journeys say "<method> <route> answered <status>")."""
+    with failures_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return sum(
+        int(r["Occurrences"])
+        for r in rows
+        if re.search(rf"answered {status}\b", r["Error"]) and not r["Name"].startswith(excluding)
+    )
 
 
 def _aggregated_row(stats_csv: Path) -> dict[str, str]:

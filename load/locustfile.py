@@ -19,13 +19,14 @@ from collections.abc import Callable
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.env import Environment
 
-from load import tenants, traffic
+from load import per_tenant, tenants, traffic
 from load.journeys import JOURNEYS, Catalogue, Journey, Reply, Step, Visit
 from load.settings import CATALOGUE_ENV, from_environment
 from miniapp_services.clients.signed import SignedSession
 
 SETTINGS = from_environment()
 _START = {"t": time.monotonic()}
+RECORDER = per_tenant.Recorder()
 
 
 def _catalogue() -> Catalogue:
@@ -38,6 +39,21 @@ def _started(environment: Environment, **_kwargs: object) -> None:
     _START["t"] = time.monotonic()
     if environment.parsed_options is None or not environment.parsed_options.worker:
         print(SETTINGS.replay.describe(), flush=True)
+
+
+@events.request.add_listener  # type: ignore[untyped-decorator]
+def _per_tenant(
+    context: dict[str, str], response_time: float, response: object, exception: object, **_: object
+) -> None:
+    """Each request's tenant, time and outcome (the users name the tenant in the request's context)."""
+    tenant = context.get("tenant")
+    if tenant is not None:
+        RECORDER.record(tenant, response_time, getattr(response, "status_code", 0) or 0, exception is not None)
+
+
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
+def _write_per_tenant(**_kwargs: object) -> None:
+    RECORDER.write(SETTINGS.out, os.getpid())
 
 
 def poisson_throughput(rate: float) -> Callable[[object], float]:
@@ -68,7 +84,7 @@ class MiniProgramUser(FastHttpUser):
         self.journey: tuple[str, Journey, Step] | None = None
 
     def _login(self) -> None:
-        appid = tenants.pick(tenants.appids(SETTINGS.tenants), self.visit.rng)
+        appid = tenants.pick(tenants.journey_appids(SETTINGS.tenants), self.visit.rng)
         body = json.dumps({"appid": appid, "code": f"code-{self.visit.user}", "nickname": "load"}).encode()
         # Bytes bodies: locust's docstring takes them, its annotation omits them; the signature covers these bytes.
         with self.client.post(
@@ -77,6 +93,7 @@ class MiniProgramUser(FastHttpUser):
             headers={"content-type": "application/json"},
             name="login",
             catch_response=True,
+            context={"tenant": appid},
         ) as reply:
             if reply.status_code != 201:
                 reply.failure(f"login answered {reply.status_code}")
@@ -116,6 +133,7 @@ class MiniProgramUser(FastHttpUser):
             headers=headers,
             name=journey,
             catch_response=True,
+            context={"tenant": signer.appid},
         ) as reply:
             if reply.status_code not in step.ok:
                 route = step.path.split("?")[0].rsplit("/", 1)[0] if step.path.count("/") > 2 else step.path
@@ -123,6 +141,48 @@ class MiniProgramUser(FastHttpUser):
                 return Reply(reply.status_code)
             reply.success()
             return Reply(reply.status_code, reply.json() if step.reads and reply.content else None)
+
+
+NOISY = tenants.noisy(SETTINGS.tenants)
+NOISY_NAME = tenants.NOISY_NAME
+
+
+class NoisyNeighbour(FastHttpUser):
+    """One merchant's burst: a single user of the noisy tenant reading a product page at noisy_factor times the
+    tenant's rate limit for the whole run. A 429 is the answer it should get, so it counts as a success, named
+    apart; anything else but 200 is a failure. Present only when the tenant list configures a rate limit."""
+
+    fixed_count = 1 if NOISY is not None else 0
+    weight = 0
+    host = str(SETTINGS.target).rstrip("/")
+    wait_time = poisson_throughput((NOISY.limit_rps if NOISY else 1.0) * SETTINGS.noisy_factor)
+
+    def on_start(self) -> None:
+        self.signer: SignedSession | None = None
+        self.path = f"/api/products/{_catalogue().skus[0]}"
+
+    @task
+    def read(self) -> None:
+        if NOISY is None:
+            return
+        if self.signer is None:
+            login = {"appid": NOISY.appid, "code": f"code-noisy-{secrets.token_hex(6)}"}
+            reply = self.client.post("/api/login", json=login, name="login", context={"tenant": NOISY.appid})
+            if reply.status_code == 201:
+                found = reply.json()
+                self.signer = SignedSession(found["token"], found["signing_key"], NOISY.appid)
+            return
+        headers = self.signer.headers("GET", self.path)
+        context = {"tenant": NOISY.appid}
+        with self.client.get(
+            self.path, headers=headers, name=NOISY_NAME, catch_response=True, context=context
+        ) as reply:
+            outcome = {200: "admitted", 429: "limited"}.get(reply.status_code)
+            if outcome is None:
+                reply.failure(f"GET /api/products answered {reply.status_code}")
+                return
+            reply.request_meta["name"] = f"{NOISY_NAME} {outcome}"
+            reply.success()
 
 
 class PeakDay(LoadTestShape):

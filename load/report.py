@@ -40,6 +40,19 @@ def _journey_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def _tenant_table(rows: list[dict[str, Any]], seen: int) -> str:
+    body = "".join(
+        f"<tr><td>{escape(r['appid'])}</td><td>{r['rate_rps']:.2f}</td><td>{r['requests']}</td>"
+        f"<td>{r['refused']}</td><td>{r['failed']}</td><td>{r['p99_ms']:.0f}</td></tr>"
+        for r in rows
+    )
+    return (
+        f"<p>{seen} tenants sent requests; the noisy neighbour first, then the {max(0, len(rows) - 1)} largest others.</p>"
+        "<table><tr><th>tenant (appid)</th><th>req/s</th><th>requests</th><th>refused 429</th><th>failed</th>"
+        f"<th>p99 ms</th></tr>{body}</table>"
+    )
+
+
 def _gate(result: dict[str, Any], name: str) -> dict[str, Any]:
     return next((g["evidence"] for g in result["gates"] if g["name"] == name), {})
 
@@ -110,5 +123,6 @@ def render(result: dict[str, Any]) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Handover load report</title><style>{STYLE}</style></head>"
         f"<body>{head}<h2>Gates</h2>{_gate_table(result['gates'])}<h2>Journeys</h2>{_journey_table(journeys)}"
+        f"<h2>Tenants</h2>{_tenant_table(result.get('tenants', []), result.get('tenants_seen', 0))}"
         f"<h2>Plots</h2>{''.join(charts(result))}</body></html>"
     )

@@ -73,6 +73,15 @@ class LoadSettings(BaseModel):
         default=tenants.LAB_TENANTS,
         description="the inventory file listing the tenants (services_tenants) to log in to",
     )
+    noisy_factor: float = Field(
+        default=5, gt=1, le=50, description="the noisy neighbour is driven at this many times its rate limit"
+    )
+    noisy_min_limited: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="share of the noisy neighbour's requests that must be refused (at 5x its limit, about 0.8)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> LoadSettings:

@@ -6,6 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+# Between sidecars TLS 1.3 only, as the design asks and as Istio does with meshMTLS.minProtocolVersion TLSV1_3
+# (roles/istio renders it): TLS 1.3 has no cipher list to configure, and nothing in the mesh speaks 1.2.
+MESH_TLS = {"tls_minimum_protocol_version": "TLSv1_3", "tls_maximum_protocol_version": "TLSv1_3"}
+
+
 # Istio writes every threshold, and this when the DestinationRule leaves it unset (not Envoy's 1024/3).
 UNSET_THRESHOLD = 4294967295
 POLICY_FIELDS = ("connectionPool", "outlierDetection", "loadBalancer", "tls")
@@ -101,7 +106,7 @@ def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict[str, Any
     context = {
         "sni": sni,
         "common_tls_context": {
-            "tls_params": {"tls_minimum_protocol_version": "TLSv1_2", "tls_maximum_protocol_version": "TLSv1_3"},
+            "tls_params": MESH_TLS,
             "tls_certificates": [{"certificate_chain": {"filename": tls.cert}, "private_key": {"filename": tls.key}}],
             "validation_context": {
                 "trusted_ca": {"filename": tls.ca},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.mesh.clusters import TlsFiles
+from lab.mesh.clusters import MESH_TLS, TlsFiles
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 ROUTER = {
@@ -15,15 +15,6 @@ RBAC = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 NETWORK_RBAC = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
 TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 DOWNSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
-# Istio's mesh mTLS parameters (meshMTLS.minProtocolVersion, cipher list of filterchain_options.go).
-CIPHERS = [
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "AES256-GCM-SHA384",
-    "AES128-GCM-SHA256",
-]
 
 
 def _address(ip: str, port: int) -> dict[str, Any]:
@@ -94,11 +85,7 @@ def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict[str, Any]:
         "require_client_certificate": True,
         "common_tls_context": {
             "alpn_protocols": ["h2", "http/1.1"],
-            "tls_params": {
-                "tls_minimum_protocol_version": "TLSv1_2",
-                "tls_maximum_protocol_version": "TLSv1_3",
-                "cipher_suites": CIPHERS,
-            },
+            "tls_params": MESH_TLS,
             "tls_certificates": [{"certificate_chain": {"filename": tls.cert}, "private_key": {"filename": tls.key}}],
             "validation_context": {
                 "trusted_ca": {"filename": tls.ca},

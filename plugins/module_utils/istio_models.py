@@ -204,8 +204,13 @@ class ProxyConfig(_Strict):
     holdApplicationUntilProxyStarts: Optional[bool] = None
 
 
+class MeshMtls(_Strict):
+    minProtocolVersion: Literal["TLSV1_2", "TLSV1_3"]
+
+
 class MeshConfig(_Strict):
     outboundTrafficPolicy: OutboundTrafficPolicy
+    meshMTLS: Optional[MeshMtls] = None
     defaultConfig: Optional[ProxyConfig] = None
     enablePrometheusMerge: Optional[bool] = None
     accessLogFile: Optional[str] = None

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        timeout_keep_alive=settings.http_keep_alive_s,
     )
     _Server(config).run()
     return 0

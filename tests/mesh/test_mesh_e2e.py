@@ -68,6 +68,22 @@ def test_plaintext_to_an_inbound_port_is_refused() -> None:
     assert not answer.startswith(b"HTTP/")
 
 
+def test_an_inbound_port_speaks_tls_1_3_only() -> None:
+    """With a valid mesh certificate (the gateway's), TLS 1.2 to order's inbound port is refused at the handshake
+    and TLS 1.3 completes it: the sidecars accept nothing older, as the design asks."""
+    for version, accepted in ((ssl.TLSVersion.TLSv1_2, False), (ssl.TLSVersion.TLSv1_3, True)):
+        context = mesh_tls("gateway-v1-0")
+        context.minimum_version = context.maximum_version = version
+        try:
+            raw = socket.create_connection((pod("order-v1-0").ip, 8080), timeout=5)
+            with raw, context.wrap_socket(raw) as conn:
+                assert conn.version() == "TLSv1.3"
+                handshake = True
+        except ssl.SSLError:
+            handshake = False
+        assert handshake is accepted, version
+
+
 def test_a_sidecars_admin_is_out_of_reach_of_other_pods_and_its_ports_serve_only_stats_and_readiness() -> None:
     """From the gateway's pod: pay's admin port refuses (000), its stats port serves /stats/prometheus and not the
     admin API (POST /quitquitquit is 404), its health port says LIVE; and pay's sidecar is still up afterwards."""
@@ -239,7 +255,8 @@ def test_a_tenants_configuration_from_the_config_centre_limits_it_and_no_other()
     appids = tenants.appids()
     written = json.loads(_etcd("get", "--print-value-only", f"/config/{appids[-1]}/app.yaml"))
     assert written["fallback_page"] == "https://cdn.lab.invalid/merchant-200/offline.html"
-    limited, other, key = appids[-2], appids[1], f"/config/{appids[-2]}/app.yaml"
+    # Neither the noisy neighbour (199, its document the role's) nor 200: a tenant with no document of its own.
+    limited, other, key = appids[-3], appids[1], f"/config/{appids[-3]}/app.yaml"
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         a, b = login(client, limited, "code-e2e-config"), login(client, other, "code-e2e-config")
         try:

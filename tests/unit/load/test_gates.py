@@ -1,5 +1,7 @@
 """The handover gates, table-driven: each passes on its good case and fails, saying why, on each bad one."""
 
+from dataclasses import replace
+
 import pytest
 
 from load import gates, locust_stats
@@ -170,3 +172,25 @@ def test_the_drill_window_holds_the_second_the_fault_went_on_and_its_slowed_repl
     # delayed by 500 ms, in the row stamped 111, after the fault went off at 110.8.
     assert locust_stats.between(ticks, 101.4, 110.8) == (20, 0)
     assert locust_stats.between(ticks, *gates.drill_window(101.4, 110.8, 500)) == (50, 2)
+
+
+def _noisy(**changes: object) -> gates.NoisyEvidence:
+    base = gates.NoisyEvidence(appid="wx00000000000000c3", limit_rps=2, burst=4, factor=5, seconds=90,
+                               admitted=184, limited=716, failed=0, others_refused=0)  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("evidence", "passed", "says"),
+    [
+        (_noisy(), True, "716 refused 429 (80%, >= 50%), 184 admitted (<= 202)"),
+        (_noisy(admitted=600, limited=300), False, "600 admitted (<= 202)"),
+        (_noisy(admitted=850, limited=50), False, "50 refused 429 (6%, >= 50%)"),
+        (_noisy(others_refused=3), False, "other tenants refused 429: 3"),
+        (_noisy(admitted=0, limited=0), False, "no evidence: the noisy neighbour wx00000000000000c3 sent nothing"),
+    ],
+)
+def test_noisy_neighbour_gate(evidence: gates.NoisyEvidence, passed: bool, says: str) -> None:
+    gate = gates.noisy_gate(evidence, 0.5)
+    assert gate.passed is passed
+    assert says in gate.summary

@@ -64,3 +64,23 @@ def test_a_journeys_window_adds_up_its_methods_and_names_the_silent_ones(tmp_pat
     (tmp_path / "h.csv").write_text(HISTORY)
     inside = locust_stats.journeys_between(tmp_path / "h.csv", ("browse", "checkin"), 101, 103)
     assert inside == {"browse": (12, 3), "checkin": (0, 0)}
+
+
+def test_the_429s_of_other_names_are_counted_and_a_names_rows_summed(tmp_path: Path) -> None:
+    failures = tmp_path / "locust_failures.csv"
+    failures.write_text(
+        "Method,Name,Error,Occurrences,First Seen,Last Seen\n"
+        "GET,browse,CatchResponseError('GET /api/products answered 429'),3,a,b\n"
+        "GET,flash_sale,CatchResponseError('GET /api/payments answered 503'),1,a,b\n"
+        "GET,noisy_neighbour,CatchResponseError('GET /api/products answered 429'),9,a,b\n"
+        "POST,checkin,CatchResponseError('POST /api/checkin answered 4290'),5,a,b\n"
+    )
+    assert locust_stats.answered(failures, 429, "noisy_neighbour") == 3
+    stats = tmp_path / "locust_stats.csv"
+    stats.write_text(
+        "Type,Name,Request Count,Failure Count\n"
+        "GET,noisy_neighbour limited,700,0\n"
+        "GET,noisy_neighbour admitted,180,0\n"
+        "POST,noisy_neighbour limited,16,1\n"
+    )
+    assert locust_stats.named(stats, "noisy_neighbour limited") == (716, 1)

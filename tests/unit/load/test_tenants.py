@@ -30,3 +30,27 @@ def test_a_bad_list_is_refused_naming_the_file_and_entry(tmp_path: Path) -> None
     bad.write_text("services_tenants:\n  - {appid: nope, name: Tea}\n")
     with pytest.raises(ValueError, match=r"tenants.yml: services_tenants\[0\].appid: 'nope'"):
         tenants.appids(bad)
+
+
+def test_the_noisy_neighbour_is_the_tenant_with_the_lowest_configured_limit_and_no_journey_picks_it(
+    tmp_path: Path,
+) -> None:
+    listed = tmp_path / "tenants.yml"
+    listed.write_text(
+        "services_tenants:\n"
+        "  - {appid: wx00000000000000a1, name: Tea}\n"
+        "  - {appid: wx00000000000000b2, name: Noodles, config: {rate_limit_rps: 20}}\n"
+        "  - {appid: wx00000000000000c3, name: Bakery, config: {rate_limit_rps: 2.5}}\n"
+    )
+    assert tenants.noisy(listed) == tenants.Noisy("wx00000000000000c3", 2.5, 3)
+    assert tenants.journey_appids(listed) == ("wx00000000000000a1", "wx00000000000000b2")
+    lab = tenants.noisy()
+    assert lab is not None
+    assert lab.appid not in tenants.journey_appids()
+
+
+def test_without_a_configured_limit_there_is_no_noisy_neighbour(tmp_path: Path) -> None:
+    listed = tmp_path / "tenants.yml"
+    listed.write_text("services_tenants:\n  - {appid: wx00000000000000a1, name: Tea}\n")
+    assert tenants.noisy(listed) is None
+    assert tenants.journey_appids(listed) == ("wx00000000000000a1",)

@@ -24,7 +24,7 @@ KINDS = {
     "networking.k8s.io/v1": ["Ingress", "IngressClass"],
     "policy/v1": ["PodDisruptionBudget"],
     "rbac.authorization.k8s.io/v1": ["ClusterRole", "ClusterRoleBinding"],
-    "networking.istio.io/v1": ["DestinationRule", "VirtualService", "Sidecar"],
+    "networking.istio.io/v1": ["DestinationRule", "VirtualService", "Sidecar", "ServiceEntry"],
     "security.istio.io/v1": ["PeerAuthentication", "AuthorizationPolicy"],
 }  # fmt: skip
 

@@ -99,6 +99,25 @@ def test_outbound_tls_verifies_the_callees_spiffe_id_exactly() -> None:
     assert tls["sni"] == "outbound_.8080_._.order.trade.svc.cluster.local"
 
 
+def _tls_params(node: object) -> list[dict]:
+    """Every tls_params anywhere in an Envoy configuration."""
+    if isinstance(node, dict):
+        own = [node["tls_params"]] if "tls_params" in node else []
+        return own + [p for v in node.values() for p in _tls_params(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in _tls_params(v)]
+    return []
+
+
+def test_between_sidecars_tls_is_1_3_only_both_ways() -> None:
+    for app in ("gateway", "order", "pay"):
+        params = _tls_params(_config(app))
+        assert params, app
+        assert all(
+            p == {"tls_minimum_protocol_version": "TLSv1_3", "tls_maximum_protocol_version": "TLSv1_3"} for p in params
+        )
+
+
 def test_inbound_is_tls_only_with_client_certificates_and_the_callers_principals() -> None:
     (listener, *_) = _config("order")["static_resources"]["listeners"]
     (chain,) = listener["filter_chains"]
