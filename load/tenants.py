@@ -6,7 +6,6 @@ the others."""
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import tenancy
+from miniapp_services.gateway.tenant_config import TenantConfig
 
 # The noisy neighbour's requests are named this, then " admitted" or " limited" by how the gateway answered.
 NOISY_NAME = "noisy_neighbour"
@@ -50,9 +50,9 @@ def noisy(path: Path = LAB_TENANTS) -> Noisy | None:
     if not limited:
         return None
     found = min(limited, key=lambda t: float(t.config["rate_limit_rps"]))
-    rate = float(found.config["rate_limit_rps"])
-    # The gateway's default burst is one second's worth (gateway/tenant_config.py).
-    return Noisy(found.appid, rate, int(found.config.get("rate_burst") or max(1, math.ceil(rate))))
+    # As the gateway reads the tenant's document, its default burst and all.
+    rate = TenantConfig.model_validate(found.config).rate(found.appid)
+    return Noisy(found.appid, rate.per_s, rate.burst)
 
 
 @cache

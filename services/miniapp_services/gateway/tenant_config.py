@@ -84,9 +84,14 @@ def key_of(appid: str) -> str:
     return f"{PREFIX}{appid}/{DOCUMENT}"
 
 
+def appid_of(key: str) -> str:
+    """The appid a document's key names (what key_of made it from, for a well-formed key)."""
+    return key.removeprefix(PREFIX).removesuffix(f"/{DOCUMENT}")
+
+
 def parse(key: str, text: str) -> tuple[str, TenantConfig]:
     """The appid a key names and its document; a ValueError naming the key, and the field, that do not validate."""
-    appid = key.removeprefix(PREFIX).removesuffix(f"/{DOCUMENT}")
+    appid = appid_of(key)
     if key != key_of(appid) or not _APPID.match(appid):
         raise ValueError(f"{key}: not a tenant's document; write {PREFIX}<appid>/{DOCUMENT}")
     try:
@@ -116,7 +121,7 @@ class TenantConfigs:
         fresh: dict[str, TenantConfig] = {}
         refused = []
         for key, text in documents.items():
-            appid = key.removeprefix(PREFIX).removesuffix(f"/{DOCUMENT}")
+            appid = appid_of(key)
             if self.documents.get(key) == text:
                 if appid in self.configs:
                     fresh[appid] = self.configs[appid]
