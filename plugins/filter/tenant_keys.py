@@ -11,7 +11,7 @@ name: tenant_keys
 short_description: The gateway's tenants file, from the tenants and the keys made for them
 version_added: 0.1.0
 description:
-  - Checks C(services_tenants) and returns the JSON document the gateway reads (appid -> C(session_key),
+  - Checks C(services_tenants) and returns the JSON document the gateway reads (appid -> C(name), C(session_key),
     C(platform_secret)), from one session key and one platform secret per tenant in the list's order. Keys are
     never echoed in its errors.
 options:

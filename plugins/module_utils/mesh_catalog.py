@@ -35,6 +35,9 @@ _SERVICE_KEYS = {
 }
 # The gateway's endpoints that have a fallback under overload (services/miniapp_services/gateway).
 DEGRADABLE = ("login", "product", "order_create")
+# The gateway's breaker rule (services/miniapp_services/gateway/infrastructure.py: BreakerRuleIn).
+BREAKER_STRATEGIES = ("error_ratio", "slow_ratio", "error_count")
+BREAKER_KEYS = {"strategy", "threshold", "min_requests", "window_s", "stat_interval_s", "max_rt_ms"}
 _STORE_KEYS = {"namespace", "clients", "memory_mib", "cpu_millicores", "max_memory_mib", "sidecar_resources"}
 STORE_PORT = 6379
 
@@ -188,7 +191,25 @@ def _degradation(name: str, raw: dict[str, Any] | None) -> dict[str, Any]:
             raise CatalogError(f"{_where(name, 'degradation')}.{endpoint}.qps: set requests per second above 0")
         if not (isinstance(rule.get("burst"), int) and rule["burst"] >= 1):
             raise CatalogError(f"{_where(name, 'degradation')}.{endpoint}.burst: set a whole number of 1 or more")
+        _breaker(f"{_where(name, 'degradation')}.{endpoint}.breaker", rule.get("breaker") or {})
     return rules
+
+
+def _breaker(where: str, raw: dict[str, Any]) -> None:
+    """A breaker as the gateway takes it (Sentinel's strategies); what is left out takes the gateway's default."""
+    unknown = sorted(set(raw) - BREAKER_KEYS)
+    if unknown:
+        raise CatalogError(f"{where}: unknown {unknown}; use {sorted(BREAKER_KEYS)}")
+    strategy = raw.get("strategy", "error_ratio")
+    if strategy not in BREAKER_STRATEGIES:
+        raise CatalogError(f"{where}.strategy: {strategy!r}; use one of {list(BREAKER_STRATEGIES)}")
+    for key in ("threshold", "window_s", "stat_interval_s", "max_rt_ms", "min_requests"):
+        if key in raw and not (isinstance(raw[key], int | float) and not isinstance(raw[key], bool) and raw[key] > 0):
+            raise CatalogError(f"{where}.{key}: set a number above 0")
+    if strategy != "error_count" and raw.get("threshold", 0.5) > 1:
+        raise CatalogError(f"{where}.threshold: {strategy} takes a ratio in (0, 1]")
+    if (strategy == "slow_ratio") != ("max_rt_ms" in raw):
+        raise CatalogError(f"{where}.max_rt_ms: set it for slow_ratio (what counts as slow), and only for slow_ratio")
 
 
 def _payment_deadline(name: str, raw: object) -> int | None:

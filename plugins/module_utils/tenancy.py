@@ -21,6 +21,7 @@ CONFIG_PREFIX, CONFIG_DOCUMENT = "/config/", "app.yaml"
 CONFIG_FIELDS = ("rate_limit_rps", "rate_burst", "features", "fallback_page", "notice_template")
 FEATURES = ("checkin", "seckill", "coupon")
 NOTICE_FIELDS = ("order_id", "merchant")
+NAME_MAX = 120  # a merchant's name, as its notices give it (gateway/tenants.py: TenantKeys.name)
 
 
 class TenancyError(ValueError):
@@ -50,8 +51,8 @@ def load(raw: object) -> tuple[Tenant, ...]:
             raise TenancyError(f"{where}.appid: {appid!r} is not a mini-program appid (wx and 16 hex digits)")
         if appid in seen:
             raise TenancyError(f"{where}.appid: {appid} is listed twice; each merchant once")
-        if not isinstance(name, str) or not name.strip():
-            raise TenancyError(f"{where}.name: {name!r}; give the merchant's name")
+        if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
+            raise TenancyError(f"{where}.name: {name!r}; give the merchant's name, {NAME_MAX} characters at most")
         seen.add(appid)
         tenants.append(Tenant(appid, name, _config(f"{where}.config", entry.get("config", {}))))
     return tuple(tenants)
@@ -110,8 +111,8 @@ def config_documents(tenants: tuple[Tenant, ...]) -> dict[str, str]:
 
 
 def keys_document(tenants: tuple[Tenant, ...], session_keys: list[str], platform_secrets: list[str]) -> str:
-    """The gateway's tenants file (gateway/tenants.py reads it): appid -> its session key and platform secret,
-    the keys in the tenants' order."""
+    """The gateway's tenants file (gateway/tenants.py reads it): appid -> the merchant's name, its session key
+    and platform secret, the keys in the tenants' order."""
     if not len(tenants) == len(session_keys) == len(platform_secrets):
         raise TenancyError(
             f"keys for {len(tenants)} tenants: got {len(session_keys)} session keys and"
@@ -121,7 +122,7 @@ def keys_document(tenants: tuple[Tenant, ...], session_keys: list[str], platform
         if len(key) < KEY_LENGTH:
             raise TenancyError(f"a tenant key is {len(key)} characters; make each {KEY_LENGTH} or more")
     document: dict[str, Any] = {
-        t.appid: {"session_key": s, "platform_secret": p}
+        t.appid: {"name": t.name, "session_key": s, "platform_secret": p}
         for t, s, p in zip(tenants, session_keys, platform_secrets, strict=True)
     }
     return json.dumps(document, sort_keys=True)

@@ -274,3 +274,42 @@ def test_a_tenants_configuration_from_the_config_centre_limits_it_and_no_other()
         _until_both_replicas(
             lambda: client.get("/api/products/E2E-TEA", auth=a).status_code == 200, "the defaults never came back"
         )
+
+
+GATEWAYS = ("gateway-v1-0", "gateway-v1-1")
+PRODUCT_WINDOW_S = 30  # the catalog's product breaker window (the design's 30 s)
+
+
+def _gateway_metric(name: str, series: str) -> float:
+    """One series of a gateway replica's own metrics (its metrics port, as Prometheus scrapes it)."""
+    port = pod(name).metrics_port
+    text = in_pod(name, f"curl -sf http://127.0.0.1:{port}/metrics")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series))
+
+
+def _breaker(name: str, state: str) -> float:
+    return _gateway_metric(name, f'miniapp_breaker_state{{endpoint="product",service="gateway",state="{state}"}}')
+
+
+def test_the_product_breaker_opens_serves_the_cached_page_and_closes_after_its_window(token: SignedSession) -> None:
+    """Every product replica failing: each gateway replica's breaker (the catalog's: above 50 % errors with at least
+    20 calls) opens and every page read is served from the cached page, nothing failing; once product is healthy
+    again, the first call after the 30 s window is the probe that closes it."""
+    products = [p.name for p in probe.pods() if p.name.startswith("product-")]
+    with httpx.Client(base_url=INGRESS, timeout=10, auth=token) as client:
+        assert {client.get("/api/products/E2E-TEA").status_code for _ in range(20)} == {200}  # cached on both
+        for name in products:
+            set_fault(name, {"error_rate": 1.0, "status": 503})
+        try:
+            during = [client.get("/api/products/E2E-TEA") for _ in range(100)]
+        finally:
+            for name in products:
+                set_fault(name, None)
+        assert {(r.status_code, r.headers.get("x-miniapp-degraded")) for r in during} == {(200, "cached-page")}
+        for name in GATEWAYS:
+            assert _breaker(name, "open") == 1, name
+            assert _gateway_metric(name, 'miniapp_degraded_total{endpoint="product",reason="breaker_open"') > 0
+        time.sleep(PRODUCT_WINDOW_S + 1)
+        after = [client.get("/api/products/E2E-TEA") for _ in range(10)]
+    assert "x-miniapp-degraded" not in after[-1].headers
+    assert {_breaker(name, "closed") for name in GATEWAYS} == {1}

@@ -33,7 +33,7 @@ SCRAPE_S = int(
         "observability_scrape_interval"
     ].rstrip("s")
 )
-VARIABLES = {"$__rate_interval": f"{4 * SCRAPE_S}s", "$namespace": ".*", "$app": ".*"}
+VARIABLES = {"$__rate_interval": f"{4 * SCRAPE_S}s", "$namespace": ".*", "$app": ".*", "$tenant": ".*"}
 USERS, ROUNDS = 16, 6
 
 

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from tools.dashboards import business, capacity, etcd, mesh
+from tools.dashboards import business, capacity, etcd, mesh, tenants
 
 OUT = Path(__file__).resolve().parents[2] / "roles/observability/files/dashboards"
-BUILDERS = (business, mesh, capacity, etcd)
+BUILDERS = (business, mesh, capacity, etcd, tenants)
 
 
 def rendered() -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The mesh per service and version, from the sidecars' inbound and outbound clusters (Istio's telemetry is
-stripped, so Envoy's own stats are the source): traffic, latency, errors, breakers, ejections, canary share."""
+stripped, so Envoy's own stats are the source): traffic, latency, errors, breakers, ejections, canary share; and
+the gateway's degradation (its breakers and the fallbacks it served, from its own metrics)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ REQUESTS = f"sum by (app, version) (rate(envoy_cluster_upstream_rq_total{{{INBOU
 def _latency(quantile: str) -> str:
     buckets = f"rate(envoy_cluster_upstream_rq_time_bucket{{{INBOUND}}}[$__rate_interval])"
     return f"histogram_quantile({quantile}, sum by (app, version, le) ({buckets}))"
+
+
+def _breaker_state() -> str:
+    state = 'max by (endpoint) (miniapp_breaker_state{{namespace=~"$namespace", state="{}"}})'
+    return f"{state.format('open')}\n+ 0.5 * {state.format('half_open')}"
 
 
 def build() -> dict[str, Any]:
@@ -63,6 +69,24 @@ def build() -> dict[str, Any]:
                     "{{app}} → {{cluster_name}}",
                 ),
                 description="Replicas out of rotation after consecutive 5xx (DestinationRule outlierDetection).",
+            ),
+        ],
+        "Degradation (gateway)": [
+            timeseries(
+                "Breaker state by endpoint",
+                "short",
+                Q(_breaker_state(), "{{endpoint}}"),
+                description="0 closed, 0.5 half-open (one probe in flight), 1 open; the catalog's degradation rules.",
+            ),
+            timeseries(
+                "Fallbacks served /s",
+                "reqps",
+                Q(
+                    'sum by (endpoint, reason) (rate(miniapp_degraded_total{namespace=~"$namespace"}[$__rate_interval]))'
+                    "\nor vector(0)",
+                    "{{endpoint}} {{reason}}",
+                ),
+                description="Cached profile, cached page, order queue; reason: over_rate, breaker_open, call_failed.",
             ),
         ],
         "Logs": [

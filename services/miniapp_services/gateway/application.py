@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from miniapp_services.gateway import domain
-from miniapp_services.gateway.domain import AuthError, Claim, Guard, Nonce, Reason, Session, SignedRequest, TenantRate
-from miniapp_services.kit.errors import TooManyRequests, Unavailable
+from miniapp_services.gateway.degradation import Guard
+from miniapp_services.gateway.domain import AuthError, Claim, Nonce, Reason, Session, SignedRequest, TenantRate
+from miniapp_services.kit.errors import DomainError, TooManyRequests, Unavailable
 
 T = TypeVar("T")
 TENANT_RATE_LIMITED = "tenant_rate_limited"
+
+
+class Fallback(StrEnum):
+    """Why a guarded call was answered by its fallback (the miniapp_degraded_total metric's reason)."""
+
+    OVER_RATE = "over_rate"
+    BREAKER_OPEN = "breaker_open"
+    CALL_FAILED = "call_failed"
 
 
 class NonceStore(Protocol):
@@ -75,20 +85,31 @@ async def verify(
 
 async def guarded(
     guard: Guard | None,
-    now: float,
+    clock: Callable[[], float],
     call: Callable[[], Awaitable[T]],
-    fallback: Callable[[], Awaitable[T]],
+    fallback: Callable[[Fallback], Awaitable[T]],
 ) -> tuple[T, bool]:
-    """The call's result, or the fallback's when the endpoint is over its rate, its breaker is open or the
-    call fails; says whether it degraded. Without a rule the call runs as is."""
+    """The call's result, or the fallback's (told why) when the endpoint is over its rate, its breaker refuses
+    the call or the call fails; says whether it degraded. The breaker counts every call that completed, with its
+    time: an upstream's answer of a client error (4xx) is a completed call, not a failure. Without a rule the
+    call runs as is."""
     if guard is None:
         return await call(), False
-    if not guard.bucket.take(now) or not guard.breaker.allow(now):
-        return await fallback(), True
+    started = clock()
+    if not guard.bucket.take(started):
+        return await fallback(Fallback.OVER_RATE), True
+    if not guard.breaker.allow(started):
+        return await fallback(Fallback.BREAKER_OPEN), True
     try:
         result = await call()
     except Unavailable:
-        guard.breaker.record(False, now)
-        return await fallback(), True
-    guard.breaker.record(True, now)
+        guard.breaker.record(False, clock() - started, clock())
+        return await fallback(Fallback.CALL_FAILED), True
+    except DomainError:
+        guard.breaker.record(True, clock() - started, clock())
+        raise
+    except BaseException:
+        guard.breaker.abandon(clock())
+        raise
+    guard.breaker.record(True, clock() - started, clock())
     return result, False

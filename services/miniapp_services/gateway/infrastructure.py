@@ -3,18 +3,21 @@ queued under overload), its degradation rules file, and its adapter to the user 
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from redis.asyncio import Redis
 from sqlalchemy import DateTime, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from miniapp_services.gateway.domain import Claim, EndpointRule, Nonce, TenantRate
+from miniapp_services.gateway.degradation import BreakerRule, EndpointRule, Strategy
+from miniapp_services.gateway.domain import Claim, Nonce, TenantRate
 from miniapp_services.kit.db import Connection
 from miniapp_services.kit.outbound import Upstream
 
@@ -69,11 +72,41 @@ class RedisNonceStore:
         return Claim(_OUTCOMES[int(outcome)], int(wait_us) / 1_000_000)
 
 
+# Each replica says it is alive (on the rules' reload tick, every second) and reads how many are: the ones heard
+# from within the TTL, by the store's clock. KEYS: the set; ARGV: this replica, the TTL (s). Returns the count.
+_LIVE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZADD', KEYS[1], t, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 2))
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+class RedisReplicas:
+    """The gateway replicas alive now, from the store they share: each takes its share of a per-service rate."""
+
+    def __init__(self, client: Redis, replica: str, ttl_s: float) -> None:
+        self.live_script, self.replica, self.ttl_s = client.register_script(_LIVE), replica, ttl_s
+
+    async def live(self) -> int:
+        return max(1, int(await self.live_script(keys=["gateway:replicas"], args=[self.replica, self.ttl_s])))
+
+
 class QueuedOrderRow(Base):
     __tablename__ = "queued_order"
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    notice: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class QueuedOrder:
+    order_id: str
+    body: dict[str, Any]  # what the order service is sent
+    notice: str | None  # sent to the user through notify once placed (none for orders queued before notices)
 
 
 class SqlOrderQueue:
@@ -82,21 +115,23 @@ class SqlOrderQueue:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    async def put(self, order_id: str, body: dict[str, Any], now: datetime) -> None:
+    async def put(self, order_id: str, body: dict[str, Any], notice: str, now: datetime) -> None:
         await self.conn.execute(
-            "INSERT INTO gateway.queued_order (order_id, body, queued_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            """INSERT INTO gateway.queued_order (order_id, body, notice, queued_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT DO NOTHING""",
             order_id,
             orjson.dumps(body).decode(),
+            notice,
             now,
         )
 
-    async def take(self) -> tuple[str, dict[str, Any]] | None:
+    async def take(self) -> QueuedOrder | None:
         """The oldest queued order, locked for this transaction (replicas skip each other's)."""
         row = await self.conn.fetchrow(
-            """SELECT order_id, body FROM gateway.queued_order ORDER BY queued_at LIMIT 1
+            """SELECT order_id, body, notice FROM gateway.queued_order ORDER BY queued_at LIMIT 1
             FOR UPDATE SKIP LOCKED"""
         )
-        return None if row is None else (row["order_id"], orjson.loads(row["body"]))
+        return None if row is None else QueuedOrder(row["order_id"], orjson.loads(row["body"]), row["notice"])
 
     async def done(self, order_id: str) -> None:
         await self.conn.execute("DELETE FROM gateway.queued_order WHERE order_id = $1", order_id)
@@ -113,15 +148,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class BreakerRule(_Strict):
-    failures: int = Field(5, ge=1, le=1000, description="failures in a row that open the breaker")
-    open_s: float = Field(10.0, gt=0, le=3600, description="seconds open before one trial call")
+class BreakerRuleIn(_Strict):
+    """Sentinel's degrade rule; the defaults are the design's: open above 50 % errors with at least 20 calls."""
+
+    strategy: Strategy = Field(Strategy.ERROR_RATIO, description="error_ratio, slow_ratio or error_count")
+    threshold: float = Field(0.5, gt=0, description="a ratio in (0, 1], or for error_count a number of errors")
+    min_requests: int = Field(20, ge=1, le=100_000, description="calls the window must hold before it may open")
+    window_s: float = Field(30.0, gt=0, le=3600, description="seconds open before one probe call")
+    stat_interval_s: float | None = Field(
+        None, gt=0, le=3600, description="the statistic window in seconds; unset: window_s, as the design counts"
+    )
+    max_rt_ms: float | None = Field(None, gt=0, le=60_000, description="slow_ratio only: slower than this is slow")
+
+    @model_validator(mode="after")
+    def _fits_strategy(self) -> BreakerRuleIn:
+        if self.strategy is not Strategy.ERROR_COUNT and self.threshold > 1:
+            raise ValueError(f"threshold: {self.strategy.value} takes a ratio in (0, 1], not {self.threshold:g}")
+        if (self.strategy is Strategy.SLOW_RATIO) != (self.max_rt_ms is not None):
+            raise ValueError("max_rt_ms: set it for slow_ratio (what counts as slow), and only for slow_ratio")
+        return self
+
+    def rule(self) -> BreakerRule:
+        max_rt_s = math.inf if self.max_rt_ms is None else self.max_rt_ms / 1000
+        interval = self.stat_interval_s or self.window_s
+        return BreakerRule(self.strategy, self.threshold, self.min_requests, self.window_s, interval, max_rt_s)
 
 
 class EndpointRuleIn(_Strict):
-    qps: float = Field(gt=0, description="requests per second this replica serves before falling back")
-    burst: int = Field(ge=1, le=100_000)
-    breaker: BreakerRule = BreakerRule()
+    qps: float = Field(gt=0, description="requests per second the gateway serves, all replicas together")
+    burst: int = Field(ge=1, le=100_000, description="requests above the rate allowed at once, all replicas together")
+    breaker: BreakerRuleIn = BreakerRuleIn()
 
 
 class RulesFile(_Strict):
@@ -141,10 +197,7 @@ def load_rules(path: Path) -> dict[str, EndpointRule]:
         rules = RulesFile.model_validate(raw)
     except (OSError, yaml.YAMLError, ValidationError) as err:
         raise RulesError(f"{path}: {err}") from err
-    return {
-        name: EndpointRule(rule.qps, rule.burst, rule.breaker.failures, rule.breaker.open_s)
-        for name, rule in rules.endpoints.items()
-    }
+    return {name: EndpointRule(rule.qps, rule.burst, rule.breaker.rule()) for name, rule in rules.endpoints.items()}
 
 
 class HttpUsers:

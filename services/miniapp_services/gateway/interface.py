@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -18,27 +20,40 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
 
 from miniapp_services.clients.order import Lines
 from miniapp_services.gateway import application as app_
 from miniapp_services.gateway import domain, registry, tenant_config
-from miniapp_services.gateway.domain import BreakerState, Guard, Session, SignedRequest
-from miniapp_services.gateway.infrastructure import HttpUsers, RedisNonceStore, RulesError, SqlOrderQueue, load_rules
+from miniapp_services.gateway.degradation import BreakerState, Guard, guards
+from miniapp_services.gateway.domain import Session, SignedRequest
+from miniapp_services.gateway.infrastructure import (
+    HttpUsers,
+    RedisNonceStore,
+    RedisReplicas,
+    RulesError,
+    SqlOrderQueue,
+    load_rules,
+)
 from miniapp_services.gateway.tenants import APPID_PATTERN, Tenants
 from miniapp_services.kit import signing
 from miniapp_services.kit.app import connection
-from miniapp_services.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unavailable
+from miniapp_services.kit.edge import TENANT_STATE
+from miniapp_services.kit.errors import Conflict, Degraded, DomainError, Forbidden, NotFound, Unavailable
 from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.outbound import Reply, Upstream
 from miniapp_services.kit.types import Ident, IdentPath
 
 _log = logging.getLogger(__name__)
 DEGRADED = "x-miniapp-degraded"  # says which fallback answered
+NOTICE_TEMPLATE = "order_queued"  # notify's template name for the notice of an order accepted under overload
 JSON = "application/json"
 DRAIN_POLL_S = 5.0  # other replicas' queued orders are looked for this often; our own wake the drainer
 STATES = tuple(state.value for state in BreakerState)
 CACHE_ENTRIES = 10_000  # per fallback cache, per replica
-UPSTREAMS = ("user", "product", "search", "cart", "order", "pay", "coupon", "checkin", "seckill")
+# Each replica counts the live ones this often; one not heard from for REPLICA_TTL_S no longer takes a share.
+REPLICAS_EVERY_S, REPLICA_TTL_S = 1.0, 3.0
+UPSTREAMS = ("user", "product", "search", "cart", "order", "pay", "coupon", "checkin", "seckill", "notify")
 
 
 def now() -> datetime:
@@ -84,6 +99,7 @@ class Admitted(APIRoute):
             request.state.session = app_.admit(
                 authorization, appid, signature, keys, now(), settings.signature_window_s
             )
+            setattr(request.state, TENANT_STATE, request.state.session.tenant)
             return await handler(request)
 
         return admitted
@@ -93,20 +109,12 @@ async def current(request: Request) -> Session:
     """The session of a signed request (admitted from its headers by the route): its signature checked against
     the body, its tenant within its rate and its nonce claimed; anything else is 401 with a reason (429 over the
     rate), before any upstream is called."""
-    settings, metrics = request.app.state.settings, request.app.state.metrics
+    settings = request.app.state.settings
     session: Session = request.state.session
     signed = _signed(request, await request.body())
-    rate = _config(request, session).rate(session.tenant)
+    rate = _config(request, session.tenant).rate(session.tenant)
     keys = _tenants(request.app).session_key
-    try:
-        verified = await app_.verify(
-            _nonces(request.app), session, signed, keys, rate, now(), settings.signature_window_s
-        )
-    except TooManyRequests:
-        metrics.tenant_requests.labels("gateway", session.tenant, "limited").inc()
-        raise
-    metrics.tenant_requests.labels("gateway", session.tenant, "admitted").inc()
-    return verified
+    return await app_.verify(_nonces(request.app), session, signed, keys, rate, now(), settings.signature_window_s)
 
 
 def _nonces(app: FastAPI) -> RedisNonceStore:
@@ -138,7 +146,7 @@ async def background(app: FastAPI) -> None:
     """The gateway's loops for its lifetime: rules reload, queued-order drain, with a config centre the tenants'
     configuration and, with a registry, following and probing its instances. (Nonces and tenants' buckets expire
     in their store by themselves.)"""
-    loops = [_every(_reload_s(app), _reload_rules, app), _drain(app)]
+    loops = [_every(_reload_s(app), _reload_rules, app), _every(REPLICAS_EVERY_S, _count_replicas, app), _drain(app)]
     settings = app.state.settings
     # The etcd clients stream watches over httpx; the request path uses the aiohttp session.
     centre_tls = tenant_config.tls(settings.config_tls_dir)
@@ -164,14 +172,20 @@ def load_tenants(app: FastAPI) -> None:
     app.state.tenant_configs = tenant_config.TenantConfigs()
 
 
-def _config(request: Request, session: Session) -> tenant_config.TenantConfig:
+def _config(request: Request, tenant: str) -> tenant_config.TenantConfig:
     configs: tenant_config.TenantConfigs = request.app.state.tenant_configs
-    return configs.of(session.tenant)
+    return configs.of(tenant)
+
+
+def _fallback_page(request: Request, tenant: str) -> str | None:
+    """The page the tenant's mini-program shows when a degraded answer has nothing to give (its configuration)."""
+    page = _config(request, tenant).fallback_page
+    return None if page is None else str(page)
 
 
 def _enabled(request: Request, session: Session, feature: tenant_config.Feature) -> None:
     """Refuse a feature the session's tenant switched off in its configuration."""
-    if not _config(request, session).enabled(feature):
+    if not _config(request, session.tenant).enabled(feature):
         raise Forbidden(
             f"{feature} is switched off for this mini-program (its configuration's features.{feature})",
             reason="feature_off",
@@ -211,11 +225,32 @@ async def _reload_rules(app: FastAPI) -> None:
         app.state.metrics.rules_reloads.labels("gateway", "refused").inc()
         _log.error("degradation rules refused, keeping the current ones: %s", err)
         return
-    app.state.guards = {name: Guard.of(rule) for name, rule in rules.items()}
+    # Unchanged rules keep their state: an edit of one endpoint closes no other's open breaker.
+    app.state.guards = guards(rules, getattr(app.state, "guards", {}), getattr(app.state, "replicas", 1))
     for name, guard in app.state.guards.items():
         app.state.metrics.breaker_state(name, guard.breaker.state.value, STATES)
     app.state.metrics.rules_reloads.labels("gateway", "loaded").inc()
     _log.info("degradation rules loaded", extra={"endpoints": sorted(rules)})
+
+
+async def _count_replicas(app: FastAPI) -> None:
+    """How many gateway replicas share the per-service rates now; each then takes its share. With the store out of
+    reach the last count stays."""
+    if not hasattr(app.state, "replicas_seen"):
+        app.state.replicas = 1
+        app.state.replicas_seen = RedisReplicas(
+            app.state.stores["nonces"], f"{socket.gethostname()}:{os.getpid()}", REPLICA_TTL_S
+        )
+    try:
+        live = await app.state.replicas_seen.live()
+    except (RedisError, OSError) as err:
+        _log.warning("gateway replicas not counted (%s); keeping %d", type(err).__name__, app.state.replicas)
+        return
+    if live != app.state.replicas:
+        _log.info("gateway replicas live: %d; each serves 1/%d of every endpoint's rate", live, live)
+    app.state.replicas = live
+    for guard in getattr(app.state, "guards", {}).values():
+        guard.bucket.replicas = live
 
 
 async def _drain(app: FastAPI) -> None:
@@ -249,12 +284,25 @@ async def _place_one(app: FastAPI) -> bool:
         taken = await queue.take()
         if taken is None:
             return False
-        order_id, body = taken
-        # Conflict: placed already (a retry after a lost answer); order ids make it idempotent.
+        # Conflict: placed already (a retry after a lost answer, or after its notice failed); order ids make it
+        # idempotent. The row goes once the order is placed and its notice accepted, so neither is lost.
         with contextlib.suppress(Conflict):
-            await Upstream(app.state.http, "order", _url(app, "order")).request("POST", "/orders", json=body)
-        await queue.done(order_id)
+            await Upstream(app.state.http, "order", _url(app, "order")).request("POST", "/orders", json=taken.body)
+        if taken.notice is not None:
+            await _notify(app, taken.body["user_id"], taken.order_id, taken.notice)
+        await queue.done(taken.order_id)
         return True
+
+
+async def _notify(app: FastAPI, user_id: int, order_id: str, notice: str) -> None:
+    """The order's notice through notify (its sender is the platform's message API at a site)."""
+    message = {"user_id": user_id, "template": NOTICE_TEMPLATE, "data": {"order_id": order_id, "text": notice}}
+    try:
+        await Upstream(app.state.http, "notify", _url(app, "notify")).request("POST", "/notifications", json=message)
+    except Unavailable:
+        raise  # kept queued: sent on a later round
+    except DomainError as err:  # refused for good: a retry would be refused again and hold up the queue
+        _log.error("notify refused the notice of queued order %s (%s); the order stands", order_id, err.message)
 
 
 def _url(app: FastAPI, name: str) -> str:
@@ -279,12 +327,12 @@ async def _degrade(
     """Run the endpoint's call under its rule; every fallback taken is counted, even one that has nothing to give."""
     guard, metrics = _guard(request, endpoint), request.app.state.metrics
 
-    async def counted() -> Any:
-        metrics.degraded.labels("gateway", endpoint).inc()
+    async def counted(reason: app_.Fallback) -> Any:
+        metrics.degraded.labels("gateway", endpoint, reason.value).inc()
         return await fallback()
 
     try:
-        return await app_.guarded(guard, time.monotonic(), call, counted)
+        return await app_.guarded(guard, time.monotonic, call, counted)
     finally:
         if guard is not None:
             metrics.breaker_state(endpoint, guard.breaker.state.value, STATES)
@@ -344,7 +392,10 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         async def cached() -> int:
             user_id = profiles.get(openid)
             if user_id is None:
-                raise Unavailable("login is degraded and this user has no cached profile: try again shortly")
+                raise Degraded(
+                    "login is degraded and this user has no cached profile: try again shortly",
+                    _fallback_page(request, body.appid),
+                )
             return user_id
 
         user_id, degraded = await _degrade(request, "login", register, cached)
@@ -378,7 +429,7 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         return Response(orjson.dumps(page), media_type=JSON)
 
     @api.get("/products/{sku}")
-    async def product(sku: IdentPath, request: Request, _user: User) -> Response:
+    async def product(sku: IdentPath, request: Request, user: User) -> Response:
         """Under overload, or with the product service down, the last page served for this product."""
         request.app.state.metrics.count("page_view")
         pages: domain.Lru[bytes] = _cache(request, "pages")
@@ -389,7 +440,10 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         async def cached() -> bytes:
             page = pages.get(sku)
             if page is None:
-                raise Unavailable("product pages are degraded and this one is not cached: try again shortly")
+                raise Degraded(
+                    "product pages are degraded and this one is not cached: try again shortly",
+                    _fallback_page(request, user.tenant),
+                )
             return page
 
         page, degraded = await _degrade(request, "product", fetch, cached)
@@ -429,8 +483,10 @@ def _trade_routes(api: APIRouter) -> None:
             return _passed(await up(request, "order").send("POST", "/orders", json=order), status.HTTP_201_CREATED)
 
         async def queue() -> Response:
+            merchant = _tenants(request.app).name_of(user.tenant)
+            notice = _config(request, user.tenant).notice(body.order_id, merchant)
             async with connection(request) as db:
-                await SqlOrderQueue(db).put(body.order_id, order, now())
+                await SqlOrderQueue(db).put(body.order_id, order, notice, now())
             if (queued := getattr(request.app.state, "queued", None)) is not None:
                 queued.set()
             accepted = {"order_id": body.order_id, "status": "queued"}

@@ -32,7 +32,8 @@ _log = logging.getLogger(__name__)
 PREFIX = "/config/"
 DOCUMENT = "app.yaml"
 Feature = Literal["checkin", "seckill", "coupon"]
-NOTICE_FIELDS = ("order_id", "merchant")  # what a notice template may name; notify fills them in
+NOTICE_FIELDS = ("order_id", "merchant")  # what a notice template may name; the gateway fills them in
+NOTICE_MAX = 1000  # a filled-in notice is cut there (notify takes values up to that)
 
 
 class TenantConfig(BaseModel):
@@ -68,6 +69,10 @@ class TenantConfig(BaseModel):
         if unknown:
             raise ValueError(f"names {unknown}; a notice may name only {', '.join(NOTICE_FIELDS)}")
         return value
+
+    def notice(self, order_id: str, merchant: str) -> str:
+        """The notice of an order accepted under overload (its fields checked when the document was read)."""
+        return self.notice_template.format(order_id=order_id, merchant=merchant)[:NOTICE_MAX]
 
     def enabled(self, feature: Feature) -> bool:
         return self.features.get(feature, True)

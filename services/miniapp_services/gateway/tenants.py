@@ -23,6 +23,7 @@ RECHECK_S = 1.0
 class TenantKeys(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    name: str = Field(min_length=1, max_length=120, description="the merchant's name, as its notices give it")
     session_key: str = Field(min_length=32, description="signs the tenant's tokens and derives its signing keys")
     platform_secret: str = Field(min_length=32, description="the simulated code2session's key for this appid")
 
@@ -61,6 +62,11 @@ class Tenants:
         if time.monotonic() - self._checked >= RECHECK_S:
             self._recheck()
         return self.keys.get(appid)
+
+    def name_of(self, appid: str) -> str:
+        """The merchant's name (its appid when it is no longer served)."""
+        found = self.get(appid)
+        return appid if found is None else found.name
 
     def session_key(self, appid: str) -> bytes | None:
         """The tenant's session key, None when it is not served (what the domain's `keys_of` asks)."""

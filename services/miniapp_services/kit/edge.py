@@ -27,6 +27,9 @@ VERSION_HEADER = b"x-service-version"
 _EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/admin/")
 _WANTED = {b"traceparent", b"tracestate", tracing.RELEASE_TAG.encode(), b"content-length"}
 _log = logging.getLogger("miniapp_services.requests")
+# The request state's key under which a service that admits sessions (the gateway) names the request's tenant;
+# set only once the session is verified, so an unauthenticated appid header is never counted as a tenant's.
+TENANT_STATE = "tenant"
 
 
 @dataclass
@@ -84,6 +87,8 @@ class EdgeMiddleware:
         a server error, and for the sampled share of the rest."""
         route = getattr(scope.get("route"), "path", "unmatched")
         self.metrics.observe_http(route, scope["method"], status, seconds, trace_id if sampled else None)
+        if tenant := scope.get("state", {}).get(TENANT_STATE):
+            self.metrics.observe_tenant(tenant, status, seconds)
         if status >= 500 or random.random() < self.limits.log_ratio:  # noqa: S311  # a log sample, not a secret
             level = logging.ERROR if status >= 500 else logging.INFO
             extra = {"route": route, "method": scope["method"], "status": status, "ms": round(seconds * 1000, 1)}

@@ -49,6 +49,18 @@ class Unavailable(DomainError):
     grpc_code = "UNAVAILABLE"
 
 
+class Degraded(Unavailable):
+    """A degraded answer with nothing to give: it names the tenant's fallback page, when it has one, as a Link
+    (RFC 8288) the mini-program shows instead."""
+
+    def __init__(self, message: str, fallback_page: str | None) -> None:
+        super().__init__(message, reason="degraded")
+        self.fallback_page = fallback_page
+
+    def headers(self) -> dict[str, str]:
+        return {"link": f'<{self.fallback_page}>; rel="alternate"'} if self.fallback_page else {}
+
+
 class TooManyRequests(DomainError):
     """Over a rate limit: refused before any work, with when to come back (RFC 9110 Retry-After, whole seconds)."""
 

@@ -59,6 +59,14 @@ class Etcd:
     async def put(self, key: str, value: str, lease: str | None = None) -> None:
         await self._call("kv/put", {"key": _b64(key), "value": _b64(value), **({"lease": lease} if lease else {})})
 
+    async def put_if_absent(self, guard: str, puts: dict[str, str], lease: str) -> bool:
+        """In one transaction: when guard does not exist, write guard and every other key of puts under the lease.
+        True when written; False when guard already existed (nothing written)."""
+        absent = {"key": _b64(guard), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
+        writes = [{"request_put": {"key": _b64(k), "value": _b64(v), "lease": lease}} for k, v in puts.items()]
+        found = await self._call("kv/txn", {"compare": [absent], "success": writes})
+        return bool(found.get("succeeded"))
+
     async def delete(self, key: str) -> None:
         await self._call("kv/deleterange", {"key": _b64(key)})
 

@@ -11,6 +11,9 @@ BUSINESS_EVENTS = ("page_view", "checkin", "order_created", "order_paid", "order
 # With a bucket at each journey objective (0.3, 0.5 and 0.8 s, plugins/module_utils/journey_slos.py), so a
 # p99 is never interpolated across one; a unit test keeps the two in step.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 0.8, 1.0, 2.5, 5.0)
+# Per tenant, of whom there are hundreds: fewer buckets (9 series per tenant and outcome), still one at each
+# journey objective.
+TENANT_BUCKETS = (0.05, 0.1, 0.3, 0.5, 0.8, 2.5)
 
 
 @dataclass
@@ -55,12 +58,17 @@ class Metrics:
             registry=self.registry,
         )
         self.degraded = Counter(
-            "miniapp_degraded", "requests answered by a fallback", ("service", "endpoint"), registry=self.registry
+            "miniapp_degraded",
+            "requests answered by a fallback, by reason: over_rate, breaker_open, call_failed",
+            ("service", "endpoint", "reason"),
+            registry=self.registry,
         )
-        self.tenant_requests = Counter(
-            "miniapp_tenant_requests",
-            "signed requests by tenant (appid) and outcome: admitted, or limited (429, over the tenant's rate)",
+        self.tenant_latency = Histogram(
+            "miniapp_tenant_request_duration_seconds",
+            "admitted sessions' requests by tenant (appid) and outcome: ok, limited (429, over the tenant's rate),"
+            " refused (any other 4xx), error (5xx)",
             ("service", "tenant", "outcome"),
+            buckets=TENANT_BUCKETS,
             registry=self.registry,
         )
         self.rules_reloads = Counter(
@@ -88,8 +96,21 @@ class Metrics:
         self.requests.labels(self.service, self.version, route, method, str(code)).inc(exemplar=exemplar)
         self.latency.labels(self.service, self.version, route, method).observe(seconds, exemplar=exemplar)
 
+    def observe_tenant(self, tenant: str, code: int, seconds: float) -> None:
+        """Count and time a request of a tenant's admitted session, by its outcome."""
+        self.tenant_latency.labels(self.service, tenant, tenant_outcome(code)).observe(seconds)
+
     def count(self, event: str, amount: int = 1) -> None:
         """Count a business event; an unknown event name is a programming error."""
         if event not in BUSINESS_EVENTS:
             raise ValueError(f"unknown business event {event!r}; known: {BUSINESS_EVENTS}")
         self.business.labels(self.service, self.version, event).inc(amount)
+
+
+def tenant_outcome(code: int) -> str:
+    """What a tenant's request came to, from its status: the per-tenant dashboard's rates, refusals and errors."""
+    if code == 429:
+        return "limited"
+    if code >= 500:
+        return "error"
+    return "refused" if code >= 400 else "ok"

@@ -79,10 +79,18 @@ class Settings(BaseSettings):
         le=300,
         description="the instance key's lease; refreshed every third of it, re-granted if lapsed",
     )
+    registry_namespace: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        description="the namespace the instance registers in (the design's tenant namespace), whose cap it counts in",
+    )
+    registry_instance_cap: int = Field(
+        default=10, ge=1, le=1000, description="instances the registry admits per namespace; one more does not start"
+    )
     registry_p0: tuple[str, ...] = Field(default=(), description="gateway only: services probed every 500 ms")
     rules_file: Path | None = Field(default=None, description="gateway only: degradation rules, reloaded on change")
     rules_reload_s: float = Field(
-        default=2.0, gt=0, le=60, description="gateway only: how often the rules file is checked"
+        default=1.0, gt=0, le=60, description="gateway only: how often the rules file is checked (the design's 1 s)"
     )
     signature_window_s: int = Field(
         default=300, ge=10, le=3600, description="gateway only: how far a signed request's timestamp may be off"

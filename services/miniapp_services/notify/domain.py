@@ -14,6 +14,8 @@ TEMPLATES: dict[str, frozenset[str]] = {
     "order_paid": frozenset({"order_id", "amount"}),
     "checkin_reminder": frozenset({"streak"}),
     "seckill_start": frozenset({"event_id", "starts_at"}),
+    # The gateway's notice of an order accepted under overload: the merchant's template, filled in.
+    "order_queued": frozenset({"order_id", "text"}),
 }
 MAX_ATTEMPTS = 5
 

@@ -19,6 +19,8 @@ from miniapp_services.notify.infrastructure import SqlOutbox as Repo
 
 # New notifications wake the sender at once (LISTEN/NOTIFY); a round every RETRY_S picks up retries.
 RETRY_S = 5.0
+# A value of a notification's data: a merchant's notice filled in (gateway/tenant_config.py: NOTICE_MAX) fits.
+DATA_VALUE_MAX = 1000
 BATCH = 50
 _log = logging.getLogger(__name__)
 
@@ -27,7 +29,9 @@ class NotificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: EntityId
     template: str = Field(min_length=1, max_length=32)
-    data: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=200)]] = Field(max_length=10)
+    data: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=DATA_VALUE_MAX)]] = Field(
+        max_length=10
+    )
 
 
 class NotificationOut(BaseModel):

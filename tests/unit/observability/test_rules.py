@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import journey_slos
 from load.settings import LoadSettings
-from miniapp_services.kit.metrics import LATENCY_BUCKETS
+from miniapp_services.kit.metrics import LATENCY_BUCKETS, TENANT_BUCKETS
 from tools import slo_rules
 
 ROOT = Path(__file__).parents[3]
@@ -65,8 +65,9 @@ def test_the_unit_tests_catch_a_loosened_threshold(
     assert alert in done.stdout + done.stderr
 
 
-def test_the_services_latency_histogram_has_a_bucket_at_every_objective() -> None:
+def test_the_services_and_tenants_latency_histograms_have_a_bucket_at_every_objective() -> None:
     assert set(journey_slos.OBJECTIVE_BUCKETS_S) <= set(LATENCY_BUCKETS)
+    assert set(journey_slos.OBJECTIVE_BUCKETS_S) <= set(TENANT_BUCKETS)
 
 
 def test_the_handover_gates_judge_the_same_objectives() -> None:

@@ -75,7 +75,8 @@ def test_grafana_is_offline_and_its_password_comes_from_the_per_install_secret()
     assert "value" not in env["GF_SECURITY_ADMIN_PASSWORD"]
     dashboards = _objects("ConfigMap")["grafana-dashboards"]["data"]
     assert set(dashboards) == {
-        f"{uid}.json" for uid in ("miniapp-business", "miniapp-mesh", "miniapp-capacity", "miniapp-etcd")
+        f"{uid}.json"
+        for uid in ("miniapp-business", "miniapp-mesh", "miniapp-capacity", "miniapp-etcd", "miniapp-tenants")
     }
 
 

@@ -137,7 +137,7 @@ def make_client(database: str, nonce_store: str, tenants_file: Path) -> Callable
 def upstreams(database: str) -> Iterator[dict[str, Running]]:
     started: dict[str, Running] = {}
     try:
-        for name in ("user", "product", "inventory", "checkin"):
+        for name in ("user", "product", "inventory", "checkin", "notify"):
             started[name] = start_service(name, database)
         pay_ports = (pgtmp.free_port(), pgtmp.free_port())
         deps = {

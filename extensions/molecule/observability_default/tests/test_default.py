@@ -47,6 +47,7 @@ def test_every_dashboard_and_configuration_file_is_written() -> None:
         "loki/config.yaml", "alloy/config.alloy", "grafana/datasources.yml", "grafana/providers.yml",
         "grafana/dashboards/miniapp-mesh.json", "grafana/dashboards/miniapp-business.json",
         "grafana/dashboards/miniapp-capacity.json", "grafana/dashboards/miniapp-etcd.json",
+        "grafana/dashboards/miniapp-tenants.json",
     } <= written  # fmt: skip
 
 

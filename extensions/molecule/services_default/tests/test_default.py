@@ -11,12 +11,13 @@ ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 INVENTORY = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
 RENDERED = INVENTORY / "rendered" / "services" / "services.yml"
 SECRETS = INVENTORY / ".secrets"
-TENANTS = [
-    t["appid"]
+NAMES = {
+    t["appid"]: t["name"]
     for t in yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services_tenants.yml").read_text())[
         "services_tenants"
     ]
-]
+}
+TENANTS = list(NAMES)
 
 
 def _objects() -> list[dict]:
@@ -59,12 +60,13 @@ def test_secrets_are_per_install_private_and_not_in_the_rendered_files() -> None
     assert all(pw in secrets for pw in passwords)
 
 
-def test_the_gateway_gets_every_tenants_two_keys_and_nothing_else() -> None:
+def test_the_gateway_gets_every_tenants_name_and_two_keys_and_nothing_else() -> None:
     kept = json.loads((SECRETS / "secrets.json").read_text())
     (secret,) = [s for s in kept if s["metadata"]["name"] == "gateway-tenants"]
     document = json.loads(secret["stringData"]["tenants.json"])
     assert sorted(document) == sorted(TENANTS)
     for appid, keys in document.items():
-        assert sorted(keys) == ["platform_secret", "session_key"]
+        assert sorted(keys) == ["name", "platform_secret", "session_key"]
+        assert keys["name"] == NAMES[appid]
         assert keys["session_key"] == (SECRETS / f"tenant-{appid}-session").read_text().split()[0]
         assert keys["platform_secret"] == (SECRETS / f"tenant-{appid}-platform").read_text().split()[0]

@@ -70,6 +70,21 @@ def test_the_lab_catalog_loads_with_defaults_filled_in() -> None:
         (["services", "order", "payment_deadline_s"], "15m", "payment_deadline_s: '15m'; give whole seconds from 60"),
         (["services", "gateway", "degradation"], {"login": {"qps": 0}}, "degradation.login.qps: set requests"),
         (
+            ["services", "gateway", "degradation"],
+            {"login": {"qps": 5, "burst": 5, "breaker": {"failures": 5}}},
+            "degradation.login.breaker: unknown ['failures']",
+        ),
+        (
+            ["services", "gateway", "degradation"],
+            {"login": {"qps": 5, "burst": 5, "breaker": {"strategy": "slow_ratio", "threshold": 0.5}}},
+            "degradation.login.breaker.max_rt_ms: set it for slow_ratio",
+        ),
+        (
+            ["services", "gateway", "degradation"],
+            {"product": {"qps": 5, "burst": 5, "breaker": {"threshold": 2}}},
+            "degradation.product.breaker.threshold: error_ratio takes a ratio",
+        ),
+        (
             ["services", "gateway", "retries"],
             {"attempts": 2, "per_try_timeout_s": 1},
             "services.gateway.retries.per_try_timeout_s: 1 s is shorter than services_catalog.services.user.timeout_s (3 s)",
@@ -110,7 +125,14 @@ def test_gateway_rules_are_a_configmap_mounted_where_the_gateway_reads_them() ->
     assert files["/etc/miniapp-tenants"].files == {"tenants.json": "{}"}
     assert files["/etc/miniapp-tenants"].secret
     assert env["MINIAPP_RULES_FILE"] == RULES_FILE
-    assert json.loads(files["/etc/miniapp"].files["rules.json"])["endpoints"]["order_create"]["qps"] == 100
+    # The design's degradation table: per service QPS and breaker window; open above 50 % errors of 20 calls.
+    endpoints = json.loads(files["/etc/miniapp"].files["rules.json"])["endpoints"]
+    windows = {name: (rule["qps"], rule["breaker"]["window_s"]) for name, rule in endpoints.items()}
+    assert windows == {"login": (500, 60), "product": (2000, 30), "order_create": (300, 120)}
+    for rule in endpoints.values():
+        assert {k: rule["breaker"][k] for k in ("strategy", "threshold", "min_requests")} == {
+            "strategy": "error_ratio", "threshold": 0.5, "min_requests": 20,
+        }  # fmt: skip
     assert rules["metadata"]["name"] == "gateway-degradation"
 
 
@@ -135,7 +157,7 @@ def test_callers_follow_from_the_calls_with_the_ingress_first_where_exposed() ->
     assert catalog.service("gateway").callers == ("ingress",)
     assert catalog.service("product").callers == ("gateway", "cart", "order")
     assert catalog.service("pay").callers == ("gateway", "order")
-    assert catalog.service("notify").callers == ()
+    assert catalog.service("notify").callers == ("gateway",)  # the notices of orders queued under overload
 
 
 def test_a_removed_call_leaves_no_caller_behind() -> None:

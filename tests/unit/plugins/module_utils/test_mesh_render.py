@@ -197,7 +197,11 @@ def test_authorization_allows_only_the_callers(name: str, principals: list[str])
 
 
 def test_no_callers_means_an_empty_allow_that_denies_all() -> None:
-    assert one("AuthorizationPolicy", "notify")["spec"]["rules"] == []
+    raw = json.loads(json.dumps(RAW))
+    raw["services"]["gateway"]["calls"].remove("notify")
+    objects = render(mesh_catalog.load(raw), RenderOptions(image="x/s:1", store_image="x/r:7"))
+    (policy,) = [o for o in objects if o["kind"] == "AuthorizationPolicy" and o["metadata"]["name"] == "notify"]
+    assert policy["spec"]["rules"] == []
 
 
 def test_sidecar_egress_is_only_what_the_service_calls() -> None:

@@ -31,6 +31,7 @@ def test_the_lab_serves_two_hundred_tenants_and_the_sample_lists_its_own() -> No
         ([{"appid": "wxABC", "name": "Tea"}], "services_tenants[0].appid: 'wxABC' is not a mini-program appid"),
         ([{"appid": A, "name": "Tea"}, {"appid": A, "name": "Tea 2"}], "services_tenants[1].appid: " + A + " is listed twice"),
         ([{"appid": A, "name": " "}], "services_tenants[0].name: ' '; give the merchant's name"),
+        ([{"appid": A, "name": "T" * 121}], "services_tenants[0].name: 'TTT"),
     ],
 )  # fmt: skip
 def test_a_bad_tenant_list_is_refused_naming_the_entry_and_the_fix(raw: object, message: str) -> None:
@@ -43,8 +44,8 @@ def test_the_keys_document_holds_each_tenants_two_keys() -> None:
     tenants = tenancy.load([{"appid": A, "name": "Tea"}, {"appid": B, "name": "Noodles"}])
     document = json.loads(tenancy.keys_document(tenants, [KEY + "1", KEY + "2"], [KEY + "3", KEY + "4"]))
     assert document == {
-        A: {"session_key": KEY + "1", "platform_secret": KEY + "3"},
-        B: {"session_key": KEY + "2", "platform_secret": KEY + "4"},
+        A: {"name": "Tea", "session_key": KEY + "1", "platform_secret": KEY + "3"},
+        B: {"name": "Noodles", "session_key": KEY + "2", "platform_secret": KEY + "4"},
     }
 
 

@@ -91,22 +91,3 @@ def test_the_window_is_symmetric() -> None:
         else:
             with pytest.raises(domain.AuthError, match="more than 300 s"):
                 domain.check_request(key, request, NOW, 300)
-
-
-def test_token_bucket_allows_its_burst_then_its_rate() -> None:
-    bucket = domain.TokenBucket(rate=2, burst=3)
-    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]
-    assert bucket.take(0.5) is True
-    assert bucket.take(0.5) is False
-
-
-def test_breaker_opens_half_opens_once_and_closes_on_success() -> None:
-    breaker = domain.Breaker(failures_to_open=2, open_s=10)
-    breaker.record(False, 0)
-    assert breaker.state is domain.BreakerState.CLOSED
-    breaker.record(False, 1)
-    assert (breaker.state, breaker.allow(5)) == (domain.BreakerState.OPEN, False)
-    assert (breaker.allow(11), breaker.allow(11)) == (True, False)
-    assert breaker.state is domain.BreakerState.HALF_OPEN
-    breaker.record(True, 12)
-    assert (breaker.state, breaker.allow(12)) == (domain.BreakerState.CLOSED, True)

@@ -104,7 +104,9 @@ def test_gateway_refuses_to_start_on_a_tenants_file_that_does_not_validate(
     make_client: Callable[..., TestClient], upstreams: dict[str, Running], tmp_path: Path
 ) -> None:
     bad = tmp_path / "tenants.json"
-    bad.write_text(json.dumps({TENANT_A: {"session_key": "short", "platform_secret": secrets.token_hex(32)}}))
+    bad.write_text(
+        json.dumps({TENANT_A: {"name": "Tea", "session_key": "short", "platform_secret": secrets.token_hex(32)}})
+    )
     with pytest.raises(ValueError, match=f"{TENANT_A}.session_key: String should have at least 32 characters"):
         make_client("gateway", upstreams=_urls(upstreams), tenants_file=bad)
 

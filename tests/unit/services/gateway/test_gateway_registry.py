@@ -23,7 +23,9 @@ from fastapi.testclient import TestClient
 from miniapp_services.clients.signed import login
 from miniapp_services.gateway import domain, registry
 from miniapp_services.gateway.registry import HEALTH_TTL_S, P0_INTERVAL_S
+from miniapp_services.kit import registration
 from miniapp_services.kit.etcd import Etcd
+from miniapp_services.kit.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[4]
 CLOSED = "http://127.0.0.1:1"
@@ -172,3 +174,64 @@ def test_an_instance_frozen_past_its_lease_registers_again(etcd: str, database: 
     finally:
         product.process.send_signal(signal.SIGCONT)
         product.stop()
+
+
+def test_a_namespace_admits_its_cap_of_instances_and_refuses_one_more_naming_them(etcd: str) -> None:
+    def settings(addr: str) -> Settings:
+        return Settings(
+            service="product", database_url="postgresql+asyncpg://u:p@127.0.0.1:1/db", registry_endpoint=etcd,
+            registry_namespace="capped", registry_instance_cap=2, registry_advertise=addr, registry_lease_ttl_s=30,
+        )  # fmt: skip
+
+    async def run() -> None:
+        first, second = (
+            registration.registered(settings("10.0.0.1:8080")),
+            registration.registered(settings("10.0.0.2:8080")),
+        )
+        async with first, second:
+            with pytest.raises(registration.RegistryFull) as refused:
+                async with registration.registered(settings("10.0.0.3:8080")):
+                    pytest.fail("a third instance started in a namespace capped at two")
+            message = str(refused.value)
+            for named in ("'capped'", "cap of 2", "MINIAPP_REGISTRY_INSTANCE_CAP", "10.0.0.1:8080", "10.0.0.2:8080"):
+                assert named in message
+            async with httpx.AsyncClient(timeout=3) as client:
+                keys = (await Etcd(client, etcd).get_prefix("/services/product/10.0.0."))[0]
+            assert sorted(keys) == ["/services/product/10.0.0.1:8080", "/services/product/10.0.0.2:8080"]
+        # Both stopped cleanly: their slots are free again at once, not after their leases' TTL.
+        async with (
+            registration.registered(settings("10.0.0.3:8080")),
+            registration.registered(settings("10.0.0.4:8080")),
+        ):
+            pass
+
+    asyncio.run(run())
+
+
+def test_instances_starting_at_once_never_exceed_the_cap(etcd: str) -> None:
+    def settings(n: int) -> Settings:
+        return Settings(
+            service="cart", database_url="postgresql+asyncpg://u:p@127.0.0.1:1/db", registry_endpoint=etcd,
+            registry_namespace="race", registry_instance_cap=3, registry_advertise=f"10.1.0.{n}:8080",
+        )  # fmt: skip
+
+    async def one(n: int, done: asyncio.Event) -> bool:
+        try:
+            async with registration.registered(settings(n)):
+                await done.wait()
+                return True
+        except registration.RegistryFull:
+            return False
+
+    async def run() -> list[bool]:
+        done = asyncio.Event()
+        tasks = [asyncio.create_task(one(n, done)) for n in range(8)]
+        await asyncio.sleep(2)
+        async with httpx.AsyncClient(timeout=3) as client:
+            held = (await Etcd(client, etcd).get_prefix(registration.slots_prefix("race")))[0]
+        done.set()
+        results = await asyncio.gather(*tasks)
+        assert len(held) == 3, held
+        return results
+
+    assert sorted(asyncio.run(run())) == [False] * 5 + [True] * 3

@@ -22,6 +22,7 @@ from miniapp_services.gateway import tenant_config
 from miniapp_services.gateway.domain import Nonce, TenantRate
 from miniapp_services.gateway.infrastructure import RedisNonceStore
 from miniapp_services.gateway.tenant_config import DEFAULTS, TenantConfigs, key_of
+from miniapp_services.gateway.tenants import TenantKeys
 from miniapp_services.kit.etcd import Etcd
 
 KEY_A = key_of(TENANT_A)
@@ -135,9 +136,11 @@ def test_the_gateway_follows_the_centre_limits_the_tenant_and_no_other(
             200: 6
         }
         metrics = gateway.get("/metrics").text
-        assert f'miniapp_tenant_requests_total{{outcome="limited",service="gateway",tenant="{TENANT_A}"}} 3.0' in (
-            metrics
-        )
+        count = 'miniapp_tenant_request_duration_seconds_count{{outcome="{}",service="gateway",tenant="{}"}} {}'
+        assert count.format("limited", TENANT_A, "3.0") in metrics
+        assert count.format("ok", TENANT_A, "3.0") in metrics
+        assert count.format("ok", TENANT_B, "6.0") in metrics
+        assert 'outcome="limited",service="gateway",tenant="' + TENANT_B not in metrics
         centre(KEY_A, "rate_limit_rps: 1000\nfeatures: {seckill: off, checkin: sometimes}")
         time.sleep(0.5)  # several refreshes: the refused document changes nothing
         assert configs.of(TENANT_A).rate_limit_rps == 0.2
@@ -160,6 +163,7 @@ def test_the_inventory_check_knows_the_fields_the_gateway_reads() -> None:
     assert tuple(tenant_config.TenantConfig.model_fields) == tenancy.CONFIG_FIELDS
     assert get_args(tenant_config.Feature) == tenancy.FEATURES
     assert tenancy.NOTICE_FIELDS == tenant_config.NOTICE_FIELDS
+    assert TenantKeys.model_fields["name"].metadata[-1].max_length == tenancy.NAME_MAX
     assert (tenancy.CONFIG_PREFIX, tenancy.CONFIG_DOCUMENT) == (tenant_config.PREFIX, tenant_config.DOCUMENT)
     config = {"rate_limit_rps": 50, "rate_burst": 80, "features": {"seckill": False},
               "fallback_page": "https://cdn.example.com/tea", "notice_template": "{merchant}: order {order_id}"}  # fmt: skip

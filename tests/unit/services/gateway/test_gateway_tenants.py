@@ -48,9 +48,13 @@ def test_a_removed_tenant_is_gone_at_the_next_check_and_a_bad_rewrite_changes_no
     ("document", "message"),
     [
         ({}, "no tenants; list at least one in services_tenants"),
-        ({"wxBAD": {"session_key": "k" * 64, "platform_secret": "p" * 64}}, "wxBAD: String should match pattern"),
-        ({A: {"session_key": "k" * 64}}, f"{A}.platform_secret: Field required"),
-        ({A: {"session_key": "k" * 64, "platform_secret": "p" * 64, "extra": 1}}, f"{A}.extra: Extra inputs"),
+        (
+            {"wxBAD": {"name": "Tea", "session_key": "k" * 64, "platform_secret": "p" * 64}},
+            "wxBAD: String should match",
+        ),
+        ({A: {"name": "Tea", "session_key": "k" * 64}}, f"{A}.platform_secret: Field required"),
+        ({A: {"session_key": "k" * 64, "platform_secret": "p" * 64}}, f"{A}.name: Field required"),
+        ({A: {"name": "Tea", "session_key": "k" * 64, "platform_secret": "p" * 64, "extra": 1}}, f"{A}.extra: Extra"),
     ],
 )
 def test_a_tenants_file_that_does_not_validate_is_refused_naming_the_field(
