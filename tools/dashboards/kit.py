@@ -39,6 +39,12 @@ def _targets(panel: P, queries: Iterable[Q]) -> P:
     return panel
 
 
+def or_zero(expr: str, like: str) -> str:
+    """expr, and 0 for each series of `like` it has none for: a panel shows 0, not no data, where nothing
+    happened (no 5xx, no refusals)."""
+    return f"{expr}\nor {like} * 0"
+
+
 def timeseries(title: str, unit: str, *queries: Q, description: str = "") -> TimeseriesPanel:
     panel = TimeseriesPanel().title(title).description(description).unit(unit).datasource(PROMETHEUS).min(0)
     return _targets(panel, queries)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.dashboards.kit import Q, dashboard, logs, timeseries, variable
+from tools.dashboards.kit import Q, dashboard, logs, or_zero, timeseries, variable
 
 INBOUND = 'cluster_name=~"inbound\\\\|.*", namespace=~"$namespace", app=~"$app"'
 OUTBOUND = 'cluster_name=~"outbound\\\\|.*", namespace=~"$namespace", app=~"$app"'
@@ -24,9 +24,10 @@ def _breaker_state() -> str:
 
 
 def build() -> dict[str, Any]:
-    errors = (
+    errors = or_zero(
         f'sum by (app, version) (rate(envoy_cluster_upstream_rq{{{INBOUND}, response_code_class="5xx"}}'
-        "[$__rate_interval]))\nor " + REQUESTS + " * 0"
+        "[$__rate_interval]))",
+        REQUESTS,
     )
     share = (
         REQUESTS + f"\n/ ignoring (version) group_left\nsum by (app) (rate(envoy_cluster_upstream_rq_total{{{INBOUND}}}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.dashboards.kit import Q, dashboard, timeseries, variable
+from tools.dashboards.kit import Q, dashboard, or_zero, timeseries, variable
 
 METRIC = "miniapp_tenant_request_duration_seconds"
 TOP = 10
@@ -19,7 +19,7 @@ def _rate(selector: str, by: str = "tenant") -> str:
 def _share(outcome: str, selector: str) -> str:
     """A share of the tenants' requests; 0 (not no data) for a tenant with none of that outcome."""
     part = _rate(f'{selector}, outcome="{outcome}"')
-    return f"({part}\nor {_rate(selector)} * 0)\n/ {_rate(selector)}"
+    return f"({or_zero(part, _rate(selector))})\n/ {_rate(selector)}"
 
 
 def _p99(selector: str) -> str:

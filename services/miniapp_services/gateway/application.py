@@ -103,13 +103,13 @@ async def guarded(
     try:
         result = await call()
     except Unavailable:
-        guard.breaker.record(False, clock() - started, clock())
+        guard.breaker.record(False, started, clock())
         return await fallback(Fallback.CALL_FAILED), True
     except DomainError:
-        guard.breaker.record(True, clock() - started, clock())
+        guard.breaker.record(True, started, clock())
         raise
     except BaseException:
         guard.breaker.abandon(clock())
         raise
-    guard.breaker.record(True, clock() - started, clock())
+    guard.breaker.record(True, started, clock())
     return result, False

@@ -73,9 +73,10 @@ class Breaker:
             return True
         return False
 
-    def record(self, ok: bool, rt_s: float, now: float) -> None:
-        """A completed call: the probe's outcome decides a half-open breaker; a closed one counts it."""
-        bad = self.rule.bad(ok, rt_s)
+    def record(self, ok: bool, started: float, now: float) -> None:
+        """A call started at `started` completed now: the probe's outcome decides a half-open breaker; a closed
+        one counts it."""
+        bad = self.rule.bad(ok, now - started)
         if self.state is BreakerState.HALF_OPEN:
             self._open(now) if bad else self._close()
             return

@@ -146,8 +146,13 @@ async def background(app: FastAPI) -> None:
     """The gateway's loops for its lifetime: rules reload, queued-order drain, with a config centre the tenants'
     configuration and, with a registry, following and probing its instances. (Nonces and tenants' buckets expire
     in their store by themselves.)"""
-    loops = [_every(_reload_s(app), _reload_rules, app), _every(REPLICAS_EVERY_S, _count_replicas, app), _drain(app)]
     settings = app.state.settings
+    # Alone until the store says otherwise; the rules' first load already takes this share.
+    app.state.replicas = 1
+    app.state.replicas_seen = RedisReplicas(
+        app.state.stores["nonces"], f"{socket.gethostname()}:{os.getpid()}", REPLICA_TTL_S
+    )
+    loops = [_every(_reload_s(app), _reload_rules, app), _every(REPLICAS_EVERY_S, _count_replicas, app), _drain(app)]
     # The etcd clients stream watches over httpx; the request path uses the aiohttp session.
     centre_tls = tenant_config.tls(settings.config_tls_dir)
     async with httpx.AsyncClient(timeout=10) as client, httpx.AsyncClient(timeout=5, verify=centre_tls) as centre:
@@ -226,7 +231,7 @@ async def _reload_rules(app: FastAPI) -> None:
         _log.error("degradation rules refused, keeping the current ones: %s", err)
         return
     # Unchanged rules keep their state: an edit of one endpoint closes no other's open breaker.
-    app.state.guards = guards(rules, getattr(app.state, "guards", {}), getattr(app.state, "replicas", 1))
+    app.state.guards = guards(rules, getattr(app.state, "guards", {}), app.state.replicas)
     for name, guard in app.state.guards.items():
         app.state.metrics.breaker_state(name, guard.breaker.state.value, STATES)
     app.state.metrics.rules_reloads.labels("gateway", "loaded").inc()
@@ -236,11 +241,6 @@ async def _reload_rules(app: FastAPI) -> None:
 async def _count_replicas(app: FastAPI) -> None:
     """How many gateway replicas share the per-service rates now; each then takes its share. With the store out of
     reach the last count stays."""
-    if not hasattr(app.state, "replicas_seen"):
-        app.state.replicas = 1
-        app.state.replicas_seen = RedisReplicas(
-            app.state.stores["nonces"], f"{socket.gethostname()}:{os.getpid()}", REPLICA_TTL_S
-        )
     try:
         live = await app.state.replicas_seen.live()
     except (RedisError, OSError) as err:

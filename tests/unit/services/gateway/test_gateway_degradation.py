@@ -38,7 +38,7 @@ def _calls(breaker: Breaker, outcomes: str, now: float, rt_s: float = 0.01) -> N
     """Record completed calls: 'o' ok, 'x' failed."""
     for outcome in outcomes:
         assert breaker.allow(now)
-        breaker.record(outcome == "o", rt_s, now)
+        breaker.record(outcome == "o", now - rt_s, now)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_a_successful_probe_closes_and_resets_the_counts() -> None:
     breaker = Breaker(DESIGN)
     _calls(breaker, "o" * 9 + "x" * 11, now=100.0)
     assert breaker.allow(130.0)
-    breaker.record(True, 0.01, 130.0)
+    breaker.record(True, 129.99, 130.0)
     assert (breaker.state, breaker.total, breaker.bad) == (CLOSED, 0, 0)
     _calls(breaker, "x" * 19, now=130.5)  # counts began anew: 19 calls are below the minimum
     assert breaker.state is CLOSED
@@ -111,7 +111,7 @@ def test_a_failed_probe_opens_for_another_window() -> None:
     breaker = Breaker(DESIGN)
     _calls(breaker, "x" * 20, now=100.0)
     assert breaker.allow(131.0)
-    breaker.record(False, 0.01, 131.0)
+    breaker.record(False, 130.99, 131.0)
     assert (breaker.state, breaker.retry_at) == (OPEN, 161.0)
     assert not breaker.allow(160.0)
     assert breaker.allow(161.0)
@@ -120,7 +120,7 @@ def test_a_failed_probe_opens_for_another_window() -> None:
 def test_an_abandoned_probe_opens_again_and_a_late_answer_changes_nothing() -> None:
     breaker = Breaker(DESIGN)
     _calls(breaker, "x" * 20, now=100.0)
-    breaker.record(True, 0.01, 100.5)  # a call admitted before the breaker opened
+    breaker.record(True, 100.49, 100.5)  # a call admitted before the breaker opened
     assert breaker.state is OPEN
     assert breaker.allow(130.0)
     breaker.abandon(130.2)
