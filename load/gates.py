@@ -7,7 +7,7 @@ Together they are the exit code of `python -m load.handover`. The evidence is ga
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from load.settings import Slo
@@ -142,27 +142,6 @@ class JourneyStats:
     failures: int
     p50_ms: float
     p99_ms: float
-
-
-def drill_window(fault_on: float, fault_off: float, delay_ms: int, tick_s: float = 1.0) -> tuple[float, float]:
-    """The span of Locust's history whose requests the fault drill may have touched. Locust stamps each history
-    row with the whole second it is written in, so a row holds up to tick_s more than its stamp says; and the
-    requests the fault slowed finish up to delay_ms after it is removed. Without the margins, the drill's first
-    503 (in the second the fault went on) was counted against the journeys' 0.5 % instead of the breaker's 5 %."""
-    return fault_on - tick_s, fault_off + delay_ms / 1000 + tick_s
-
-
-def outside(stats: list[JourneyStats], inside: dict[str, tuple[int, int]]) -> list[JourneyStats]:
-    """Each journey's counts without the (requests, failures) made inside a window: the fault drill's, whose
-    client errors the circuit-breaking gate judges against its own bound. p99 stays the whole run's."""
-    return [
-        replace(
-            s,
-            requests=s.requests - inside.get(s.journey, (0, 0))[0],
-            failures=s.failures - inside.get(s.journey, (0, 0))[1],
-        )
-        for s in stats
-    ]
 
 
 def slo_gate(stats: list[JourneyStats], slos: dict[str, Slo], scope: str = "") -> Gate:

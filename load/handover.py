@@ -24,16 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from lab.mesh import state
-from load import evidence, gates, locust_stats, per_tenant, report, tenants, traffic
+from load import evidence, gates, locust_stats, per_tenant, report, samples, tenants, traffic
 from load.drill import DatabaseFailover, Drill, product_sample
 from load.journeys import Catalogue
-from load.settings import CATALOGUE_ENV, ENV, LoadSettings
+from load.settings import CATALOGUE_ENV, ENV, LoadSettings, Slo
 
 ROOT = Path(__file__).resolve().parents[1]
-# make lab's smoke: a short day whose peak stays at a third or less of the highest rate the lab holds within
-# the journeys' objectives (make bench-load, docs/benchmarks.md), so that it passes with margin.
-# The database failover is left to make load's full day and make mesh-test's drill: in a 90 s day of some 800
-# requests, the 3 s without a primary holds more than 1 % of them, so the run's p99 would measure the drill.
+# make lab's smoke: a short day whose peak stays well below the highest rate the lab holds within the
+# journeys' objectives (make bench-load, docs/benchmarks.md): 0.20 of it on one VM here, 0.37 on the slowest.
+# The database failover is left to make load's full day and make mesh-test's drill: the journeys' objectives
+# are judged on the requests outside the drills, and in a 90 s day its 30 s window beside the fault's would
+# leave too few of them.
 SMOKE: dict[str, Any] = {
     "day_s": 90,
     "peak_rps": 30,
@@ -99,7 +100,7 @@ def run_locust(settings: LoadSettings, catalogue: Catalogue, started: threading.
 def main(argv: list[str] | None = None) -> int:
     settings, catalogue = parse(sys.argv[1:] if argv is None else argv)
     settings.out.mkdir(parents=True, exist_ok=True)
-    per_tenant.clear(settings.out)
+    samples.clear(settings.out)
     print(settings.replay.describe(), flush=True)
     began = time.time()
     result = _remote_run(settings, catalogue) if catalogue is not None else _lab_run(settings)
@@ -116,7 +117,8 @@ def _common(settings: LoadSettings, started_at: float) -> dict[str, Any]:
     def hour(t: float) -> float:
         return (t - started_at) / settings.day_s * 24
 
-    stats = locust_stats.journeys(settings.out / "locust_stats.csv", traffic.JOURNEYS)
+    seen = samples.read(settings.out)
+    stats = samples.journeys(seen, traffic.JOURNEYS)
     return {
         "target": str(settings.target),
         "settings": json.loads(settings.model_dump_json()),
@@ -125,6 +127,7 @@ def _common(settings: LoadSettings, started_at: float) -> dict[str, Any]:
         "started": datetime.fromtimestamp(started_at, UTC).isoformat(timespec="seconds"),
         "timeline": [vars(t) | {"hour": hour(t.t)} for t in ticks],
         "ticks": ticks,
+        "samples": seen,
         "stats": stats,
         "slo": gates.slo_gate(stats, settings.slos),
         "hour": hour,
@@ -170,9 +173,9 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     breaker = _breaker(settings, common, drill)
     memory = gates.memory_gate(sampler.memory_peaks(), sampler.pod_peaks, sampler.failure)
     invariants = gates.invariants_gate(*evidence.saga_invariants())
-    windows = [_window(settings, drill), _failover_window(settings, failover)]
+    windows = [_window(drill), _failover_window(settings, failover)]
     judged = [breaker, _failover(settings, common, failover), canary, memory,
-              _slo_outside_drills(settings, common, windows), _noisy(settings), invariants]  # fmt: skip
+              _slo_outside_drills(common, settings.slos, windows), _noisy(settings), invariants]  # fmt: skip
     result = _result(common, judged)
     result["breaker_timeline"] = evidence.breaker_timeline(sampler.samples, common["hour"])
     result["fault_window_hours"] = [common["hour"](drill.fault_on or 0), common["hour"](drill.fault_off or 0)]
@@ -200,16 +203,17 @@ def _canary(
     return gates.canary_gate(weights, counts, settings.canary_min_sample, tagged, canary, confirmation=fresh)
 
 
-def _window(settings: LoadSettings, drill: Drill) -> tuple[float, float]:
+def _window(drill: Drill) -> samples.Window:
+    """From the fault going on to its removal: a request that overlaps it may have met the slow replica."""
     if drill.fault_on is None or drill.fault_off is None:
         return 0, 0
-    return gates.drill_window(drill.fault_on, drill.fault_off, settings.fault_delay_ms)
+    return drill.fault_on, drill.fault_off
 
 
-def _failover_window(settings: LoadSettings, failover: DatabaseFailover) -> tuple[float, float]:
+def _failover_window(settings: LoadSettings, failover: DatabaseFailover) -> samples.Window:
     if failover.stopped_at is None:
         return 0, 0
-    return gates.drill_window(failover.stopped_at, failover.stopped_at + settings.db_failover_window_s, 0)
+    return failover.stopped_at, failover.stopped_at + settings.db_failover_window_s
 
 
 def _failover(settings: LoadSettings, common: dict[str, Any], failover: DatabaseFailover) -> gates.Gate:
@@ -220,9 +224,9 @@ def _failover(settings: LoadSettings, common: dict[str, Any], failover: Database
             "not run in this replay (db_failover_at unset, as in the smoke; make load runs it)",
             evaluated=False,
         )
-    window = _failover_window(settings, failover)
-    requests, failures = locust_stats.between(common["ticks"], *window)
-    last = locust_stats.last_failure(common["ticks"], *window)
+    during = samples.inside(common["samples"], _failover_window(settings, failover))
+    requests, failures = samples.failures(during)
+    last = max((s.end for s in during if s.failed), default=None)
     return gates.failover_gate(
         gates.FailoverEvidence(
             healthy_before=failover.healthy_before,
@@ -243,25 +247,21 @@ def _failover(settings: LoadSettings, common: dict[str, Any], failover: Database
     )
 
 
-def _slo_outside_drills(
-    settings: LoadSettings, common: dict[str, Any], windows: list[tuple[float, float]]
-) -> gates.Gate:
-    """The journeys' error rates outside the drills' windows, whose errors the breaker and failover gates bound."""
-    history = settings.out / "locust_stats_history.csv"
-    inside = dict.fromkeys(traffic.JOURNEYS, (0, 0))
-    for window in windows:
-        found = locust_stats.journeys_between(history, traffic.JOURNEYS, *window)
-        inside = {j: (inside[j][0] + found[j][0], inside[j][1] + found[j][1]) for j in inside}
-    requests, failures = (sum(counts) for counts in zip(*inside.values(), strict=True))
+def _slo_outside_drills(common: dict[str, Any], slos: dict[str, Slo], windows: list[samples.Window]) -> gates.Gate:
+    """The journeys' p99 and error rates over the requests that overlap no drill: the breaker and failover gates
+    judge those (a 200 ms slow replica and a stopped primary are what the drills are for)."""
+    during = [s for s in common["samples"] if s.name in traffic.JOURNEYS and any(s.overlaps(w) for w in windows)]
+    requests, failures = samples.failures(during)
+    slowest = samples.percentile(sorted(s.ms for s in during), 0.99)
     scope = (
-        f"errors counted outside the drills ({requests} requests, {failures} failed, judged by circuit breaking "
-        "and database failover)"
+        f"judged outside the drills ({requests} requests overlapped them, {failures} failed, p99 {slowest} ms: "
+        "circuit breaking and database failover judge those)"
     )
-    return gates.slo_gate(gates.outside(common["stats"], inside), settings.slos, scope)
+    return gates.slo_gate(samples.journeys(samples.outside(common["samples"], windows), traffic.JOURNEYS), slos, scope)
 
 
 def _breaker(settings: LoadSettings, common: dict[str, Any], drill: Drill) -> gates.Gate:
-    requests, failures = locust_stats.between(common["ticks"], *_window(settings, drill))
+    requests, failures = samples.failures(samples.inside(common["samples"], _window(drill)))
     first, last = drill.breaker_at_on, drill.breaker_at_end
     return gates.breaker_gate(
         gates.BreakerEvidence(
@@ -297,13 +297,13 @@ def _noisy(settings: LoadSettings) -> gates.Gate:
 
 
 def _result(common: dict[str, Any], judged: list[gates.Gate]) -> dict[str, Any]:
-    keep = {k: v for k, v in common.items() if k not in ("ticks", "stats", "slo", "hour")}
+    keep = {k: v for k, v in common.items() if k not in ("ticks", "samples", "stats", "slo", "hour")}
     return keep | {"gates": [vars(g) for g in judged]}
 
 
 def _tenants(settings: LoadSettings) -> dict[str, Any]:
     """The report's per-tenant rows (the noisy neighbour first, then the largest) and how many tenants were seen."""
-    figures = per_tenant.merged(settings.out, settings.day_s)
+    figures = per_tenant.merged(samples.read(settings.out), settings.day_s)
     drilled = tenants.noisy(settings.tenants)
     rows = per_tenant.shown(figures, drilled.appid if drilled else None)
     return {"tenants": [vars(f) for f in rows], "tenants_seen": len(figures)}

@@ -1,8 +1,10 @@
-"""Locust's CSV statistics (--csv PREFIX --csv-full-history) as the gates and the report need them.
+"""Locust's CSV statistics (--csv PREFIX --csv-full-history) as the report, the noisy-neighbour gate and the
+capacity benchmark need them (the other gates read every request's record, load/samples.py).
 
 Locust keys its statistics by method and name; requests are named by journey, so one journey has a row per
 method. Counts add up; a journey's p99 is taken as the largest p99 of its rows, an upper bound of the p99
-of all its requests (no more than 1 % of each row, hence of their union, lies above it).
+of all its requests (no more than 1 % of each row, hence of their union, lies above it): the capacity
+benchmark's steps are judged on that bound, the stricter reading.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 
 from load.gates import JourneyStats
@@ -109,33 +110,3 @@ def timelines(history_csv: Path) -> dict[tuple[str, str], list[Tick]]:
 
 def timeline(history_csv: Path) -> list[Tick]:
     return timelines(history_csv).get(("", "Aggregated"), [])
-
-
-def journeys_between(history_csv: Path, names: tuple[str, ...], start: float, end: float) -> dict[str, tuple[int, int]]:
-    """(requests, failures) of each journey, all its methods together, made between two epoch times."""
-    found = dict.fromkeys(names, (0, 0))
-    for (_method, name), ticks in timelines(history_csv).items():
-        if name in found:
-            requests, failures = between(ticks, start, end)
-            found[name] = (found[name][0] + requests, found[name][1] + failures)
-    return found
-
-
-def between(ticks: list[Tick], start: float, end: float) -> tuple[int, int]:
-    """(requests, failures) made between two epoch times, from the cumulative counters."""
-
-    def at(t: float) -> Tick | None:
-        before = [k for k in ticks if k.t <= t]
-        return before[-1] if before else None
-
-    first, last = at(start), at(end)
-    if last is None:
-        return 0, 0
-    base = (first.requests, first.failures) if first else (0, 0)
-    return last.requests - base[0], last.failures - base[1]
-
-
-def last_failure(ticks: list[Tick], start: float, end: float) -> float | None:
-    """The stamp of the last second between two epoch times in which a request failed (None: none did)."""
-    failed = [b.t for a, b in pairwise(ticks) if start <= b.t <= end and b.failures > a.failures]
-    return failed[-1] if failed else None

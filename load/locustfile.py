@@ -3,7 +3,7 @@ LoadTestShape that follows the diurnal curve compressed into settings.day_s.
 
 Run by `python -m load.handover` (which seeds the catalogue, injects the fault and judges the gates); on its
 own: `MINIAPP_LOAD_SETTINGS='{...}' locust -f load/locustfile.py --headless`. Requests are named by
-journey, so Locust's per-name statistics are the per-journey p99 and error rates the gates read.
+journey; every request is also recorded (load/samples.py), which is what the gates read.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from collections.abc import Callable
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.env import Environment
 
-from load import per_tenant, tenants, traffic
+from load import samples, tenants, traffic
 from load.journeys import JOURNEYS, Catalogue, Journey, Reply, Step, Visit
 from load.settings import CATALOGUE_ENV, from_environment
 from miniapp_services.clients.signed import SignedSession
 
 SETTINGS = from_environment()
 _START = {"t": time.monotonic()}
-RECORDER = per_tenant.Recorder()
+RECORDER = samples.Recorder()
 
 
 def _catalogue() -> Catalogue:
@@ -42,17 +42,25 @@ def _started(environment: Environment, **_kwargs: object) -> None:
 
 
 @events.request.add_listener  # type: ignore[untyped-decorator]
-def _per_tenant(
-    context: dict[str, str], response_time: float, response: object, exception: object, **_: object
+def _record(
+    name: str,
+    context: dict[str, str],
+    response_time: float,
+    response: object,
+    exception: object,
+    start_time: float | None = None,
+    **_: object,
 ) -> None:
-    """Each request's tenant, time and outcome (the users name the tenant in the request's context)."""
-    tenant = context.get("tenant")
-    if tenant is not None:
-        RECORDER.record(tenant, response_time, getattr(response, "status_code", 0) or 0, exception is not None)
+    """Each request's name, tenant (the users name it in the request's context), start, time and outcome."""
+    started = time.time() - response_time / 1000 if start_time is None else start_time
+    status = getattr(response, "status_code", 0) or 0
+    RECORDER.record(
+        samples.Sample(name, context.get("tenant", ""), started, round(response_time), status, exception is not None)
+    )
 
 
 @events.test_stop.add_listener  # type: ignore[untyped-decorator]
-def _write_per_tenant(**_kwargs: object) -> None:
+def _write_samples(**_kwargs: object) -> None:
     RECORDER.write(SETTINGS.out, os.getpid())
 
 

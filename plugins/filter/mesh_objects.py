@@ -37,8 +37,8 @@ options:
     default: ""
   site:
     description:
-      - The hosts outside the cluster the pods reach, each C({hosts, port}): C(database) (every service) and
-        C(config_centre) (the site's etcd, for the gateway: it then reads its endpoints and client certificate from
+      - The hosts outside the cluster the pods reach, each C({hosts, port}), are C(database) (every service) and
+        C(config_centre) (the site's etcd, for the gateway, which then reads its endpoints and client certificate from
         the Secret C(gateway-config-centre)). Each gets a ServiceEntry in its users' namespaces and a place in their
         Sidecar's egress, as REGISTRY_ONLY egress requires. Unset or without hosts, none.
     type: dict

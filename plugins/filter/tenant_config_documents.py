@@ -11,8 +11,8 @@ name: tenant_config_documents
 short_description: The config centre's documents, one per tenant with a configuration
 version_added: 0.3.0
 description:
-  - Checks C(services_tenants) and returns key -> document for every tenant with a C(config):
-    C(/config/<appid>/app.yaml) holding its rate limit, feature switches, fallback page and notice template (the
+  - Checks C(services_tenants) and returns key -> document for every tenant with a C(config),
+    C(/config/<appid>/app.yaml), holding its rate limit, feature switches, fallback page and notice template (the
     gateway reads them; a tenant without one runs on its defaults). A field that does not validate fails the
     run, naming the tenant's entry and the field.
 options:

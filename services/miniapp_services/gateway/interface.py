@@ -39,10 +39,10 @@ from miniapp_services.gateway.tenants import APPID_PATTERN, Tenants
 from miniapp_services.kit import signing
 from miniapp_services.kit.app import connection
 from miniapp_services.kit.edge import TENANT_STATE
-from miniapp_services.kit.errors import Conflict, Degraded, DomainError, Forbidden, NotFound, Unavailable
+from miniapp_services.kit.errors import Conflict, Degraded, DomainError, Forbidden, NotFound, Unavailable, refusals
 from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.outbound import Reply, Upstream
-from miniapp_services.kit.types import Ident, IdentPath
+from miniapp_services.kit.types import Ident, IdentPath, Text
 
 _log = logging.getLogger(__name__)
 DEGRADED = "x-miniapp-degraded"  # says which fallback answered
@@ -132,7 +132,7 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     appid: str = Field(pattern=APPID_PATTERN, description="the merchant's mini-program the user logs in to")
     code: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
-    nickname: str = Field(default="mini-program user", min_length=1, max_length=32)
+    nickname: Text = Field(default="mini-program user", min_length=1, max_length=32)
 
 
 class LoginOut(BaseModel):
@@ -362,8 +362,8 @@ class ClaimIn(BaseModel):
 
 def router() -> APIRouter:
     """Login is public; every other route is Admitted (headers first) and depends on the session."""
-    public = APIRouter(prefix="/api", tags=["gateway"])
-    api = APIRouter(prefix="/api", tags=["gateway"], route_class=Admitted)
+    public = APIRouter(prefix="/api", tags=["gateway"], responses=refusals(401, 429))
+    api = APIRouter(prefix="/api", tags=["gateway"], route_class=Admitted, responses=refusals(401, 403, 429))
     _browse_routes(public, api)
     _trade_routes(api)
     both = APIRouter()
@@ -453,7 +453,9 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         return Response(page, media_type=JSON)
 
     @api.get("/search")
-    async def search(request: Request, _user: User, q: Annotated[str, Query(min_length=1, max_length=128)]) -> Response:
+    async def search(
+        request: Request, _user: User, q: Annotated[Text, Query(min_length=1, max_length=128)]
+    ) -> Response:
         return _passed(await up(request, "search").send("GET", "/search", params={"q": q}))
 
     @api.get("/cart")

@@ -17,7 +17,7 @@ from sqlalchemy import MetaData
 
 from miniapp_services.kit.db import Connection, Database
 from miniapp_services.kit.edge import EdgeLimits, EdgeMiddleware
-from miniapp_services.kit.errors import DomainError
+from miniapp_services.kit.errors import DomainError, refusals
 from miniapp_services.kit.faults import FaultState, fault_router
 from miniapp_services.kit.health import probe_router
 from miniapp_services.kit.metrics import Metrics
@@ -132,7 +132,9 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     if spec.startup is not None:
         spec.startup(app)
     app.include_router(probe_router(spec.requires))
-    app.include_router(spec.router())
+    # Any operation may be refused by the edge before it runs (headers or body too large, overloaded) and by its
+    # domain through the one exception handler below (bad input, an unknown id, a conflict, a dependency down).
+    app.include_router(spec.router(), responses=refusals(400, 404, 409, 413, 431, 503))
     if settings.faults_enabled:
         app.include_router(fault_router())
     # Starlette types a handler as taking any Exception; ours takes the DomainError it is registered for.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from http import HTTPStatus
 
 
 class DomainError(Exception):
@@ -73,3 +74,33 @@ class TooManyRequests(DomainError):
 
     def headers(self) -> dict[str, str]:
         return {"retry-after": str(max(1, math.ceil(self.retry_after_s)))}
+
+
+# The one body every refusal has, a domain refusal's {msg, field, reason} or the edge's one line, as OpenAPI
+# documents it for the operations that can answer with it.
+REFUSAL_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "required": ["msg"],
+                    "properties": {
+                        "msg": {"type": "string"},
+                        "field": {"type": "string"},
+                        "reason": {"type": "string"},
+                    },
+                },
+                {"type": "string"},
+            ]
+        }
+    },
+}
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI responses for the refusals an operation can answer with (FastAPI's `responses`)."""
+    body = {"application/json": {"schema": REFUSAL_SCHEMA}}
+    return {status: {"description": HTTPStatus(status).phrase, "content": body} for status in statuses}

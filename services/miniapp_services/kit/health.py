@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 _DEPENDENCY_TIMEOUT_S = 0.3
@@ -16,7 +16,7 @@ def probe_router(required: tuple[str, ...]) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "not ready: the checks say which dependency failed"}})
     async def readyz(request: Request) -> JSONResponse:
         state = request.app.state
         checks: dict[str, str] = {}
@@ -30,7 +30,7 @@ def probe_router(required: tuple[str, ...]) -> APIRouter:
         ready = all(v == "ok" for v in checks.values()) and not state.draining
         return JSONResponse({"ready": ready, "draining": state.draining, "checks": checks}, 200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

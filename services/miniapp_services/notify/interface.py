@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit.app import connection, in_transaction
-from miniapp_services.kit.types import EntityId
+from miniapp_services.kit.types import EntityId, Text
 from miniapp_services.notify import application as app_
 from miniapp_services.notify.domain import Notification, Status
 from miniapp_services.notify.infrastructure import CHANNEL, LogOnlyProvider
@@ -28,8 +28,8 @@ _log = logging.getLogger(__name__)
 class NotificationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: EntityId
-    template: str = Field(min_length=1, max_length=32)
-    data: dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=DATA_VALUE_MAX)]] = Field(
+    template: Text = Field(min_length=1, max_length=32)
+    data: dict[Annotated[Text, Field(max_length=32)], Annotated[Text, Field(max_length=DATA_VALUE_MAX)]] = Field(
         max_length=10
     )
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit.app import connection, on_connection
 from miniapp_services.kit.rpc import rpc
-from miniapp_services.kit.types import Ident, IdentPath
+from miniapp_services.kit.types import Ident, IdentPath, Text
 from miniapp_services.product import application as app_
 from miniapp_services.product.domain import PRICE_MAX_CENTS, Product
 from miniapp_services.product.infrastructure import SqlProductRepository as Repo
@@ -19,7 +19,7 @@ from miniapp_services.proto import product_pb2, product_pb2_grpc
 
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=120)
+    title: Text = Field(min_length=1, max_length=120)
     price_cents: int = Field(ge=1, le=PRICE_MAX_CENTS)
     category: Ident
     on_sale: bool = True

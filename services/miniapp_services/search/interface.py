@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit.app import connection
 from miniapp_services.kit.errors import NotFound
-from miniapp_services.kit.types import Ident, IdentPath
+from miniapp_services.kit.types import Ident, IdentPath, Text
 from miniapp_services.search import application as app_
 from miniapp_services.search.domain import QUERY_MAX, Document
 from miniapp_services.search.infrastructure import SqlSearchIndex as Repo
@@ -17,7 +17,7 @@ from miniapp_services.search.infrastructure import SqlSearchIndex as Repo
 
 class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=120)
+    title: Text = Field(min_length=1, max_length=120)
     category: Ident
 
 
@@ -45,7 +45,7 @@ def router() -> APIRouter:
     @api.get("/search")
     async def search(
         request: Request,
-        q: Annotated[str, Query(min_length=1, max_length=QUERY_MAX * 2)],
+        q: Annotated[Text, Query(min_length=1, max_length=QUERY_MAX * 2)],
         category: Annotated[Ident | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=50)] = 10,
     ) -> list[HitOut]:

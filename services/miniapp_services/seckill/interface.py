@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit.app import connection
-from miniapp_services.kit.types import EntityId, Ident, IdentPath
+from miniapp_services.kit.types import EntityId, Ident, IdentPath, Instant
 from miniapp_services.seckill import application as app_
 from miniapp_services.seckill import domain
 from miniapp_services.seckill.domain import Event
@@ -26,8 +26,8 @@ class EventIn(BaseModel):
     sku: Ident
     price_cents: int = Field(ge=1, le=10_000_000)
     stock: int = Field(ge=1, le=1_000_000)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
 
 
 class EventOut(BaseModel):

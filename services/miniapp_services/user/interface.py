@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit.app import connection, on_connection
 from miniapp_services.kit.rpc import rpc
-from miniapp_services.kit.types import EntityIdPath, Ident, IdentPath
+from miniapp_services.kit.types import EntityIdPath, Ident, IdentPath, Text
 from miniapp_services.proto import user_pb2, user_pb2_grpc
 from miniapp_services.user import application as app_
 from miniapp_services.user.domain import NICKNAME_MAX, User
@@ -20,7 +20,7 @@ from miniapp_services.user.infrastructure import SqlUserRepository as Repo
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     openid: Ident
-    nickname: str = Field(min_length=1, max_length=NICKNAME_MAX)
+    nickname: Text = Field(min_length=1, max_length=NICKNAME_MAX)
 
 
 class UserOut(BaseModel):
@@ -36,7 +36,11 @@ def _out(user: User) -> UserOut:
 def router() -> APIRouter:
     api = APIRouter(tags=["user"])
 
-    @api.post("/users", status_code=status.HTTP_201_CREATED)
+    @api.post(
+        "/users",
+        status_code=status.HTTP_201_CREATED,
+        responses={200: {"description": "already registered", "model": UserOut}},
+    )
     async def register(body: RegisterIn, request: Request, response: Response) -> UserOut:
         async with connection(request) as conn:
             user, created = await app_.register(Repo(conn), body.openid, body.nickname)

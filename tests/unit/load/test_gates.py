@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from load import gates, locust_stats
+from load import gates
 from load.settings import Slo
 
 WEIGHTS = {"v1": 90, "v2": 10}
@@ -71,16 +71,6 @@ def test_slo_gate(browse: gates.JourneyStats, passed: bool, says: str) -> None:
     gate = gates.slo_gate([browse, gates.JourneyStats("checkin", 100, 0, 50, 200)], SLOS)
     assert gate.passed is passed
     assert says in gate.summary
-
-
-def test_errors_inside_the_drill_are_left_to_the_breaker_gate_and_the_scope_is_said() -> None:
-    stats = [gates.JourneyStats("browse", 1000, 12, 100, 900), gates.JourneyStats("checkin", 100, 0, 50, 200)]
-    assert not gates.slo_gate(stats, SLOS).passed
-    inside = {"browse": (200, 10), "checkin": (0, 0)}
-    gate = gates.slo_gate(gates.outside(stats, inside), SLOS, "errors counted outside the fault drill")
-    assert gate.passed
-    assert "browse p99 900 ms err 0.25%" in gate.summary
-    assert gate.summary.endswith("; errors counted outside the fault drill")
 
 
 def test_slo_gate_fails_a_journey_that_never_ran() -> None:
@@ -161,17 +151,6 @@ def test_gate_lines() -> None:
     assert gates.Gate("x", True, "fine").line() == "PASS  x: fine"
     assert gates.Gate("x", False, "bad").line() == "FAIL  x: bad"
     assert gates.Gate("x", False, "no lab", evaluated=False).line() == "SKIP  x: no lab"
-
-
-def test_the_drill_window_holds_the_second_the_fault_went_on_and_its_slowed_replies() -> None:
-    ticks = [
-        locust_stats.Tick(t=t, users=1, rps=1.0, failures_per_s=0.0, p50_ms=1.0, p99_ms=1.0, requests=r, failures=f)
-        for t, r, f in ((100, 10, 0), (101, 20, 1), (102, 30, 1), (110, 40, 1), (111, 50, 2), (112, 60, 2))
-    ]
-    # A 503 written into the row stamped 101 at 101.6, the fault switched on at 101.4; another that the fault
-    # delayed by 500 ms, in the row stamped 111, after the fault went off at 110.8.
-    assert locust_stats.between(ticks, 101.4, 110.8) == (20, 0)
-    assert locust_stats.between(ticks, *gates.drill_window(101.4, 110.8, 500)) == (50, 2)
 
 
 def _noisy(**changes: object) -> gates.NoisyEvidence:

@@ -1,4 +1,4 @@
-"""Locust's CSVs as the gates read them: per-journey counts and p99 bound, the timeline, a window's counts."""
+"""Locust's CSVs as the benchmark and the report read them: per-journey counts and p99 bound, the timeline."""
 
 from pathlib import Path
 
@@ -38,32 +38,10 @@ def test_timeline_keeps_the_aggregated_rows_and_reads_na_as_zero(tmp_path: Path)
     assert ticks[2].rps == 12.0
 
 
-def test_between_counts_requests_in_a_window_from_cumulative_totals(tmp_path: Path) -> None:
-    (tmp_path / "h.csv").write_text(HISTORY)
-    ticks = locust_stats.timeline(tmp_path / "h.csv")
-    assert locust_stats.between(ticks, 101, 103) == (24, 2)
-    assert locust_stats.between(ticks, 50, 102) == (22, 1)
-    assert locust_stats.between(ticks, 10, 20) == (0, 0)
-
-
-def test_last_failure_is_the_last_second_whose_failures_grew(tmp_path: Path) -> None:
-    (tmp_path / "h.csv").write_text(HISTORY)
-    ticks = locust_stats.timeline(tmp_path / "h.csv")
-    assert locust_stats.last_failure(ticks, 100, 110) == 103
-    assert locust_stats.last_failure(ticks, 100, 102) == 101
-    assert locust_stats.last_failure(ticks, 102, 102) is None
-
-
 def test_aggregated_is_the_whole_run(tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text(STATS)
     assert locust_stats.aggregated(tmp_path / "s.csv") == (1050, 10)
     assert locust_stats.rate(tmp_path / "s.csv") == 35.0
-
-
-def test_a_journeys_window_adds_up_its_methods_and_names_the_silent_ones(tmp_path: Path) -> None:
-    (tmp_path / "h.csv").write_text(HISTORY)
-    inside = locust_stats.journeys_between(tmp_path / "h.csv", ("browse", "checkin"), 101, 103)
-    assert inside == {"browse": (12, 3), "checkin": (0, 0)}
 
 
 def test_the_429s_of_other_names_are_counted_and_a_names_rows_summed(tmp_path: Path) -> None:
