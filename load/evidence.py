@@ -129,6 +129,7 @@ class Sampler(threading.Thread):
         self.stop_event = threading.Event()
         self.watches = [Watch(c) for c in probe.containers()]
         self.last_round: float | None = None
+        self.began = time.time()
 
     def run(self) -> None:
         try:
@@ -167,6 +168,7 @@ class Sampler(threading.Thread):
         tail = 0.0 if self.last_round is None else (time.time() if at is None else at) - self.last_round
         missed = tail if tail > GRACE_S else 0.0
         stopped = probe.stopped_or_oom_killed([w.container.name for w in self.watches])
+        stopped |= probe.oom_killed_since(self.began)  # restarted by the kubelet stand-in before a round saw it down
         return [
             MemoryPeak(
                 pod=w.container.pod,

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     print(settings.replay.describe(), flush=True)
     began = time.time()
     result = _remote_run(settings, catalogue) if catalogue is not None else _lab_run(settings)
-    result |= _tenants(settings) | {
+    result |= {
         "duration_s": time.time() - began,
         "command": shlex.join(["python", "-m", "load.handover", *(argv or sys.argv[1:])]),
     }
@@ -140,7 +140,7 @@ def _remote_run(settings: LoadSettings, catalogue: Catalogue) -> dict[str, Any]:
     common = _common(settings, time.time() - settings.day_s)
     skipped = [gates.Gate(name, False, "not evaluated: needs the lab's pods (use the site's Prometheus)", evaluated=False)
                for name in ("circuit breaking", "canary split", "memory budgets", "saga invariants")]  # fmt: skip
-    return _result(common, [common["slo"], _noisy(settings), *skipped])
+    return _result(settings, common, [common["slo"], _noisy(settings), *skipped])
 
 
 def _lab_run(settings: LoadSettings) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     windows = [_window(drill), _failover_window(settings, failover)]
     judged = [breaker, _failover(settings, common, failover), canary, memory,
               _slo_outside_drills(common, settings.slos, windows), _noisy(settings), invariants]  # fmt: skip
-    result = _result(common, judged)
+    result = _result(settings, common, judged)
     result["breaker_timeline"] = evidence.breaker_timeline(sampler.samples, common["hour"])
     result["fault_window_hours"] = [common["hour"](drill.fault_on or 0), common["hour"](drill.fault_off or 0)]
     if failover.stopped_at is not None:
@@ -225,7 +225,7 @@ def _failover(settings: LoadSettings, common: dict[str, Any], failover: Database
             evaluated=False,
         )
     during = samples.inside(common["samples"], _failover_window(settings, failover))
-    requests, failures = samples.failures(during)
+    requests, failures = samples.counts(during)
     last = max((s.end for s in during if s.failed), default=None)
     return gates.failover_gate(
         gates.FailoverEvidence(
@@ -250,18 +250,19 @@ def _failover(settings: LoadSettings, common: dict[str, Any], failover: Database
 def _slo_outside_drills(common: dict[str, Any], slos: dict[str, Slo], windows: list[samples.Window]) -> gates.Gate:
     """The journeys' p99 and error rates over the requests that overlap no drill: the breaker and failover gates
     judge those (a 200 ms slow replica and a stopped primary are what the drills are for)."""
-    during = [s for s in common["samples"] if s.name in traffic.JOURNEYS and any(s.overlaps(w) for w in windows)]
-    requests, failures = samples.failures(during)
+    journeys = [s for s in common["samples"] if s.name in traffic.JOURNEYS]
+    during, outside = samples.partition(journeys, windows)
+    requests, failures = samples.counts(during)
     slowest = samples.percentile(sorted(s.ms for s in during), 0.99)
     scope = (
         f"judged outside the drills ({requests} requests overlapped them, {failures} failed, p99 {slowest} ms: "
         "circuit breaking and database failover judge those)"
     )
-    return gates.slo_gate(samples.journeys(samples.outside(common["samples"], windows), traffic.JOURNEYS), slos, scope)
+    return gates.slo_gate(samples.journeys(outside, traffic.JOURNEYS), slos, scope)
 
 
 def _breaker(settings: LoadSettings, common: dict[str, Any], drill: Drill) -> gates.Gate:
-    requests, failures = samples.failures(samples.inside(common["samples"], _window(drill)))
+    requests, failures = samples.counts(samples.inside(common["samples"], _window(drill)))
     first, last = drill.breaker_at_on, drill.breaker_at_end
     return gates.breaker_gate(
         gates.BreakerEvidence(
@@ -296,14 +297,14 @@ def _noisy(settings: LoadSettings) -> gates.Gate:
     return gates.noisy_gate(evidence, settings.noisy_min_limited)
 
 
-def _result(common: dict[str, Any], judged: list[gates.Gate]) -> dict[str, Any]:
+def _result(settings: LoadSettings, common: dict[str, Any], judged: list[gates.Gate]) -> dict[str, Any]:
     keep = {k: v for k, v in common.items() if k not in ("ticks", "samples", "stats", "slo", "hour")}
-    return keep | {"gates": [vars(g) for g in judged]}
+    return keep | _tenants(settings, common["samples"]) | {"gates": [vars(g) for g in judged]}
 
 
-def _tenants(settings: LoadSettings) -> dict[str, Any]:
+def _tenants(settings: LoadSettings, seen: list[samples.Sample]) -> dict[str, Any]:
     """The report's per-tenant rows (the noisy neighbour first, then the largest) and how many tenants were seen."""
-    figures = per_tenant.merged(samples.read(settings.out), settings.day_s)
+    figures = per_tenant.merged(seen, settings.day_s)
     drilled = tenants.noisy(settings.tenants)
     rows = per_tenant.shown(figures, drilled.appid if drilled else None)
     return {"tenants": [vars(f) for f in rows], "tenants_seen": len(figures)}

@@ -70,15 +70,20 @@ def percentile(ordered: Sequence[int], q: float) -> int:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else 0
 
 
-def outside(samples: Iterable[Sample], windows: Sequence[Window]) -> list[Sample]:
-    return [s for s in samples if not any(s.overlaps(w) for w in windows)]
+def partition(samples: Iterable[Sample], windows: Sequence[Window]) -> tuple[list[Sample], list[Sample]]:
+    """(those that overlap any of the windows, the others)."""
+    overlapping: list[Sample] = []
+    others: list[Sample] = []
+    for s in samples:
+        (overlapping if any(s.overlaps(w) for w in windows) else others).append(s)
+    return overlapping, others
 
 
 def inside(samples: Iterable[Sample], window: Window) -> list[Sample]:
     return [s for s in samples if s.overlaps(window)]
 
 
-def failures(samples: Iterable[Sample]) -> tuple[int, int]:
+def counts(samples: Iterable[Sample]) -> tuple[int, int]:
     """(requests, failures)."""
     counted = [s.failed for s in samples]
     return len(counted), sum(counted)
@@ -93,7 +98,7 @@ def journeys(samples: Iterable[Sample], names: Sequence[str]) -> list[JourneySta
     found = []
     for name, seen in mine.items():
         times = sorted(s.ms for s in seen)
-        requests, failed = failures(seen)
+        requests, failed = counts(seen)
         found.append(
             JourneyStats(name, requests, failed, float(percentile(times, 0.5)), float(percentile(times, 0.99)))
         )

@@ -20,9 +20,27 @@ UPSTREAM_HTTP = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 @dataclass(frozen=True)
 class TlsFiles:
-    cert: str
-    key: str
-    ca: str
+    """Where a sidecar reads its certificate and the mesh's root: Istio's two SDS resources (default, ROOTCA),
+    each a file Envoy watches and reloads when it is replaced, so a renewed certificate is served by the next
+    handshake without a restart (lab/mesh/rotate.py renews them)."""
+
+    directory: str
+
+    def _sds(self, name: str) -> dict[str, Any]:
+        source = {"path_config_source": {"path": f"{self.directory}/{name}.json"}, "resource_api_version": "V3"}
+        return {"name": name, "sds_config": source}
+
+    def context(self, san_matchers: list[dict[str, Any]]) -> dict[str, Any]:
+        """The common TLS context: TLS 1.3, this workload's certificate, peers verified against the root and
+        san_matchers."""
+        return {
+            "tls_params": MESH_TLS,
+            "tls_certificate_sds_secret_configs": [self._sds("default")],
+            "combined_validation_context": {
+                "default_validation_context": {"match_typed_subject_alt_names": san_matchers},
+                "validation_context_sds_secret_config": self._sds("ROOTCA"),
+            },
+        }
 
 
 def duration(value: str) -> str:
@@ -103,17 +121,8 @@ def endpoints(name: str, addresses: list[tuple[str, int]]) -> dict[str, Any]:
 
 def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict[str, Any]:
     """ISTIO_MUTUAL: present our certificate, verify the peer's SPIFFE URI exactly."""
-    context = {
-        "sni": sni,
-        "common_tls_context": {
-            "tls_params": MESH_TLS,
-            "tls_certificates": [{"certificate_chain": {"filename": tls.cert}, "private_key": {"filename": tls.key}}],
-            "validation_context": {
-                "trusted_ca": {"filename": tls.ca},
-                "match_typed_subject_alt_names": [{"san_type": "URI", "matcher": {"exact": san}} for san in peer_sans],
-            },
-        },
-    }
+    sans = [{"san_type": "URI", "matcher": {"exact": san}} for san in peer_sans]
+    context = {"sni": sni, "common_tls_context": tls.context(sans)}
     type_url = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
     return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": type_url, **context}}
 

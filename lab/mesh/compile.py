@@ -28,6 +28,9 @@ from lab.mesh.routes import block_all, default_route, domains, routes
 ADMIN_PORT = 15000
 STATS_PORT = 15090
 HEALTH_PORT = 15021
+APP_HEALTH_PORT = 15020
+APP_HEALTH = "app_health"
+PROBES = {"livez": "livenessProbe", "readyz": "readinessProbe"}
 # Istio's bootstrap stats tags, so that the lab's Envoy names its Prometheus series as Istio's sidecars do
 # (cluster_name, response_code, response_code_class) and one set of queries serves both.
 STATS_CONFIG = {
@@ -167,8 +170,34 @@ def sidecar(objects: Objects, pods: list[Pod], pod: Pod, tls: TlsFiles, trust_do
     reachable = objects.reachable(pod.namespace, pod.app)
     out_clusters, out_listeners = _outbound(objects, pods, reachable, tls, trust_domain)
     in_clusters, in_listeners = _inbound(objects, pod, tls, trust_domain)
-    stats = stats_config(objects.workload(pod.namespace, pod.app, pod.version).annotations)
-    return _bootstrap(pod.name, pod.app, in_listeners + out_listeners, out_clusters + in_clusters, stats)
+    workload = objects.workload(pod.namespace, pod.app, pod.version)
+    health_listeners, health_clusters = _app_health(workload.container)
+    stats = stats_config(workload.annotations)
+    listeners_ = in_listeners + out_listeners + health_listeners
+    return _bootstrap(pod.name, pod.app, listeners_, out_clusters + in_clusters + health_clusters, stats)
+
+
+def http_probes(container: dict[str, Any]) -> dict[str, tuple[int, str]]:
+    """The container's httpGet probes: livez or readyz -> (its port number, its path)."""
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    found = {}
+    for kind, key in PROBES.items():
+        get = container.get(key, {}).get("httpGet")
+        if get is not None:
+            found[kind] = (int(ports.get(get["port"], get["port"])), str(get["path"]))
+    return found
+
+
+def _app_health(container: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Istio's probe rewrite: the app's httpGet probes answered on 15020 (none when it has no such probe)."""
+    probes = http_probes(container)
+    if not probes:
+        return [], []
+    clusters = {
+        port: cluster(f"{APP_HEALTH}|{port}", {}, [("127.0.0.1", port)], http2=False) for port, _ in probes.values()
+    }
+    paths = {kind: (clusters[port]["name"], path) for kind, (port, path) in probes.items()}
+    return [listeners.app_health(APP_HEALTH_PORT, paths)], list(clusters.values())
 
 
 def pods_from(objects: Objects, prefix: str, first: int) -> list[Pod]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.mesh.clusters import MESH_TLS, TlsFiles
+from lab.mesh.clusters import TlsFiles
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 ROUTER = {
@@ -85,14 +85,7 @@ def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict[str, Any]:
         "require_client_certificate": True,
         "common_tls_context": {
             "alpn_protocols": ["h2", "http/1.1"],
-            "tls_params": MESH_TLS,
-            "tls_certificates": [{"certificate_chain": {"filename": tls.cert}, "private_key": {"filename": tls.key}}],
-            "validation_context": {
-                "trusted_ca": {"filename": tls.ca},
-                "match_typed_subject_alt_names": [
-                    {"san_type": "URI", "matcher": {"prefix": f"spiffe://{trust_domain}/"}}
-                ],
-            },
+            **tls.context([{"san_type": "URI", "matcher": {"prefix": f"spiffe://{trust_domain}/"}}]),
         },
     }
     return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": DOWNSTREAM_TLS, **context}}
@@ -171,22 +164,29 @@ def tcp_outbound(ip: str, port: int, cluster: str) -> dict[str, Any]:
 def prometheus_stats(port: int, cluster_name: str) -> dict[str, Any]:
     """Istio's plain stats listener (15090): GET /stats/prometheus answered by the local admin endpoint, which
     itself listens on the pod's loopback only. Nothing else of the admin API is routed."""
-    return _admin_path("prometheus_stats", port, cluster_name, {"prefix": "/stats/prometheus"}, {})
+    return _get_only("prometheus_stats", port, [({"prefix": "/stats/prometheus"}, cluster_name, {})])
 
 
 def health(port: int, cluster_name: str) -> dict[str, Any]:
     """Istio's health port (15021, pilot-agent's there): GET /healthz/ready answered by the admin's /ready, what
     the kubelet's readiness probe of istio-proxy asks."""
-    return _admin_path("health", port, cluster_name, {"path": "/healthz/ready"}, {"prefix_rewrite": "/ready"})
+    return _get_only("health", port, [({"path": "/healthz/ready"}, cluster_name, {"prefix_rewrite": "/ready"})])
 
 
-def _admin_path(
-    name: str, port: int, cluster_name: str, match: dict[str, str], rewrite: dict[str, str]
-) -> dict[str, Any]:
-    """A listener on every address of the pod that routes one read-only admin path (GET only) to the admin."""
+def app_health(port: int, paths: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """pilot-agent's port (15020), where Istio rewrites the app's httpGet probes so that the kubelet need not
+    pass STRICT mTLS: GET /app-health/app/livez (and readyz) answered by the app's own probe (paths: livez or
+    readyz -> the cluster to the app's port on the pod's loopback, and its path), in plaintext."""
+    routes = [({"path": f"/app-health/app/{kind}"}, to, {"prefix_rewrite": path}) for kind, (to, path) in paths.items()]
+    return _get_only("app_health", port, routes)
+
+
+def _get_only(name: str, port: int, routes: list[tuple[dict[str, str], str, dict[str, str]]]) -> dict[str, Any]:
+    """A listener on every address of the pod that routes a few read-only paths (GET only), each (match,
+    cluster, rewrite), and nothing else."""
     get_only = {"headers": [{"name": ":method", "string_match": {"exact": "GET"}}]}
-    route = {"match": match | get_only, "route": {"cluster": cluster_name} | rewrite}
-    vhost = {"name": name, "domains": ["*"], "routes": [route]}
+    found = [{"match": match | get_only, "route": {"cluster": cluster} | rewrite} for match, cluster, rewrite in routes]
+    vhost = {"name": name, "domains": ["*"], "routes": found}
     manager = http_manager(name, {"name": name, "virtual_hosts": [vhost]}, [])
     del manager["typed_config"]["access_log"]
     return {"name": name, "address": _address("0.0.0.0", port), "filter_chains": [{"filters": [manager]}]}  # noqa: S104

@@ -18,7 +18,7 @@ import httpx
 import yaml
 
 from lab import cgroups
-from lab.mesh import state
+from lab.mesh import kubelet, state
 from lab.mesh.compile import OUTBOUND_IP, STATS_PORT
 from lab.mesh.state import LabPod, MeshNotUp
 from lab.podman import PodmanError, inspect, podman
@@ -146,6 +146,12 @@ def current(container: Container) -> tuple[Container | None, bool]:
     if now.get("Status") != "running":
         return None, bool(now.get("OOMKilled"))
     return Container(container.pod, container.name, now["CgroupPath"], container.budget_bytes), False
+
+
+def oom_killed_since(since: float) -> set[str]:
+    """The containers the kernel OOM-killed since then and the kubelet stand-in started again (podman forgets
+    it once a container runs again; the stand-in records it as the pod's status would)."""
+    return {t.container for t in kubelet.terminations(state.STATE_DIR, since) if t.oom_killed}
 
 
 def stopped_or_oom_killed(names: list[str]) -> set[str]:

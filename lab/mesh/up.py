@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     PROXY_CPU_LIMIT,
     PROXY_MEMORY_LIMIT,
 )
-from lab.mesh import EDGE_PORT, EDGE_URL, pki, plan, state
+from lab.mesh import EDGE_PORT, EDGE_URL, kubelet, pki, plan, state
 from lab.mesh import compile as mesh
 from lab.mesh.clusters import TlsFiles
 from lab.mesh.objects import Objects
@@ -53,8 +54,11 @@ LABEL = "miniapp.mesh=lab"
 FINGERPRINT = "miniapp.mesh.fingerprint"
 INGRESS_POD = "miniapp-mesh-ingress"
 INGRESS_SIDECAR = f"{INGRESS_POD}-envoy"
+# The mesh CA's renewals (istiod or SPIRE at a site): a container of its own, checking every minute.
+CA_POD, CA_EVERY_S = "miniapp-mesh-ca", 60
+CA_CONTAINER = f"{CA_POD}-renewer"
 ENVOY_BIN = Path(envoy.__file__).parent / "_bin" / "envoy"
-MESH_TLS = TlsFiles("/etc/mesh/cert.pem", "/etc/mesh/key.pem", "/etc/mesh/ca.pem")
+MESH_TLS = TlsFiles("/etc/mesh")
 
 
 @dataclass
@@ -84,9 +88,11 @@ def image(script: str, *args: str) -> str:
 
 
 def down() -> None:
+    kubelet.stop(STATE)
     for pod in podman("pod", "ps", "--filter", f"label={LABEL}", "--format", "{{.Name}}").split():
         podman("pod", "rm", "-f", "-t", "5", pod, check=False)
     podman("network", "rm", "-f", NETWORK, check=False)
+    shutil.rmtree(STATE / "ca", ignore_errors=True)  # the CA's key lives no longer than its mesh
 
 
 def outside_hosts(hosts: tuple[str, ...], lab_network: str) -> dict[str, str]:
@@ -111,6 +117,19 @@ def _sidecar_dir(name: str, ca: pki.Issued, spiffe: str, config: dict[str, Any])
     pki.write(directory, ca, pki.issue(ca, spiffe))
     (directory / "envoy.json").write_text(json.dumps(config, indent=1))
     return directory
+
+
+def start_ca(ca: pki.Issued, node_image: str) -> None:
+    """Keep the CA where the renewer reads it and start the renewer, with no network: it only writes files."""
+    pki.save_ca(STATE / "ca", ca)
+    podman("pod", "create", "--name", CA_POD, "--label", LABEL, "--network", "none")
+    podman(
+        "run", "-d", "--pod", CA_POD, "--name", CA_CONTAINER, "--memory", "64m", "--restart", "on-failure",
+        "-v", f"{ROOT / 'lab'}:/opt/lab/lab:ro",
+        "-v", f"{STATE / 'pods'}:/state/pods", "-v", f"{STATE / 'ca'}:/state/ca:ro",
+        "-e", "PYTHONPATH=/opt/lab", "-e", "PYTHONDONTWRITEBYTECODE=1",
+        node_image, "python3", "-m", "lab.mesh.rotate", "/state/pods", "/state/ca", "--every", str(CA_EVERY_S),
+    )  # fmt: skip
 
 
 def _limits(memory: str, cpu: str) -> list[str]:
@@ -246,7 +265,8 @@ def _running(pods: tuple[state.LabPod, ...], fingerprint: str) -> bool:
     label = '{{index .Labels "' + FINGERPRINT + '"}}'
     made_by = podman("network", "inspect", "--format", label, NETWORK, check=False)
     names = set(podman("ps", "--format", "{{.Names}}", check=False).split())
-    return made_by.strip() == fingerprint and all({p.app_container, p.sidecar_container} <= names for p in pods)
+    every = {CA_CONTAINER, *(c for p in pods for c in (p.app_container, p.sidecar_container))}
+    return made_by.strip() == fingerprint and every <= names
 
 
 def _images() -> dict[str, str]:
@@ -277,6 +297,7 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: s
     # the same pod names but its own secrets and CA.
     if applied.exists() and applied.read_text() == fingerprint and _running(lab.pods, fingerprint):
         lab.save()
+        kubelet.start(STATE)
         return None
     down()
     podman("network", "create", "--internal", "--subnet", SUBNET, "--label", f"{FINGERPRINT}={fingerprint}", NETWORK)
@@ -285,8 +306,10 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: s
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
     probes = {pod.name: start_pod(run, pod) for pod in lab.pods}
     start_ingress(run)
+    start_ca(ca, images["node"])
     lab.save()
     wait_ready(lab.pods, probes)
+    kubelet.start(STATE, kubelet.watched(objects, lab.pods, NETWORK))
     applied.write_text(fingerprint)
     return lab
 

@@ -56,6 +56,7 @@ def lab(monkeypatch: pytest.MonkeyPatch) -> ScriptedLab:
     monkeypatch.setattr(probe, "current", scripted.current)
     monkeypatch.setattr(probe, "stats", scripted.stats)
     monkeypatch.setattr(probe, "stopped_or_oom_killed", lambda names: set())
+    monkeypatch.setattr(probe, "oom_killed_since", lambda since: set())
     return scripted
 
 
@@ -86,6 +87,19 @@ def test_a_killed_container_is_followed_to_its_new_cgroup_and_its_downtime_repor
 def test_an_oom_kill_fails_the_gate_though_the_container_runs_again(lab: ScriptedLab) -> None:
     sampler = _run(lab, [{}, {"pay-v1-1-app": ("down", True)}, {"pay-v1-1-app": ("up", "/libpod_parent/x", 30, 0.1)}])
     gate = _gate(sampler, 1002.0)
+    assert not gate.passed
+    assert "OOM-killed or stopped: pay-v1-1-app" in gate.summary
+
+
+def test_an_oom_kill_the_kubelet_restarted_between_two_rounds_fails_the_gate(
+    lab: ScriptedLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No round saw it down (started again at once) and podman forgot the kill: the stand-in's record tells it."""
+    sampler = _run(lab, [{"pay-v1-1-app": ("up", None, 30, 9.0)}, {"pay-v1-1-app": ("up", None, 30, 0.2)}])
+    asked: list[float] = []
+    monkeypatch.setattr(probe, "oom_killed_since", lambda since: asked.append(since) or {"pay-v1-1-app"})
+    gate = _gate(sampler, 1001.0)
+    assert asked == [sampler.began]
     assert not gate.passed
     assert "OOM-killed or stopped: pay-v1-1-app" in gate.summary
 

@@ -49,8 +49,8 @@ def test_a_request_is_inside_a_window_when_any_part_of_it_is() -> None:
     assert not _at(99.0, 1000).overlaps(window)  # answered the instant the fault went on
     assert not _at(110.0, 5).overlaps(window)
     seen = [_at(99.5, 600), _at(105, 5, failed=True), _at(111, 5)]
-    assert samples.failures(samples.inside(seen, window)) == (2, 1)
-    assert samples.outside(seen, [window, (0, 0)]) == [_at(111, 5)]
+    assert samples.counts(samples.inside(seen, window)) == (2, 1)
+    assert samples.partition(seen, [window, (0, 0)]) == ([_at(99.5, 600), _at(105, 5, failed=True)], [_at(111, 5)])
 
 
 def test_the_slos_are_judged_outside_the_drills_which_the_scope_names_with_their_figures() -> None:

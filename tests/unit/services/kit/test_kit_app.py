@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData
 
+from miniapp_services.kit import faults
 from miniapp_services.kit.app import ServiceSpec, create_app
 from miniapp_services.kit.logs import JsonFormatter, trace_ids
 from miniapp_services.kit.settings import get_settings
@@ -96,6 +97,20 @@ def test_injected_faults_spare_the_probes() -> None:
         assert client.put("/admin/faults", json={"error_rate": 2}).status_code == 422
         client.delete("/admin/faults")
         assert client.get("/items/1").status_code == 200
+
+
+def test_a_hang_answers_then_blocks_the_event_loop_for_its_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hang fault (a deadlock's stand-in, for the lab's liveness probes): its PUT is answered, then the
+    event loop itself runs a blocking sleep of HANG_S, so nothing, the probes included, could answer."""
+    blocked: list[float] = []
+    monkeypatch.setattr(faults.time, "sleep", blocked.append)
+    monkeypatch.setattr(faults, "HANG_AFTER_S", 0)
+    with TestClient(_app(faults_enabled=True)) as client:
+        assert client.put("/admin/faults", json={"hang": True}).json()["hang"] is True
+        assert client.get("/healthz").status_code == 200  # the loop has turned since: the sleep has run on it
+        assert blocked == [faults.HANG_S]
+        assert client.put("/admin/faults", json={"hang": False}).status_code == 200
+        assert blocked == [faults.HANG_S]
 
 
 @pytest.mark.anyio

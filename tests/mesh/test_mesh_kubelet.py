@@ -1,0 +1,140 @@
+"""What the kubelet does to a running Deployment, on the lab (its stand-in, lab/mesh/kubelet.py): a pay replica's
+app container killed with SIGKILL during signed checkouts is started again within its back-off and serves,
+client errors stay within the fault budget and the saga's invariants hold; an app that hangs is stopped by its
+liveness probe and started again. Traffic goes only to the lab's edge on loopback, in bounded loops."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from conftest import INGRESS, ROOT, STATE, in_pod
+
+from lab.mesh import kubelet, probe
+from lab.mesh.probe import set_fault
+from lab.podman import podman
+from load import evidence, tenants
+from miniapp_services.clients.signed import SignedSession, login
+
+KILLED, HUNG = "pay-v1-1", "coupon-v1-0"
+WORKERS, SECONDS, KILL_AT_S = 6, 40.0, 10.0
+FAULT_BUDGET = 0.05  # the handover's fault budget for a drill
+# A first crash is started again at once (back-off 0 s); then the app starts and passes its readiness probe.
+RESTART_BOUND_S = 30.0
+# failureThreshold (3) x periodSeconds (10) and a probe's timeout, the grace period's SIGTERM ignored (30 s, the
+# loop is blocked), then the start: the Deployment's numbers, not the lab's.
+LIVENESS_BOUND_S = 3 * 10 + 1 + 30 + RESTART_BOUND_S
+ORDERED, PAID = frozenset({201, 202}), frozenset({200, 201})
+FIGURES = ROOT / ".cache" / "kubelet" / "figures.json"
+
+
+@dataclass
+class Worker:
+    signer: SignedSession
+    outcomes: list[tuple[float, str, int]] = field(default_factory=list)  # (seconds since start, step, status)
+    killed_epoch: float = 0.0  # when the drill's kill was sent (the first worker keeps it)
+
+
+def _started(pod: str) -> str:
+    return podman("inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}", f"{pod}-app")
+
+
+def _restarted(pod: str, before: str) -> bool:
+    """Running again since `before`, and ready (its readiness probe, in the pod)."""
+    now = _started(pod)
+    ready = in_pod(pod, "curl -s -o /dev/null -w '%{http_code}' -m 2 http://127.0.0.1:8080/readyz || true")
+    return now != before and now.startswith("running") and ready == "200"
+
+
+async def _checkouts(n: int, worker: Worker, client: httpx.AsyncClient, sku: str, start: float) -> None:
+    i = 0
+    while (now := time.monotonic() - start) < SECONDS:
+        i += 1
+        order_id = f"kubelet-{int(start)}-{n}-{i}"
+        body = {"order_id": order_id, "lines": [{"sku": sku, "quantity": 1}]}
+        try:
+            placed = await client.post("/api/orders", json=body, auth=worker.signer)
+            worker.outcomes.append((now, "order", placed.status_code))
+            if placed.status_code == 201:
+                pay = {"order_id": order_id, "amount_cents": placed.json()["total_cents"]}
+                paid = await client.post("/api/payments", json=pay, auth=worker.signer)
+                worker.outcomes.append((time.monotonic() - start, "pay", paid.status_code))
+        except httpx.HTTPError:
+            worker.outcomes.append((now, "transport", 0))
+        await asyncio.sleep(0.1)
+
+
+async def _drill(workers: list[Worker], sku: str, before: str) -> tuple[float, float]:
+    """The checkouts; the kill at KILL_AT_S. When it was killed (s since start) and how long until it served."""
+    start = time.monotonic()
+    async with httpx.AsyncClient(base_url=INGRESS, timeout=10) as client:
+        loops = [asyncio.create_task(_checkouts(n, w, client, sku, start)) for n, w in enumerate(workers)]
+        await asyncio.sleep(KILL_AT_S)
+        killed_at = time.monotonic() - start
+        workers[0].killed_epoch = time.time()
+        await asyncio.to_thread(podman, "kill", "-s", "KILL", f"{KILLED}-app")
+        took = await asyncio.to_thread(probe.until, lambda: _restarted(KILLED, before), RESTART_BOUND_S)
+        await asyncio.gather(*loops)
+    assert took is not None, f"{KILLED} was not serving again within {RESTART_BOUND_S} s of its kill"
+    return killed_at, took
+
+
+@pytest.fixture(scope="module")
+def crash() -> dict[str, object]:
+    catalogue = evidence.seed(f"kubelet{int(time.time())}")
+    with httpx.Client(base_url=INGRESS, timeout=10) as client:
+        workers = [
+            Worker(login(client, tenants.appids()[n % len(tenants.appids())], f"code-kubelet-{n}"))
+            for n in range(WORKERS)
+        ]
+    before = _started(KILLED)
+    killed_at, took = asyncio.run(_drill(workers, catalogue.skus[1], before))
+    outcomes = [o for w in workers for o in w.outcomes]
+    failed = [(t, step, status) for t, step, status in outcomes if status not in (ORDERED if step == "order" else PAID)]
+    figures = {"requests": len(outcomes), "failed": len(failed), "failed_by_status": Counter(f"{s} {c}" for _, s, c in failed),
+               "serving_after_kill_s": took, "killed_at_s": killed_at}  # fmt: skip
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES.write_text(json.dumps(figures, indent=1))
+    return {"outcomes": outcomes, "failed": failed, "killed_at": killed_at, "took": took,
+            "killed_epoch": workers[0].killed_epoch}  # fmt: skip
+
+
+def _ended_since(container: str, since: float) -> list[kubelet.Termination]:
+    return [t for t in kubelet.terminations(STATE, since) if t.container == container]
+
+
+def test_a_killed_app_container_is_started_again_at_once_and_serves(crash: dict[str, object]) -> None:
+    """The stand-in saw the SIGKILL (exit 137, a crash, not its probe) and, a first crash, started it at once."""
+    (ended,) = _ended_since(f"{KILLED}-app", float(str(crash["killed_epoch"])))
+    assert (ended.exit_code, ended.oom_killed, ended.liveness, ended.restart_in_s) == (137, False, False, 0)
+    assert float(str(crash["took"])) <= RESTART_BOUND_S
+
+
+def test_client_errors_stay_within_the_fault_budget(crash: dict[str, object]) -> None:
+    outcomes, failed = crash["outcomes"], crash["failed"]
+    assert isinstance(outcomes, list)
+    assert isinstance(failed, list)
+    assert len(outcomes) > 100
+    statuses = Counter(f"{step} {status}" for _, step, status in failed)
+    assert len(failed) / len(outcomes) <= FAULT_BUDGET, f"{len(failed)} of {len(outcomes)} failed: {statuses}"
+
+
+@pytest.mark.usefixtures("crash")
+def test_the_saga_invariants_hold_after_the_crash() -> None:
+    violations, unfinished = evidence.saga_invariants()
+    assert not any(violations.values()), violations
+    assert unfinished == []
+
+
+def test_a_hung_app_is_stopped_by_its_liveness_probe_and_started_again() -> None:
+    before, hung_at = _started(HUNG), time.time()
+    set_fault(HUNG, {"hang": True})
+    took = probe.until(lambda: _restarted(HUNG, before), LIVENESS_BOUND_S)
+    assert took is not None, f"{HUNG} hung for {LIVENESS_BOUND_S} s without being restarted"
+    (ended,) = _ended_since(f"{HUNG}-app", hung_at)
+    assert (ended.liveness, ended.exit_code) == (True, 137)  # its SIGTERM unhandled: killed after the grace period
