@@ -177,14 +177,19 @@ def sidecar(objects: Objects, pods: list[Pod], pod: Pod, tls: TlsFiles, trust_do
     return _bootstrap(pod.name, pod.app, listeners_, out_clusters + in_clusters + health_clusters, stats)
 
 
+def port_number(container: dict[str, Any], port: int | str) -> int:
+    """A probe's port as the container declares it: a number, or the name of one of its ports."""
+    named = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    return int(named.get(port, port))
+
+
 def http_probes(container: dict[str, Any]) -> dict[str, tuple[int, str]]:
     """The container's httpGet probes: livez or readyz -> (its port number, its path)."""
-    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
     found = {}
     for kind, key in PROBES.items():
         get = container.get(key, {}).get("httpGet")
         if get is not None:
-            found[kind] = (int(ports.get(get["port"], get["port"])), str(get["path"]))
+            found[kind] = (port_number(container, get["port"]), str(get["path"]))
     return found
 
 

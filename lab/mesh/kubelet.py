@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lab.mesh.compile import APP_HEALTH_PORT
 from lab.mesh.objects import Objects
 from lab.mesh.state import LabPod
-from lab.podman import podman
+from lab.podman import podman, succeeds
 
 _log = logging.getLogger("lab.kubelet")
 BACKOFF_S, BACKOFF_CAP_S, BACKOFF_RESET_S = 10.0, 300.0, 600.0  # the kubelet's crash back-off
@@ -248,8 +248,7 @@ async def probe_liveness(workload: Workload, probe: Probe, backoff: Backoff) -> 
 
 
 async def _exists(network: str) -> bool:
-    names = await asyncio.to_thread(podman, "network", "ls", "--format", "{{.Name}}", check=False)
-    return network in names.split()
+    return await asyncio.to_thread(succeeds, "network", "exists", network)
 
 
 async def run(state_dir: Path, pods: Pods) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import AnyUrl, PostgresDsn
 
 from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import CONFIG_CENTRE_OBJECT
-from lab.mesh.compile import OUTBOUND_IP
+from lab.mesh.compile import OUTBOUND_IP, port_number
 from lab.mesh.objects import Objects, Workload
 
 SecretLookup = Callable[[str, str, str], str]
@@ -129,9 +129,8 @@ def image_name(reference: str) -> str:
 def readiness(container: dict[str, Any]) -> list[str]:
     """The container's readinessProbe as a command run in its pod (httpGet by curl, tcpSocket by bash)."""
     probe = container["readinessProbe"]
-    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
     if "httpGet" in probe:
-        port = ports.get(probe["httpGet"]["port"], probe["httpGet"]["port"])
+        port = port_number(container, probe["httpGet"]["port"])
         return ["curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{port}{probe['httpGet']['path']}"]
-    port = ports.get(probe["tcpSocket"]["port"], probe["tcpSocket"]["port"])
+    port = port_number(container, probe["tcpSocket"]["port"])
     return ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"]
