@@ -49,7 +49,7 @@ Date: $(date -u +%F). Command: \`make bench-converge\` (benchmarks/foundation.sh
 
 | figure | value |
 |---|---|
-| \`make lab\` from no lab hosts and no node image (image build, lab bundle, lab hosts, site.yml, the 90 s smoke) | ${first_lab}s |
+| \`make lab\` from no lab hosts and no node image (image build, lab bundle, lab hosts, site.yml, the smoke) | ${first_lab}s |
 | of which the node image build (debootstrap + apt in the root + podman import), $ref | ${build}s |
 | of which the lab hosts (lab/playbooks/hosts.yml) | ${hosts}s |
 | of which the first converge: site.yml (preflight, etcd, images, rendered services, Istio, ingress, observability) and lab/playbooks/mesh.yml (the pods, their sidecars, Prometheus) | **${first}s** |

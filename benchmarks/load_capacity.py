@@ -29,6 +29,7 @@ import envoy
 
 from benchmarks import cpu_per_request
 from benchmarks.write_section import DOC, HEADER, replace_section
+from lab import machine
 from lab.mesh import EDGE_URL
 from load import evidence, gates, locust_stats, traffic
 from load.handover import SMOKE
@@ -131,20 +132,14 @@ class Step:
     rows: dict[str, float] = field(default_factory=dict)  # cores per row of make bench-cpu's table
 
 
-def busy_cores() -> float:
-    """CPU-seconds the machine has been busy (all but idle and iowait), from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(step: Step, cgroup_of: dict[str, str], seconds: float) -> Callable[[], None]:
     """What runs over a step's steady state: every container's and the machine's CPU."""
 
     def steady() -> None:
-        before, busy, began = cpu_per_request.snapshot(cgroup_of), busy_cores(), time.monotonic()
+        before, busy, began = cpu_per_request.snapshot(cgroup_of), machine.cpu_times(), time.monotonic()
         time.sleep(seconds)
         after, elapsed = cpu_per_request.snapshot(cgroup_of), time.monotonic() - began
-        step.machine_cores = (busy_cores() - busy) / elapsed
+        step.machine_cores = machine.cpu_times().since(busy, elapsed).busy_cores
         for name, used in after.items():
             row = cpu_per_request.group(name)
             step.rows[row] = step.rows.get(row, 0.0) + (used - before.get(name, used)) / elapsed

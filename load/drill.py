@@ -7,6 +7,7 @@ which is what fills their connection pools (the replay's own rate, at lab scale,
 replica's return: no caller ejects it and it serves again. The fault is removed whatever happens (finally),
 and every wait is bounded.
 
+The crash step kills one replica's app container mid-day (SIGKILL) and times the kubelet stand-in's restart.
 The database step stops the primary's host earlier in the day (as a power cut would, orderly), times Patroni's
 promotion of the synchronous standby, starts the host again and waits for it to rejoin as a standby; the
 services reconnect by themselves (multi-host URLs) or the failover gate says they did not.
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from lab.mesh import probe
+from lab.mesh import kubelet, probe, state
 from lab.podman import podman
 from load import evidence, tenants
 from load.settings import LoadSettings
@@ -80,11 +81,24 @@ class Drill(threading.Thread):
             time.sleep(1)
 
 
-class DatabaseFailover(threading.Thread):
+class Step(threading.Thread):
+    """A step of the day on its own thread: it waits for the replayed day to begin, then for its moment in it."""
+
     def __init__(self, settings: LoadSettings, started: threading.Event) -> None:
         super().__init__(daemon=True)
         self.settings, self.started = settings, started
         self.locust_done = threading.Event()
+
+    def reached(self, window: tuple[float, float] | None) -> bool:
+        """Waits until the window's start (seconds into the day); False when there is none or the day ended first."""
+        if window is None or not self.started.wait(timeout=120):
+            return False
+        return not self.locust_done.wait(window[0])  # the replayed day began when `started` was set, just now
+
+
+class DatabaseFailover(Step):
+    def __init__(self, settings: LoadSettings, started: threading.Event) -> None:
+        super().__init__(settings, started)
         self.healthy_before: bool | None = None
         self.primary: str | None = None
         self.new_primary: str | None = None
@@ -93,10 +107,7 @@ class DatabaseFailover(threading.Thread):
         self.rejoined_after_s: float | None = None
 
     def run(self) -> None:
-        window = self.settings.db_failover_window
-        if window is None or not self.started.wait(timeout=120):
-            return
-        if self.locust_done.wait(window[0]):  # the replayed day began when `started` was set, just now
+        if not self.reached(self.settings.db_failover_window):
             return
         self.healthy_before = probe.database_healthy()
         self.primary = probe.database_leader()
@@ -109,6 +120,32 @@ class DatabaseFailover(threading.Thread):
         finally:
             podman("start", self.primary)
         self.rejoined_after_s = probe.until(probe.database_healthy, self.settings.db_rejoin_bound_s)
+
+
+class CrashRestart(Step):
+    """At crash_at of the day, one replica's app container is killed with SIGKILL (as a segfault or the OOM
+    killer would end it), and the kubelet stand-in's restart is timed until the app runs and is ready again."""
+
+    def __init__(self, settings: LoadSettings, started: threading.Event) -> None:
+        super().__init__(settings, started)
+        self.container = probe.pod(settings.crash_replica).app_container
+        self.killed_at: float | None = None
+        self.serving_after_s: float | None = None
+        self.termination: kubelet.Termination | None = None
+
+    def run(self) -> None:
+        if not self.reached(self.settings.crash_window):
+            return
+        before = probe.started(self.container)
+        if not before.startswith("running"):
+            return
+        self.killed_at = time.time()
+        podman("kill", "-s", "KILL", self.container)
+        replica, bound = self.settings.crash_replica, self.settings.crash_restart_bound_s
+        self.serving_after_s = probe.until(lambda: probe.ready_again(replica, before), bound)
+        # The stand-in records the termination before it starts the container: found by the time it serves.
+        ended = [t for t in kubelet.terminations(state.STATE_DIR, self.killed_at) if t.container == self.container]
+        self.termination = ended[0] if ended else None
 
 
 def _refresh_storm(callers: list[str], host: str, total: int) -> dict[int, int]:

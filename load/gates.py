@@ -240,6 +240,45 @@ def failover_gate(e: FailoverEvidence) -> Gate:
     return Gate("database failover", not missing, summary + (f"; not {', '.join(missing)}" if missing else ""), vars(e))
 
 
+@dataclass(frozen=True)
+class CrashEvidence:
+    """One replica's app container killed with SIGKILL mid-day, and what the kubelet stand-in made of it."""
+
+    container: str
+    killed: bool  # the kill was sent (not when the day ended first or the container was not running)
+    exit_code: int | None  # the termination as the stand-in recorded it; None when it recorded none
+    liveness: bool | None  # the stand-in stopped it for a failed liveness probe (then it is not this drill's)
+    restart_in_s: float | None  # the back-off it waited before the start
+    serving_after_s: float | None  # running again and ready, after the kill
+    restart_bound_s: float
+    window_requests: int  # client requests in the span after the kill the gate judges
+    window_failures: int
+    window_s: float
+    max_error_rate: float
+
+
+def crash_gate(e: CrashEvidence) -> Gate:
+    """The most common fault in production: a process dies. The kubelet starts it again (a first crash at once)
+    and the callers' sidecars retry and eject around it meanwhile, so the clients barely notice."""
+    rate = e.window_failures / e.window_requests if e.window_requests else 1.0
+    checks = {
+        "killed": e.killed,
+        "restarted as a crash": e.exit_code == 137 and e.liveness is False and e.restart_in_s is not None,
+        "serving again": e.serving_after_s is not None and e.serving_after_s <= e.restart_bound_s,
+        "clients shielded": e.window_requests > 0 and rate <= e.max_error_rate,
+    }
+    serving = f"{e.serving_after_s:.1f} s" if e.serving_after_s is not None else "never"
+    restart = f"after {e.restart_in_s:.0f} s" if e.restart_in_s is not None else "never"
+    summary = (
+        f"{e.container} killed (SIGKILL): exit {e.exit_code if e.exit_code is not None else 'not recorded'}, "
+        f"started again {restart}, serving {serving} after the kill (≤ {e.restart_bound_s:.0f} s); client "
+        f"errors {e.window_failures} of {e.window_requests} ({rate:.2%}, ≤ {e.max_error_rate:.2%}) in the "
+        f"{e.window_s:.0f} s after it"
+    )
+    missing = [name for name, ok in checks.items() if not ok]
+    return Gate("crash restart", not missing, summary + (f"; not {', '.join(missing)}" if missing else ""), vars(e))
+
+
 def invariants_gate(violations: dict[str, list[str]], unfinished: list[str]) -> Gate:
     broken = {name: rows for name, rows in violations.items() if rows}
     summary = "; ".join(f"{name}: {len(rows)} ({', '.join(rows[:5])})" for name, rows in broken.items()) or (

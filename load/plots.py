@@ -22,6 +22,7 @@ from matplotlib.typing import RcKeyType
 OVER = "#d62728"
 FAULT = "#fde0dd"
 FAILOVER = "#deebf7"
+CRASH = "#e5f5e0"
 _RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "miniapp-handover",
@@ -66,6 +67,7 @@ class Shades:
 
     fault: tuple[float, float] | None = None
     failover: tuple[float, float] | None = None
+    crash: tuple[float, float] | None = None
 
 
 def _figure(title: str, rows: int = 0) -> tuple[Figure, Axes]:
@@ -86,13 +88,16 @@ def line_chart(
     steps: bool = False,
 ) -> str:
     """Lines over the replayed day (a tick every 3 hours); `shades` marks the drills' windows (the pay
-    replica's fault, the database failover); `steps` draws counters and gauges as the step functions they are."""
+    replica's fault, the database failover, the crash restart); `steps` draws counters and gauges as the step
+    functions they are."""
     fig, ax = _figure(title)
     if not any(series.values()):
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
         return _svg(fig)
     marked = shades or Shades()
-    for label, span, colour in (("fault on", marked.fault, FAULT), ("database failover", marked.failover, FAILOVER)):
+    spans = (("fault on", marked.fault, FAULT), ("database failover", marked.failover, FAILOVER),
+             ("crash restart", marked.crash, CRASH))  # fmt: skip
+    for label, span, colour in spans:
         if span:
             ax.axvspan(*span, color=colour, label=label)
     for name, points in series.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from lab.machine import MachineLoad
 from load.plots import Bar, Shades, bar_chart, line_chart
 
 STYLE = """body{font-family:sans-serif;max-width:760px;margin:2em auto;color:#222}
@@ -53,6 +54,13 @@ def _tenant_table(rows: list[dict[str, Any]], seen: int) -> str:
     )
 
 
+def _machine_load(load: dict[str, float] | None) -> str:
+    """How busy the machine was over the run: latencies on a VM depend on it (lab.machine)."""
+    if not load:
+        return ""
+    return f"<br>machine over the run: {escape(MachineLoad(**load).describe())}"
+
+
 def _gate(result: dict[str, Any], name: str) -> dict[str, Any]:
     return next((g["evidence"] for g in result["gates"] if g["name"] == name), {})
 
@@ -81,8 +89,11 @@ def charts(result: dict[str, Any]) -> list[str]:
     """Every plot of the report, each showing the data its gate judged."""
     ticks = result["timeline"]
     fault, failover = result.get("fault_window_hours"), result.get("failover_window_hours")
+    crash = result.get("crash_window_hours")
     shades = Shades(
-        fault=(fault[0], fault[1]) if fault else None, failover=(failover[0], failover[1]) if failover else None
+        fault=(fault[0], fault[1]) if fault else None,
+        failover=(failover[0], failover[1]) if failover else None,
+        crash=(crash[0], crash[1]) if crash else None,
     )
     out = [
         line_chart("Requests and failures across the replayed day",
@@ -118,7 +129,8 @@ def render(result: dict[str, Any]) -> str:
     head = (
         f"<h1>Handover load report</h1><p><b>{escape(verdict)}</b></p>"
         f"<p>{escape(result['replay'])}<br>target {escape(result['target'])}; started {escape(result['started'])} "
-        f"on {escape(result['machine'])}; {result['duration_s']:.0f} s; command <code>{escape(result['command'])}</code></p>"
+        f"on {escape(result['machine'])}; {result['duration_s']:.0f} s; command <code>{escape(result['command'])}</code>"
+        f"{_machine_load(result.get('machine_load'))}</p>"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Handover load report</title><style>{STYLE}</style></head>"

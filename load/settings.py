@@ -6,6 +6,7 @@ processes as JSON in MINIAPP_LOAD_SETTINGS, so the master, the workers and the g
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -65,6 +66,12 @@ class LoadSettings(BaseModel):
     )
     db_promotion_bound_s: float = Field(default=30, gt=0, description="bound for another member to lead after the stop")
     db_rejoin_bound_s: float = Field(default=180, gt=0, description="bound for the stopped host to be a standby again")
+    crash_replica: str = Field(default="pay-v1-1", description="the pod whose app container is killed (SIGKILL)")
+    crash_at: float | None = Field(
+        default=0.55, ge=0, lt=1, description="fraction of the run when it is killed (None: no crash-restart step)"
+    )
+    crash_window_s: float = Field(default=30, gt=0, description="seconds after the kill the crash gate judges")
+    crash_restart_bound_s: float = Field(default=30, gt=0, description="bound for the app to run and be ready again")
     canary_service: str = Field(default="product")
     canary_min_sample: int = Field(default=1000, ge=100, description="requests split before the gate decides")
     tagged_sample: int = Field(default=200, ge=20, description="x-release-tag requests sent after the replay")
@@ -89,14 +96,23 @@ class LoadSettings(BaseModel):
             raise ValueError("fault_until must be after fault_from: the fault is removed after it is injected")
         if self.db_reconnect_bound_s >= self.db_failover_window_s:
             raise ValueError("db_reconnect_bound_s must be shorter than db_failover_window_s, the span it is judged in")
-        if self.db_failover_window is not None and self.db_failover_window[1] > self.fault_window[0]:
-            raise ValueError(
-                "db_failover_at (+ db_failover_window_s) must end before fault_from: each drill's errors are judged alone"
-            )
+        self._drills_apart()
         tenants.appids(self.tenants)  # a list that does not validate stops the run here, naming the entry
         if set(self.slos) != set(traffic.JOURNEYS):
             raise ValueError(f"slos must name exactly the journeys {sorted(traffic.JOURNEYS)}, got {sorted(self.slos)}")
         return self
+
+    def _drills_apart(self) -> None:
+        """Each drill's errors are judged alone: no drill's window may overlap another's."""
+        windows = {"fault_from..fault_until": self.fault_window}
+        if self.db_failover_window is not None:
+            windows["db_failover_at (+ db_failover_window_s)"] = self.db_failover_window
+        if self.crash_window is not None:
+            windows["crash_at (+ crash_window_s)"] = self.crash_window
+        ordered = sorted(windows.items(), key=lambda item: item[1])
+        for (first, (_, end)), (second, (start, _)) in itertools.pairwise(ordered):
+            if end > start:
+                raise ValueError(f"{first} overlaps {second}: each drill's errors are judged alone, move one of them")
 
     @property
     def replay(self) -> traffic.Replay:
@@ -112,6 +128,13 @@ class LoadSettings(BaseModel):
         if self.db_failover_at is None:
             return None
         return self.db_failover_at * self.day_s, self.db_failover_at * self.day_s + self.db_failover_window_s
+
+    @property
+    def crash_window(self) -> tuple[float, float] | None:
+        """Seconds into the run: the app container killed, and the end of the span its errors are judged in."""
+        if self.crash_at is None:
+            return None
+        return self.crash_at * self.day_s, self.crash_at * self.day_s + self.crash_window_s
 
 
 def from_environment() -> LoadSettings:

@@ -9,7 +9,8 @@ for each crash in a row; the count resets once it has run 10 minutes), and each 
 
 Not the kubelet: readiness does not yet take a pod out of its callers' endpoints (the sidecars' endpoints are
 static), tcpSocket probes are not run (only an httpGet can be rewritten to the sidecar), and a pod is not
-rescheduled. It exits once the mesh it was started for is gone.
+rescheduled. It exits once the mesh it was started for is going: when any of its containers is removed (the
+kubelet never removes one) or podman's event stream ends.
 """
 
 from __future__ import annotations
@@ -27,19 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab.mesh.compile import APP_HEALTH_PORT
+from lab.mesh.listeners import APP_HEALTH_PATH
 from lab.mesh.objects import Objects
 from lab.mesh.state import LabPod
-from lab.podman import podman, succeeds
+from lab.podman import podman
 
 _log = logging.getLogger("lab.kubelet")
 BACKOFF_S, BACKOFF_CAP_S, BACKOFF_RESET_S = 10.0, 300.0, 600.0  # the kubelet's crash back-off
 PODS_FILE, PID_FILE, LOG_FILE = "kubelet.json", "kubelet.pid", "kubelet.log"
 TERMINATIONS_FILE = "kubelet-terminations.jsonl"
-WATCH_S = 5.0  # how often the mesh's existence and the containers' states are checked
 
 
 class Probe(BaseModel):
@@ -63,8 +63,22 @@ class Workload(BaseModel):
     grace_s: int = Field(default=30, ge=0)
     liveness: Probe | None = None
 
-    def liveness_url(self) -> str:
-        return f"http://{self.ip}:{APP_HEALTH_PORT}/app-health/app/livez"
+
+LIVEZ = APP_HEALTH_PATH + "livez"
+
+
+async def http_status(host: str, port: int, path: str) -> int:
+    """A GET on a new connection, closed after, as the kubelet's prober sends one: the status line's code (0 when
+    it is not HTTP). A raw request, not an HTTP client: 18 probes every 10 s are the stand-in's steady cost."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        head = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode())
+        await writer.drain()
+        status = (await reader.readline()).split()
+    finally:
+        writer.close()
+    return int(status[1]) if len(status) > 1 and status[0].startswith(b"HTTP/") and status[1].isdigit() else 0
 
 
 def liveness(container: dict[str, Any]) -> Probe | None:
@@ -112,20 +126,20 @@ def _record(state_dir: Path, termination: Termination) -> None:
         log.write(termination.model_dump_json() + "\n")
 
 
-def dead_container(event: bytes, ids: dict[str, str]) -> str | None:
-    """The watched container a podman event says died (ids: container id -> name); None for any other event,
-    such as one about an earlier container of the same name (podman may deliver those late)."""
+def watched_event(event: bytes, ids: dict[str, str]) -> tuple[str, str] | None:
+    """(name, died or remove) when a podman event is about a watched container (ids: container id -> name); None
+    for any other, such as one about an earlier container of the same name (podman may deliver those late)."""
     found = json.loads(event)
-    return ids.get(found.get("ID", "")) if found.get("Status") == "died" else None
+    name, status = ids.get(found.get("ID", "")), found.get("Status")
+    return (name, status) if name is not None and status in ("died", "remove") else None
 
 
 class Pods(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    network: str  # the mesh's podman network: when it is gone, so is the mesh, and the stand-in exits
     workloads: tuple[Workload, ...]
 
 
-def watched(objects: Objects, pods: tuple[LabPod, ...], network: str) -> Pods:
+def watched(objects: Objects, pods: tuple[LabPod, ...]) -> Pods:
     """What the stand-in watches: each pod's app container, its grace period and its liveness probe."""
     workloads = []
     for pod in pods:
@@ -133,7 +147,7 @@ def watched(objects: Objects, pods: tuple[LabPod, ...], network: str) -> Pods:
         grace = workload.pod_spec.get("terminationGracePeriodSeconds", 30)
         probe = liveness(workload.container)
         workloads.append(Workload(pod=pod.name, container=pod.app_container, ip=pod.ip, grace_s=grace, liveness=probe))
-    return Pods(network=network, workloads=tuple(workloads))
+    return Pods(workloads=tuple(workloads))
 
 
 def _pid(state_dir: Path) -> int | None:
@@ -206,9 +220,11 @@ async def _restart(state_dir: Path, workload: Workload, backoff: Backoff) -> Non
 
 async def restart_on_exit(state_dir: Path, workloads: dict[str, Workload], backoffs: dict[str, Backoff]) -> None:
     """Start each app container again after its back-off whenever podman says it died (one event stream for
-    them all: a podman call per container and second would cost the lab a core)."""
+    them all: a podman call per container and second would cost the lab a core); return once one is removed,
+    the mesh going (podman 4.3 has no network events, and polling for the network cost 2 % of a core)."""
     events = await asyncio.create_subprocess_exec(
-        "podman", "events", "--format", "json", "--filter", "event=died", "--filter", "type=container",
+        "podman", "events", "--format", "json", "--filter", "event=died", "--filter", "event=remove",
+        "--filter", "type=container",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     if events.stdout is None:
@@ -218,9 +234,12 @@ async def restart_on_exit(state_dir: Path, workloads: dict[str, Workload], backo
     ids = {found[0]: found[1] for found in (line.split() for line in listed.splitlines()) if len(found) == 2}
     try:
         async for line in events.stdout:
-            name = dead_container(line, ids)
-            if name is not None and (name not in pending or pending[name].done()):
-                pending[name] = asyncio.create_task(_restart(state_dir, workloads[name], backoffs[name]))
+            found = watched_event(line, ids)
+            if found is not None and found[1] == "remove":
+                _log.warning("%s was removed: the mesh is going, and the kubelet stand-in stops", found[0])
+                return
+            if found is not None and (found[0] not in pending or pending[found[0]].done()):
+                pending[found[0]] = asyncio.create_task(_restart(state_dir, workloads[found[0]], backoffs[found[0]]))
     finally:
         events.kill()
 
@@ -229,43 +248,36 @@ async def probe_liveness(workload: Workload, probe: Probe, backoff: Backoff) -> 
     """The probe every period; failure_threshold failures in a row stop the container (grace, then SIGKILL)."""
     await asyncio.sleep(probe.initial_delay_s)
     failures = 0
-    async with httpx.AsyncClient(timeout=probe.timeout_s, trust_env=False) as client:
-        while True:
-            await asyncio.sleep(probe.period_s)
-            if backoff.down or time.monotonic() - backoff.started_at < probe.initial_delay_s + probe.period_s:
-                failures = 0  # down, or just started: the kubelet probes a new container afresh
-                continue
-            try:
-                healthy = (await client.get(workload.liveness_url())).status_code < 400
-            except httpx.HTTPError:
-                healthy = False
-            failures = 0 if healthy else failures + 1
-            if failures >= probe.failure_threshold:
-                _log.warning("%s failed its liveness probe %d times: stopping it", workload.container, failures)
-                backoff.stopping = True
-                await asyncio.to_thread(podman, "stop", "-t", str(workload.grace_s), workload.container, check=False)
-                failures = 0
-
-
-async def _exists(network: str) -> bool:
-    return await asyncio.to_thread(succeeds, "network", "exists", network)
+    while True:
+        await asyncio.sleep(probe.period_s)
+        if backoff.down or time.monotonic() - backoff.started_at < probe.initial_delay_s + probe.period_s:
+            failures = 0  # down, or just started: the kubelet probes a new container afresh
+            continue
+        try:
+            async with asyncio.timeout(probe.timeout_s):
+                healthy = 200 <= await http_status(workload.ip, APP_HEALTH_PORT, LIVEZ) < 400
+        except (OSError, TimeoutError):
+            healthy = False
+        failures = 0 if healthy else failures + 1
+        if failures >= probe.failure_threshold:
+            _log.warning("%s failed its liveness probe %d times: stopping it", workload.container, failures)
+            backoff.stopping = True
+            await asyncio.to_thread(podman, "stop", "-t", str(workload.grace_s), workload.container, check=False)
+            failures = 0
 
 
 async def run(state_dir: Path, pods: Pods) -> None:
-    """Watch every workload until the mesh's network is gone."""
+    """Watch every workload until the mesh is going."""
     workloads = {w.container: w for w in pods.workloads}
     backoffs = {name: Backoff() for name in workloads}
-    tasks = [asyncio.create_task(restart_on_exit(state_dir, workloads, backoffs))]
-    tasks += [
+    probes = [
         asyncio.create_task(probe_liveness(w, w.liveness, backoffs[w.container]))
         for w in pods.workloads
         if w.liveness is not None
     ]
-    while await _exists(pods.network):
-        await asyncio.sleep(WATCH_S)
-    for task in tasks:
+    await restart_on_exit(state_dir, workloads, backoffs)
+    for task in probes:
         task.cancel()
-    _log.warning("the mesh network %s is gone: the kubelet stand-in stops", pods.network)
 
 
 def main() -> int:
@@ -273,7 +285,6 @@ def main() -> int:
     parser.add_argument("pods", type=Path, help="the workloads to watch (lab.mesh.up writes .cache/mesh/kubelet.json)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per probe would fill the log, not tell anything
     asyncio.run(run(args.pods.parent, Pods.model_validate(json.loads(args.pods.read_text()))))
     return 0
 

@@ -91,6 +91,8 @@ def downstream_tls(tls: TlsFiles, trust_domain: str) -> dict[str, Any]:
     return {"name": "envoy.transport_sockets.tls", "typed_config": {"@type": DOWNSTREAM_TLS, **context}}
 
 
+# Where Istio rewrites an app container's httpGet probe on pilot-agent's port: + livez or readyz.
+APP_HEALTH_PATH = "/app-health/app/"
 TLS_INSPECTOR = {
     "name": "envoy.filters.listener.tls_inspector",
     "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"},
@@ -177,7 +179,7 @@ def app_health(port: int, paths: dict[str, tuple[str, str]]) -> dict[str, Any]:
     """pilot-agent's port (15020), where Istio rewrites the app's httpGet probes so that the kubelet need not
     pass STRICT mTLS: GET /app-health/app/livez (and readyz) answered by the app's own probe (paths: livez or
     readyz -> the cluster to the app's port on the pod's loopback, and its path), in plaintext."""
-    routes = [({"path": f"/app-health/app/{kind}"}, to, {"prefix_rewrite": path}) for kind, (to, path) in paths.items()]
+    routes = [({"path": APP_HEALTH_PATH + kind}, to, {"prefix_rewrite": path}) for kind, (to, path) in paths.items()]
     return _get_only("app_health", port, routes)
 
 

@@ -94,6 +94,19 @@ def served(name: str, port: int = 8080) -> int:
     return sum(found.get(f"cluster.inbound|{port}||.upstream_rq_{n}xx", 0) for n in range(1, 5))
 
 
+def started(container: str) -> str:
+    """Its state and start time as podman has them ("" when it does not exist): a new start changes it."""
+    return podman("inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}", container, check=False)
+
+
+def ready_again(name: str, before: str) -> bool:
+    """The pod's app container started again since `before` (started()'s reading then), running and ready
+    (its readiness endpoint, from inside the pod)."""
+    now = started(pod(name).app_container)
+    ready = in_pod(name, "curl -s -o /dev/null -w '%{http_code}' -m 2 http://127.0.0.1:8080/readyz || true")
+    return now != before and now.startswith("running") and ready == "200"
+
+
 def calls(name: str, host: str, path: str, n: int, parallel: int = 1) -> list[int]:
     """n GETs of path from the pod through its sidecar's outbound listener to host, at most `parallel` at
     a time; their status codes."""

@@ -309,7 +309,7 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: s
     start_ca(ca, images["node"])
     lab.save()
     wait_ready(lab.pods, probes)
-    kubelet.start(STATE, kubelet.watched(objects, lab.pods, NETWORK))
+    kubelet.start(STATE, kubelet.watched(objects, lab.pods))
     applied.write_text(fingerprint)
     return lab
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import INGRESS, ROOT, STATE, in_pod
+from conftest import INGRESS, ROOT, STATE
 
 from lab.mesh import kubelet, probe
 from lab.mesh.probe import set_fault
@@ -38,17 +38,6 @@ class Worker:
     signer: SignedSession
     outcomes: list[tuple[float, str, int]] = field(default_factory=list)  # (seconds since start, step, status)
     killed_epoch: float = 0.0  # when the drill's kill was sent (the first worker keeps it)
-
-
-def _started(pod: str) -> str:
-    return podman("inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}", f"{pod}-app")
-
-
-def _restarted(pod: str, before: str) -> bool:
-    """Running again since `before`, and ready (its readiness probe, in the pod)."""
-    now = _started(pod)
-    ready = in_pod(pod, "curl -s -o /dev/null -w '%{http_code}' -m 2 http://127.0.0.1:8080/readyz || true")
-    return now != before and now.startswith("running") and ready == "200"
 
 
 async def _checkouts(n: int, worker: Worker, client: httpx.AsyncClient, sku: str, start: float) -> None:
@@ -78,7 +67,7 @@ async def _drill(workers: list[Worker], sku: str, before: str) -> tuple[float, f
         killed_at = time.monotonic() - start
         workers[0].killed_epoch = time.time()
         await asyncio.to_thread(podman, "kill", "-s", "KILL", f"{KILLED}-app")
-        took = await asyncio.to_thread(probe.until, lambda: _restarted(KILLED, before), RESTART_BOUND_S)
+        took = await asyncio.to_thread(probe.until, lambda: probe.ready_again(KILLED, before), RESTART_BOUND_S)
         await asyncio.gather(*loops)
     assert took is not None, f"{KILLED} was not serving again within {RESTART_BOUND_S} s of its kill"
     return killed_at, took
@@ -92,7 +81,7 @@ def crash() -> dict[str, object]:
             Worker(login(client, tenants.appids()[n % len(tenants.appids())], f"code-kubelet-{n}"))
             for n in range(WORKERS)
         ]
-    before = _started(KILLED)
+    before = probe.started(f"{KILLED}-app")
     killed_at, took = asyncio.run(_drill(workers, catalogue.skus[1], before))
     outcomes = [o for w in workers for o in w.outcomes]
     failed = [(t, step, status) for t, step, status in outcomes if status not in (ORDERED if step == "order" else PAID)]
@@ -132,9 +121,9 @@ def test_the_saga_invariants_hold_after_the_crash() -> None:
 
 
 def test_a_hung_app_is_stopped_by_its_liveness_probe_and_started_again() -> None:
-    before, hung_at = _started(HUNG), time.time()
+    before, hung_at = probe.started(f"{HUNG}-app"), time.time()
     set_fault(HUNG, {"hang": True})
-    took = probe.until(lambda: _restarted(HUNG, before), LIVENESS_BOUND_S)
+    took = probe.until(lambda: probe.ready_again(HUNG, before), LIVENESS_BOUND_S)
     assert took is not None, f"{HUNG} hung for {LIVENESS_BOUND_S} s without being restarted"
     (ended,) = _ended_since(f"{HUNG}-app", hung_at)
     assert (ended.liveness, ended.exit_code) == (True, 137)  # its SIGTERM unhandled: killed after the grace period

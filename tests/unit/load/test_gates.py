@@ -137,6 +137,38 @@ def test_the_failover_gate_says_when_the_errors_ended() -> None:
     assert "client errors 8 of 400 (2.00%) in the 30 s after the stop, the last 4 s after it (≤ 10 s)" in summary
 
 
+CRASH = {"container": "pay-v1-1-app", "killed": True, "exit_code": 137, "liveness": False, "restart_in_s": 0.0,
+         "serving_after_s": 9.6, "restart_bound_s": 30.0, "window_requests": 400, "window_failures": 2,
+         "window_s": 30.0, "max_error_rate": 0.05}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ({}, None),
+        ({"killed": False, "exit_code": None, "liveness": None, "restart_in_s": None}, "killed"),
+        ({"exit_code": None, "liveness": None, "restart_in_s": None}, "restarted as a crash"),
+        ({"liveness": True}, "restarted as a crash"),
+        ({"exit_code": 0}, "restarted as a crash"),
+        ({"serving_after_s": None}, "serving again"),
+        ({"serving_after_s": 31.0}, "serving again"),
+        ({"window_failures": 21}, "clients shielded"),
+        ({"window_requests": 0, "window_failures": 0}, "clients shielded"),
+    ],
+)
+def test_crash_gate(change: dict, missing: str | None) -> None:
+    """A crash the kubelet restarted and the callers hid passes; a missing kill, record, restart or traffic fails."""
+    gate = gates.crash_gate(gates.CrashEvidence(**(CRASH | change)))
+    assert gate.passed is (missing is None)
+    if missing:
+        assert f"not {missing}" in gate.summary
+    else:
+        assert gate.summary == (
+            "pay-v1-1-app killed (SIGKILL): exit 137, started again after 0 s, serving 9.6 s after the kill "
+            "(≤ 30 s); client errors 2 of 400 (0.50%, ≤ 5.00%) in the 30 s after it"
+        )
+
+
 def test_invariants_gate() -> None:
     holds = gates.invariants_gate({"orders lost": [], "double charges": []}, [])
     assert holds.passed

@@ -14,6 +14,7 @@ RESULT = {
     "machine": "lab (2 CPUs)",
     "duration_s": 95.0,
     "command": "python -m load.handover --smoke",
+    "machine_load": {"busy_cores": 1.1, "steal_share": 0.02},
     "timeline": [{"hour": h, "rps": 10.0 + h, "failures_per_s": 0.1, "p50_ms": 100, "p99_ms": 400} for h in range(24)],
     "breaker_timeline": [{"hour": h, "ejections_active": int(19 < h < 21), "overflow": h, "ejections_enforced": 1} for h in range(24)],
     "fault_window_hours": [19.2, 21.6],
@@ -45,6 +46,7 @@ def test_the_report_has_every_gate_and_plot_and_nothing_external() -> None:
     assert html.count("<svg") == 6
     assert "&lt;inside&gt;" in html
     assert ">SKIP<" in html
+    assert "machine over the run: 1.10 cores busy, 2.0% stolen by the hypervisor" in html
     # Only references inside the document (#ids of the SVG's own clip paths) are allowed.
     assert not re.search(r"<script|(?:src|href)=\"(?!#)|@import|url\((?!#)", html)
     assert "<?xml" not in html

@@ -3,6 +3,7 @@ the sidecar (run by a real Envoy), and a liveness probe that fails its threshold
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,11 +41,11 @@ def test_crashes_in_a_row_wait_0_then_10_s_doubling_to_5_min_and_a_long_run_rese
 
 
 def test_every_app_container_is_watched_with_its_deployments_liveness_probe_and_grace() -> None:
-    watched = kubelet.watched(OBJECTS, LAB.pods, "miniapp-mesh")
+    watched = kubelet.watched(OBJECTS, LAB.pods)
     assert {w.container for w in watched.workloads} == {p.app_container for p in LAB.pods}
     gateway = next(w for w in watched.workloads if w.pod == "gateway-v1-0")
     assert gateway.liveness == Probe(period_s=10, timeout_s=1)  # failureThreshold 3, the kubelet's default
-    assert (gateway.grace_s, gateway.liveness_url()) == (30, f"http://{gateway.ip}:15020/app-health/app/livez")
+    assert (gateway.grace_s, kubelet.APP_HEALTH_PORT, kubelet.LIVEZ) == (30, 15020, "/app-health/app/livez")
     stores = [w for w in watched.workloads if w.pod.startswith("nonces")]
     assert stores
     assert all(w.liveness is None for w in stores)  # a tcpSocket probe: not rewritten, not run
@@ -111,16 +112,21 @@ def test_the_compiled_sidecar_rewrites_the_apps_http_probes_only() -> None:
 async def test_failure_threshold_failed_probes_in_a_row_stop_the_container_with_its_grace(
     app: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two failures, a success, then three failures: one stop (podman stop -t grace), after the third."""
+    """Two failures (an error, a timeout), a success, then three failures: one stop (podman stop -t grace), after the
+    third."""
     stops: list[tuple[str, ...]] = []
-    answers = iter([500, 500, 200, 500, 500, 500] + [200] * 1000)
+    answers = iter([500, 0, 200, 500, 0, 500] + [200] * 1000)  # 0: no answer within the probe's timeout
 
     class Replies(_App):
         """The sidecar's 15020: each probe gets the next answer."""
 
         def do_GET(self) -> None:
-            assert self.path == "/app-health/app/livez"
-            self.send_response(next(answers))
+            assert (self.path, self.headers["connection"]) == ("/app-health/app/livez", "close")
+            answer = next(answers)
+            if not answer:
+                time.sleep(0.3)
+                return
+            self.send_response(answer)
             self.send_header("content-length", "0")
             self.end_headers()
 
@@ -128,7 +134,7 @@ async def test_failure_threshold_failed_probes_in_a_row_stop_the_container_with_
     monkeypatch.setattr(kubelet, "APP_HEALTH_PORT", app.server_address[1])
     monkeypatch.setattr(kubelet, "podman", lambda *args, **_: stops.append(args) or "")
     workload = Workload(pod="p", container="p-app", ip="127.0.0.1", grace_s=7, liveness=None)
-    probe = Probe(period_s=0.02, timeout_s=1, failure_threshold=3)
+    probe = Probe(period_s=0.02, timeout_s=0.1, failure_threshold=3)
     backoff = Backoff(started_at=0.0)
     task = asyncio.create_task(kubelet.probe_liveness(workload, probe, backoff))
     for _ in range(200):
@@ -172,13 +178,14 @@ async def test_a_dead_container_is_recorded_as_its_pod_status_would_then_started
     assert (backoff.down, backoff.stopping, backoff.crashes) == (False, False, 2)
 
 
-def test_only_a_died_event_of_a_watched_container_id_counts() -> None:
+def test_only_a_died_or_removed_event_of_a_watched_container_id_counts() -> None:
     """podman may deliver late the death of an earlier container of the same name: its id is not watched."""
     ids = {"a" * 64: "pay-v1-1-app"}
     died = b'{"ID": "%s", "Name": "pay-v1-1-app", "Status": "died", "Type": "container"}'
-    assert kubelet.dead_container(died % (b"a" * 64), ids) == "pay-v1-1-app"
-    assert kubelet.dead_container(died % (b"b" * 64), ids) is None
-    assert kubelet.dead_container(died.replace(b"died", b"start") % (b"a" * 64), ids) is None
+    assert kubelet.watched_event(died % (b"a" * 64), ids) == ("pay-v1-1-app", "died")
+    assert kubelet.watched_event(died.replace(b"died", b"remove") % (b"a" * 64), ids) == ("pay-v1-1-app", "remove")
+    assert kubelet.watched_event(died % (b"b" * 64), ids) is None
+    assert kubelet.watched_event(died.replace(b"died", b"start") % (b"a" * 64), ids) is None
 
 
 def test_new_pods_start_with_no_terminations_of_the_last_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,7 +193,45 @@ def test_new_pods_start_with_no_terminations_of_the_last_ones(tmp_path: Path, mo
     (tmp_path / kubelet.TERMINATIONS_FILE).write_text('{"container": "old"}\n')
     (tmp_path / kubelet.LOG_FILE).write_text("old\n")
     monkeypatch.setattr(kubelet, "_pid", lambda _: 1)  # as if it ran: nothing is started here
-    kubelet.start(tmp_path, kubelet.Pods(network="n", workloads=()))
+    kubelet.start(tmp_path, kubelet.Pods(workloads=(Workload(pod="p", container="p-app", ip="127.0.0.1"),)))
     assert kubelet.terminations(tmp_path, since=0) == []
     assert not (tmp_path / kubelet.LOG_FILE).exists()
-    assert kubelet.Pods.model_validate_json((tmp_path / kubelet.PODS_FILE).read_text()).network == "n"
+    assert kubelet.Pods.model_validate_json((tmp_path / kubelet.PODS_FILE).read_text()).workloads[0].pod == "p"
+
+
+class _Events:
+    """podman events as the stand-in reads it: these lines, then nothing more until killed."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.stdout = asyncio.StreamReader()
+        for line in lines:
+            self.stdout.feed_data(line + b"\n")
+        self.killed = False
+
+    def kill(self) -> None:
+        self.killed = True
+
+
+@pytest.mark.anyio
+async def test_a_death_starts_the_container_again_and_a_removal_ends_the_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in follows one podman event stream: a watched container's death is restarted, and once one is
+    removed (the mesh going: the kubelet never removes a container) it stops, and stops the stream."""
+    event = b'{"ID": "%s", "Status": "%s", "Type": "container"}'
+    events = _Events([event % (b"a" * 64, b"died"), event % (b"b" * 64, b"died"), event % (b"a" * 64, b"remove")])
+    restarted: list[str] = []
+
+    async def subprocess_exec(*command: str, **_: object) -> _Events:
+        assert command[:2] == ("podman", "events")
+        return events
+
+    async def restart(_state: Path, workload: Workload, _backoff: Backoff) -> None:
+        restarted.append(workload.container)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", subprocess_exec)
+    monkeypatch.setattr(kubelet, "podman", lambda *_args, **_kw: f"{'a' * 64} p-app\n")
+    monkeypatch.setattr(kubelet, "_restart", restart)
+    workloads = {"p-app": Workload(pod="p", container="p-app", ip="127.0.0.1")}
+    await asyncio.wait_for(kubelet.restart_on_exit(Path("."), workloads, {"p-app": Backoff()}), timeout=5)
+    await asyncio.sleep(0)
+    assert restarted == ["p-app"]
+    assert events.killed
