@@ -123,18 +123,25 @@ class Sampler(threading.Thread):
     samples: list[dict[str, Any]] = field(default_factory=list)
     pod_peaks: dict[str, int] = field(default_factory=dict)
     failure: str | None = None
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         threading.Thread.__init__(self, daemon=True)
         self.stop_event = threading.Event()
         self.watches = [Watch(c) for c in probe.containers()]
         self.last_round: float | None = None
-        self.began = time.time()
+        self.began = self.clock()
+        self.ended: float | None = None
+
+    def stop(self) -> None:
+        """End sampling now; a tail after this (the gates computed later) is not evidence the sampler missed."""
+        self.ended = self.clock()
+        self.stop_event.set()
 
     def run(self) -> None:
         try:
             while not self.stop_event.is_set():
-                self.sample(time.time())
+                self.sample(self.clock())
                 self.stop_event.wait(self.period_s)
         except Exception as exc:  # any: the gate must learn the evidence stopped, and why
             self.failure = f"{type(exc).__name__}: {exc}"
@@ -163,9 +170,11 @@ class Sampler(threading.Thread):
         return True
 
     def memory_peaks(self, at: float | None = None) -> list[MemoryPeak]:
-        """Each container's peak and what befell it; the time since the last round counts as unsampled if the
-        sampler stopped early (`at`: when sampling should have ended, now by default)."""
-        tail = 0.0 if self.last_round is None else (time.time() if at is None else at) - self.last_round
+        """Each container's peak and what befell it; the time from the last round to the end of sampling counts as
+        unsampled if the sampler stopped early (`at`: when sampling should have ended; by default when `stop` was
+        called, or now if it was not)."""
+        end = at if at is not None else self.ended if self.ended is not None else self.clock()
+        tail = 0.0 if self.last_round is None else end - self.last_round
         missed = tail if tail > GRACE_S else 0.0
         stopped = probe.stopped_or_oom_killed([w.container.name for w in self.watches])
         stopped |= probe.oom_killed_since(self.began)  # restarted by the kubelet stand-in before a round saw it down

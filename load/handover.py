@@ -178,7 +178,7 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
         drill.join(timeout=settings.recovery_s + 30)
         failover.join(timeout=settings.db_promotion_bound_s + settings.db_rejoin_bound_s + 60)
         crash.join(timeout=settings.crash_restart_bound_s + 30)
-        sampler.stop_event.set()
+        sampler.stop()
         sampler.join()
     after = evidence.completed(canary_callers, canary_host, list(weights))
     counts = {s: after[s] - before[s] for s in weights}

@@ -68,7 +68,7 @@ def _run(lab: ScriptedLab, rounds: list[dict[str, tuple]], period_s: float = 1.0
     return sampler
 
 
-def _gate(sampler: evidence.Sampler, at: float) -> gates.Gate:
+def _gate(sampler: evidence.Sampler, at: float | None) -> gates.Gate:
     return gates.memory_gate(sampler.memory_peaks(at), sampler.pod_peaks, sampler.failure)
 
 
@@ -139,6 +139,30 @@ def test_a_sampler_that_died_fails_the_gate_with_its_reason(lab: ScriptedLab) ->
     assert not gate.passed
     assert "sampler stopped: KeyError" in gate.summary
     assert "evidence missing (unread > 5 s): pay-v1-1-app 60 s, pay-v1-1-envoy 60 s" in gate.summary
+
+
+@pytest.mark.usefixtures("lab")
+def test_the_time_the_gates_take_after_sampling_ended_is_not_evidence_missing() -> None:
+    """The handover stops the sampler when the replay is over and judges later: on a slow machine the gates before
+    the memory gate took 21 s, and those seconds were once counted as every container unread."""
+    sampler = evidence.Sampler(["order-v1-0"], "pay.shop.svc.cluster.local", period_s=0.01)
+    sampler.start()
+    probe.until(lambda: sampler.last_round, 5)
+    sampler.stop()
+    sampler.join(timeout=5)
+    assert sampler.ended is not None
+    ended = sampler.ended
+    sampler.clock = lambda: ended + 21
+    gate = _gate(sampler, None)
+    assert gate.passed, gate.summary
+    assert [p.unsampled_s for p in sampler.memory_peaks()] == [0.0, 0.0]
+
+
+def test_a_sampler_that_died_long_before_it_was_stopped_misses_the_time_between(lab: ScriptedLab) -> None:
+    sampler = _run(lab, [{}])  # its last round at 1000
+    sampler.clock = lambda: 1040.0
+    sampler.stop()
+    assert [p.unsampled_s for p in sampler.memory_peaks()] == [40.0, 40.0]
 
 
 def test_a_second_without_breaker_statistics_is_left_out_of_the_timeline(lab: ScriptedLab) -> None:
