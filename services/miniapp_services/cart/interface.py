@@ -15,7 +15,7 @@ from miniapp_services.kit.types import EntityIdPath, IdentPath
 
 class QuantityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quantity: int = Field(ge=0, le=99, description="0 removes the line")
+    quantity: int = Field(strict=True, ge=0, le=99, description="0 removes the line")
 
 
 class ItemOut(BaseModel):

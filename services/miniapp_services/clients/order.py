@@ -14,7 +14,7 @@ from miniapp_services.kit.types import Ident
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Ident
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: int = Field(strict=True, ge=1, le=MAX_QUANTITY)
 
 
 Lines = Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]

@@ -14,9 +14,9 @@ from miniapp_services.kit.types import EntityId, EntityIdPath, Ident, IdentPath
 
 class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    discount_cents: int = Field(ge=1, le=1_000_000)
-    min_total_cents: int = Field(ge=0, le=100_000_000)
-    total: int = Field(ge=1, le=10_000_000)
+    discount_cents: int = Field(strict=True, ge=1, le=1_000_000)
+    min_total_cents: int = Field(strict=True, ge=0, le=100_000_000)
+    total: int = Field(strict=True, ge=1, le=10_000_000)
 
 
 class TemplateOut(TemplateIn):
@@ -38,7 +38,7 @@ class ClaimOut(BaseModel):
 
 class RedeemIn(ClaimIn):
     order_id: Ident
-    order_total_cents: int = Field(ge=1, le=10**12)
+    order_total_cents: int = Field(strict=True, ge=1, le=10**12)
 
 
 class RedeemOut(BaseModel):

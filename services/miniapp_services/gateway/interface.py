@@ -347,12 +347,12 @@ class OrderIn(BaseModel):
 class PayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: Ident
-    amount_cents: int = Field(ge=1, le=10**12)
+    amount_cents: int = Field(strict=True, ge=1, le=10**12)
 
 
 class QuantityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quantity: int = Field(ge=0, le=99)
+    quantity: int = Field(strict=True, ge=0, le=99)
 
 
 class ClaimIn(BaseModel):

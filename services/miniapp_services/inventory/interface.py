@@ -21,7 +21,7 @@ ActionPath = Annotated[str, Path(pattern=r"^(release|commit)$", description="rel
 
 class StockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    available: int = Field(ge=0, le=1_000_000_000)
+    available: int = Field(strict=True, ge=0, le=1_000_000_000)
 
 
 class StockOut(BaseModel):
@@ -35,7 +35,7 @@ class ReserveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: Ident
     sku: Ident
-    quantity: int = Field(ge=1, le=1000)
+    quantity: int = Field(strict=True, ge=1, le=1000)
 
 
 class ReservationOut(BaseModel):

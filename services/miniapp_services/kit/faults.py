@@ -23,8 +23,8 @@ class FaultSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of requests answered with status")
-    status: int = Field(default=503, ge=500, le=599, description="the 5xx status to answer with")
-    delay_ms: int = Field(default=0, ge=0, le=30_000, description="latency added to every request")
+    status: int = Field(strict=True, default=503, ge=500, le=599, description="the 5xx status to answer with")
+    delay_ms: int = Field(strict=True, default=0, ge=0, le=30_000, description="latency added to every request")
     hang: bool = Field(default=False, description="block the event loop for an hour, right after answering")
 
 

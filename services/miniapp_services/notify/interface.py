@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit.app import connection, in_transaction
-from miniapp_services.kit.types import EntityId, Text
+from miniapp_services.kit.types import EntityId, EntityIdQuery, Text
 from miniapp_services.notify import application as app_
 from miniapp_services.notify.domain import Notification, Status
 from miniapp_services.notify.infrastructure import CHANNEL, LogOnlyProvider
@@ -58,7 +58,7 @@ def router() -> APIRouter:
 
     @api.get("/notifications")
     async def recent(
-        request: Request, user_id: Annotated[EntityId, Query()], limit: Annotated[int, Query(ge=1, le=100)] = 20
+        request: Request, user_id: EntityIdQuery, limit: Annotated[int, Query(ge=1, le=100)] = 20
     ) -> list[NotificationOut]:
         async with connection(request) as conn:
             return [_out(n) for n in await app_.recent(Repo(conn), user_id, limit)]

@@ -75,7 +75,7 @@ def _ports(app: FastAPI) -> tuple[GrpcCatalogue, GrpcStock]:
 
 class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_cents: int = Field(ge=1, le=10**12)
+    amount_cents: int = Field(strict=True, ge=1, le=10**12)
     user_id: EntityId | None = Field(
         default=None, description="the paying user (the gateway's session): another user's order is not found"
     )

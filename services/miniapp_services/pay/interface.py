@@ -24,7 +24,7 @@ from miniapp_services.proto import pay_pb2, pay_pb2_grpc
 class PayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     order_id: Ident
-    amount_cents: int = Field(ge=1, le=10**12)
+    amount_cents: int = Field(strict=True, ge=1, le=10**12)
 
 
 class PaymentOut(BaseModel):

@@ -20,7 +20,7 @@ from miniapp_services.proto import product_pb2, product_pb2_grpc
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Text = Field(min_length=1, max_length=120)
-    price_cents: int = Field(ge=1, le=PRICE_MAX_CENTS)
+    price_cents: int = Field(strict=True, ge=1, le=PRICE_MAX_CENTS)
     category: Ident
     on_sale: bool = True
 

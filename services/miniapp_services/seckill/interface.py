@@ -24,8 +24,8 @@ def now() -> datetime:
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: Ident
-    price_cents: int = Field(ge=1, le=10_000_000)
-    stock: int = Field(ge=1, le=1_000_000)
+    price_cents: int = Field(strict=True, ge=1, le=10_000_000)
+    stock: int = Field(strict=True, ge=1, le=1_000_000)
     starts_at: Instant
     ends_at: Instant
 

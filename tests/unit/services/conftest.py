@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +41,27 @@ def database() -> Iterator[str]:
     """The URL of a database on a fresh PostgreSQL on 127.0.0.1, for this test session."""
     with pgtmp.postgres() as url:
         yield url
+
+
+@pytest.fixture
+def empty_tables(database: str) -> Callable[[str], Callable[[], None]]:
+    """For a service, a function that empties its tables (its schema and migrations stay)."""
+
+    def emptier(service: str) -> Callable[[], None]:
+        names = ", ".join(
+            f'"{t.schema}"."{t.name}"' if t.schema else f'"{t.name}"' for t in spec_for(service).metadata.sorted_tables
+        )
+
+        async def empty() -> None:
+            connection = await asyncpg.connect(database.replace("postgresql+asyncpg://", "postgresql://", 1))
+            try:
+                await connection.execute(f"TRUNCATE {names} CASCADE")
+            finally:
+                await connection.close()
+
+        return lambda: asyncio.run(empty())
+
+    return emptier
 
 
 @dataclass

@@ -1,24 +1,44 @@
 """Schemathesis over a service's whole OpenAPI (issue 19, item 2), shared by the gateway's fuzz and the
 services' own: every documented operation, EXAMPLES requests in each of Schemathesis's modes (data the schema
 allows, and data it refuses, which must be answered 4xx), every answer checked against the schema (status,
-content type, headers, body) and none a 5xx, but a 503 where the caller says an upstream is down. Draws are
+content type, headers, body) and none a 5xx, but a 503 where the caller says an upstream is down; then
+SCENARIOS stateful sequences of up to STEPS calls chained by the links Schemathesis infers. Draws are
 derandomized, so a run sends the same requests each time."""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import httpx
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
+from schemathesis.core.transport import Response
 from schemathesis.generation import GenerationMode
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
 from schemathesis.schemas import APIOperation
 
+from miniapp_services.registry import spec_for
+
 EXAMPLES = 25  # per operation and mode
+# Operations of a service that call a dependency the tests do not run: their 503 is the documented answer.
+DEPENDENT: dict[str, tuple[str, ...]] = {
+    "cart": ("PUT /carts/{user_id}/items/{sku}",),  # product: the line's price
+    "order": ("POST /orders",),  # product, inventory and pay: the checkout saga
+    "pay": ("POST /payments",),  # order: the payment's order
+}
+CLOSED = "127.0.0.1:1"
+
+
+def alone(service: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """A service on its own: every dependency it calls at a closed port, and the operations that then answer 503
+    (with its readiness, when it requires one)."""
+    spec = spec_for(service)
+    down = (*DEPENDENT.get(service, ()), *(("GET /readyz",) if spec.requires else ()))
+    return dict.fromkeys(spec.requires + spec.degrades_without, CLOSED), down
 
 
 def fuzz(client: TestClient, auth: httpx.Auth | None = None, down: Collection[str] = ()) -> Counter[tuple[str, int]]:
@@ -46,13 +66,66 @@ def _examples(
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     def one(case: schemathesis.Case) -> None:
-        sent = {k: v for k, v in case.as_transport_kwargs().items() if k != "cookies"}  # the services read none
-        reply = client.request(**sent, auth=auth)
+        reply = _send(client, case, auth)
         seen[(operation.label, reply.status_code)] += 1
-        assert reply.status_code < 500 or (down and reply.status_code == 503), f"{operation.label}: {reply.text}"
-        # A rule the schema cannot state (an event that ends before it starts, an unknown template) is refused
-        # 400 naming the field: schema-valid data may be refused, never answered 5xx or off its schema.
-        excluded = [positive_data_acceptance, *([not_a_server_error] if down else [])]
-        case.validate_response(reply, excluded_checks=excluded)
+        _judge(case, reply, down)
 
     one()
+
+
+def _send(client: TestClient, case: schemathesis.Case, auth: httpx.Auth | None) -> httpx.Response:
+    sent = {k: v for k, v in case.as_transport_kwargs().items() if k != "cookies"}  # the services read none
+    return client.request(**sent, auth=auth)
+
+
+def _judge(case: schemathesis.Case, reply: httpx.Response | Response, down: bool) -> None:
+    """No 5xx (but a 503 where an upstream is down) and an answer on its schema. A rule the schema cannot state (an
+    event that ends before it starts, an unknown template) is refused 400 naming the field: schema-valid data may
+    be refused, never answered 5xx or off its schema."""
+    assert reply.status_code < 500 or (down and reply.status_code == 503), f"{case.operation.label}: {reply.text}"
+    excluded = [positive_data_acceptance, *([not_a_server_error] if down else [])]
+    case.validate_response(reply, excluded_checks=excluded)
+
+
+SCENARIOS = 40  # stateful: sequences per service, each up to STEPS calls
+STEPS = 6
+
+
+def stateful(
+    client: TestClient, reset: Callable[[], None], auth: httpx.Auth | None = None, down: Collection[str] = ()
+) -> Counter[tuple[str, int]]:
+    """Schemathesis's stateful phase: sequences of calls chained by the links it infers from the schema (the sku a
+    PUT created read back by a GET, ...), each answer checked as `fuzz` checks it. Each sequence starts from the
+    state `reset` leaves (the service's tables emptied), so a replayed sequence meets the same answers, as
+    Hypothesis requires. The statuses of the calls a link fed, by "source -> target"."""
+    schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
+    followed: Counter[tuple[str, int]] = Counter()
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            reset()
+
+        def call(self, case: schemathesis.Case, **kwargs: object) -> Response:
+            return Response.from_any(_send(client, case, auth))
+
+        def step(self, input: StepInput) -> StepOutput:
+            output = super().step(input)
+            if input.transition is not None and input.is_applied:
+                followed[(f"{input.transition.id} -> {input.case.operation.label}", output.response.status_code)] += 1
+            return output
+
+        def validate_response(self, response: Response, case: schemathesis.Case, **kwargs: object) -> None:
+            _judge(case, response, case.operation.label in down)
+
+    Machine.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    return followed
