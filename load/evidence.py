@@ -213,9 +213,16 @@ def breaker_timeline(samples: list[dict[str, Any]], hour: Callable[[float], floa
 
 
 def saga_invariants(wait_s: float = 90) -> tuple[dict[str, list[str]], list[str]]:
-    """The invariants once the saga's recovery has finished the checkouts still between steps (bounded wait)."""
+    """The invariants once the saga's recovery has finished the checkouts still between steps (bounded wait), read
+    with them in one snapshot."""
     deadline = time.monotonic() + wait_s
-    while probe.sql(invariants.UNFINISHED) and time.monotonic() < deadline:
+    while True:
+        found, unfinished = invariants.split(_pair(line) for line in probe.sql(invariants.SNAPSHOT))
+        if not unfinished or time.monotonic() >= deadline:
+            return found, unfinished
         time.sleep(2)
-    violations = {name: probe.sql(query) for name, query in invariants.VIOLATIONS.items()}
-    return violations, probe.sql(invariants.UNFINISHED)
+
+
+def _pair(line: str) -> tuple[str, str]:
+    name, item = line.split("|", 1)  # psql's unaligned output; no invariant's name holds a '|'
+    return name, item

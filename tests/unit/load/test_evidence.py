@@ -10,6 +10,7 @@ import pytest
 from lab import cgroups
 from lab.mesh import probe
 from load import evidence, gates
+from miniapp_services import invariants
 
 MIB = gates.MIB
 APP = probe.Container("pay-v1-1", "pay-v1-1-app", "/libpod_parent/libpod-a", 96 * MIB)
@@ -170,3 +171,15 @@ def test_a_second_without_breaker_statistics_is_left_out_of_the_timeline(lab: Sc
     sampler = _run(lab, [{}, {}])
     assert [s["breaker"] for s in sampler.samples] == [None, None]
     assert evidence.breaker_timeline(sampler.samples, lambda t: t) == []
+
+
+def test_the_saga_invariants_wait_for_the_saga_and_come_from_one_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout in the saga on the first read, done on the second: the invariants of the second read only."""
+    drift = "stock drift (reservation state disagrees with its order)"
+    reads = iter([[f"{drift}|o-1 TEA", "checkouts still in the saga|o-1"], []])
+    asked: list[str] = []
+    monkeypatch.setattr(probe, "sql", lambda query: asked.append(query) or next(reads))
+    monkeypatch.setattr(evidence.time, "sleep", lambda s: None)
+    violations, unfinished = evidence.saga_invariants(wait_s=60)
+    assert asked == [invariants.SNAPSHOT] * 2
+    assert (violations[drift], unfinished) == ([], [])
