@@ -203,6 +203,16 @@ class Backoff:
         return 0.0 if self.crashes == 1 else min(BACKOFF_S * 2 ** (self.crashes - 2), BACKOFF_CAP_S)
 
 
+def backoff_owed(history: list[Termination], died_at: float) -> float:
+    """The back-off the stand-in owes a container that dies at died_at (epoch s) after these terminations of it,
+    oldest first: its Backoff replayed on their times (each start at its death plus its back-off)."""
+    backoff = Backoff(started_at=float("-inf"))
+    for ended in history:
+        backoff.delay(ended.at)
+        backoff.started_at = ended.at + ended.restart_in_s
+    return backoff.delay(died_at)
+
+
 async def _restart(state_dir: Path, workload: Workload, backoff: Backoff) -> None:
     ended = await asyncio.to_thread(_ended, workload.container)
     if ended is None:

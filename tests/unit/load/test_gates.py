@@ -142,6 +142,12 @@ CRASH = {"container": "pay-v1-1-app", "killed": True, "exit_code": 137, "livenes
          "window_s": 30.0, "max_error_rate": 0.05}  # fmt: skip
 
 
+def test_a_second_crash_is_owed_its_back_off_before_the_bound() -> None:
+    gate = gates.crash_gate(gates.CrashEvidence(**(CRASH | {"restart_in_s": 10.0, "serving_after_s": 19.4})))
+    assert gate.passed, gate.summary
+    assert "started again after 10 s, serving 19.4 s after the kill (≤ 40 s)" in gate.summary
+
+
 @pytest.mark.parametrize(
     ("change", "missing"),
     [
@@ -152,6 +158,7 @@ CRASH = {"container": "pay-v1-1-app", "killed": True, "exit_code": 137, "livenes
         ({"exit_code": 0}, "restarted as a crash"),
         ({"serving_after_s": None}, "serving again"),
         ({"serving_after_s": 31.0}, "serving again"),
+        ({"restart_in_s": 10.0, "serving_after_s": 41.0}, "serving again"),
         ({"window_failures": 21}, "clients shielded"),
         ({"window_requests": 0, "window_failures": 0}, "clients shielded"),
     ],

@@ -40,6 +40,19 @@ def test_crashes_in_a_row_wait_0_then_10_s_doubling_to_5_min_and_a_long_run_rese
     assert backoff.delay(backoff.started_at + 5) == 10
 
 
+def _ended(at: float, restart_in_s: float) -> kubelet.Termination:
+    return kubelet.Termination(container="pay-v1-1-app", at=at, exit_code=137, oom_killed=False, liveness=False,
+                               restart_in_s=restart_in_s)  # fmt: skip
+
+
+def test_the_back_off_owed_replays_the_containers_terminations() -> None:
+    """The handover's crash drill, then make mesh-test's kill 5 minutes later: a second crash, owed 10 s."""
+    assert kubelet.backoff_owed([], 1000.0) == 0.0
+    assert kubelet.backoff_owed([_ended(1000.0, 0.0)], 1300.0) == 10.0
+    assert kubelet.backoff_owed([_ended(1000.0, 0.0), _ended(1300.0, 10.0)], 1320.0) == 20.0
+    assert kubelet.backoff_owed([_ended(1000.0, 0.0)], 1000.0 + kubelet.BACKOFF_RESET_S) == 0.0
+
+
 def test_every_app_container_is_watched_with_its_deployments_liveness_probe_and_grace() -> None:
     watched = kubelet.watched(OBJECTS, LAB.pods)
     assert {w.container for w in watched.workloads} == {p.app_container for p in LAB.pods}
