@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from miniapp_services.kit.app import create_app
-from miniapp_services.kit.db import migrate
+from miniapp_services.kit.db import dsn, migrate
 from miniapp_services.kit.settings import get_settings
 from miniapp_services.registry import spec_for
 from tools import etcdtmp, pgtmp, redistmp, tenantstmp
@@ -53,7 +53,7 @@ def empty_tables(database: str) -> Callable[[str], Callable[[], None]]:
         )
 
         async def empty() -> None:
-            connection = await asyncpg.connect(database.replace("postgresql+asyncpg://", "postgresql://", 1))
+            connection = await asyncpg.connect(dsn(database))
             try:
                 await connection.execute(f"TRUNCATE {names} CASCADE")
             finally:
