@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this machine for `make lab` and `make test`: Debian packages, the repo's one Python
 # environment (.venv, from uv.lock) and nothing else. podman is configured only through
-# lab/containers.conf (the Makefile exports CONTAINERS_CONF); nothing in /etc is changed.
+# lab/containers.conf (the Makefile exports CONTAINERS_CONF); nothing in /etc is changed. One kernel limit is raised
+# for the running system only (inotify instances, below), as kind asks of a machine that runs a cluster in containers.
 # A second run installs nothing and takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,4 +98,15 @@ prove_pods() {
   [ "$state" = Running ] || die "a throwaway pod did not run (state: $state); check podman, runc, conmon and catatonit"
 }
 prove_pods
+# Every lab sidecar watches a file per outbound cluster for its endpoints (lab/mesh/endpoints.py), and Envoy
+# makes an inotify instance per watch: about 130 for the lab's sidecars beside the 2 each has for its certificate
+# and the lab hosts' systemd, past the kernel's default of 128 per user (a sidecar over it aborts). Raised for
+# the running system (not in /etc: the next boot's first bootstrap raises it again), then read back.
+INOTIFY_INSTANCES=1024
+limit=/proc/sys/fs/inotify/max_user_instances
+if [ "$(cat "$limit")" -lt "$INOTIFY_INSTANCES" ]; then
+  echo "bootstrap: raising fs.inotify.max_user_instances from $(cat "$limit") to $INOTIFY_INSTANCES"
+  echo "$INOTIFY_INSTANCES" 2>/dev/null >"$limit" || die "cannot raise fs.inotify.max_user_instances; the lab's sidecars need $INOTIFY_INSTANCES"
+fi
+[ "$(cat "$limit")" -ge "$INOTIFY_INSTANCES" ] || die "fs.inotify.max_user_instances is $(cat "$limit"), the lab's sidecars need $INOTIFY_INSTANCES"
 echo "bootstrap: ready (podman $(podman --version | awk '{print $3}'), $(.venv/bin/ansible --version | head -1))"

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lab.mesh.endpoints import EndpointFiles
+
 # Between sidecars TLS 1.3 only, as the design asks and as Istio does with meshMTLS.minProtocolVersion TLSV1_3
 # (roles/istio renders it): TLS 1.3 has no cipher list to configure, and nothing in the mesh speaks 1.2.
 MESH_TLS = {"tls_minimum_protocol_version": "TLSv1_3", "tls_maximum_protocol_version": "TLSv1_3"}
@@ -130,24 +132,29 @@ def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict[str, Any
 def cluster(
     name: str,
     policy: dict[str, Any],
-    addresses: list[tuple[str, int]],
+    addresses: list[tuple[str, int]] | EndpointFiles,
     http2: bool,
     tls: dict[str, Any] | None = None,
     *,
     tcp: bool = False,
 ) -> dict[str, Any]:
-    """A STATIC cluster (the lab's stand-in for EDS) with the policy's breakers, outlier detection and LB; a
-    TCP cluster has no HTTP protocol options."""
+    """A cluster with the policy's breakers, outlier detection and LB: STATIC on fixed addresses (the pod's own
+    app, its admin), EDS from its endpoints file (lab/mesh/endpoints.py) for another service's pods. A TCP
+    cluster has no HTTP protocol options."""
     lb = (policy.get("loadBalancer") or {}).get("simple", "LEAST_REQUEST")
+    found: dict[str, Any] = (
+        {"type": "EDS", "eds_cluster_config": addresses.eds(name)}
+        if isinstance(addresses, EndpointFiles)
+        else {"type": "STATIC", "load_assignment": endpoints(name, addresses)}
+    )
     out = {
         "name": name,
-        "type": "STATIC",
+        **found,
         "connect_timeout": duration(
             (policy.get("connectionPool") or {}).get("tcp", {}).get("connectTimeout", CONNECT_TIMEOUT)
         ),
         "lb_policy": {"LEAST_CONN": "LEAST_REQUEST"}.get(lb, lb),
         "circuit_breakers": circuit_breakers(policy.get("connectionPool")),
-        "load_assignment": endpoints(name, addresses),
     }
     if not tcp:
         out["typed_extension_protocol_options"] = _protocol_options(policy.get("connectionPool"), http2)

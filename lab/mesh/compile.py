@@ -1,7 +1,8 @@
 """One sidecar's Envoy bootstrap from the checked objects, indexed once (lab/mesh/objects.py), and the lab's pods.
 
-The lab's stand-ins for what istiod knows: pods (address, labels, service account) replace EDS, and the
-Sidecar object's egress hosts decide which clusters and virtual hosts a sidecar gets.
+The lab's stand-ins for what istiod knows: pods (address, labels, service account) make each outbound
+cluster's endpoints, read from a file the kubelet stand-in rewrites as readiness changes (lab/mesh/endpoints.py),
+and the Sidecar object's egress hosts decide which clusters and virtual hosts a sidecar gets.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
 )
 from lab.mesh import listeners
 from lab.mesh.clusters import TlsFiles, cluster, cluster_name, subset_policy, upstream_tls
-from lab.mesh.objects import MeshService, Objects, index
+from lab.mesh.endpoints import EndpointFiles, EndpointSet, Member
+from lab.mesh.objects import MeshService, Objects, Port, index
 from lab.mesh.routes import block_all, default_route, domains, routes
 
 ADMIN_PORT = 15000
@@ -51,6 +53,8 @@ STATS_ANNOTATION = "sidecar.istio.io/statsInclusionPrefixes"
 # pod, and the sidecar routes by host. A TCP service cannot be routed by name: each gets an address of its
 # own from objects.TCP_IPS (the lab's stand-in for its cluster IP), where the sidecar listens for it alone.
 OUTBOUND_IP = "127.0.0.2"
+# Where every sidecar reads its outbound clusters' endpoints (lab/mesh/endpoints.py; lab.mesh.up mounts them).
+ENDPOINT_FILES = EndpointFiles("/etc/mesh-endpoints")
 
 
 class Pod(BaseModel):
@@ -66,27 +70,47 @@ class Pod(BaseModel):
     ip: str
 
 
-def _outbound_clusters(service: MeshService, pods: list[Pod], tls: TlsFiles, trust_domain: str) -> list[dict[str, Any]]:
+def _subsets(service: MeshService, pods: list[Pod]) -> list[tuple[Port, str, dict[str, Any], list[Pod]]]:
+    """Per port and subset (the unnamed one first): its traffic policy and the pods it selects."""
     top = (service.rule or {}).get("trafficPolicy", {})
     subsets = [("", top, None)] + [
         (s["name"], subset_policy(top, s.get("trafficPolicy")), s["labels"].get("version"))
         for s in (service.rule or {}).get("subsets", [])
     ]
     selected = [p for p in pods if p.app == service.app and p.namespace == service.namespace]
+    return [
+        (port, subset, policy, [p for p in selected if version in (None, p.version)])
+        for port in service.ports
+        for subset, policy, version in subsets
+    ]
+
+
+def _outbound_clusters(
+    service: MeshService, pods: list[Pod], tls: TlsFiles, trust_domain: str, files: EndpointFiles
+) -> list[dict[str, Any]]:
     out = []
-    for port in service.ports:
-        for subset, policy, version in subsets:
-            members = [p for p in selected if version in (None, p.version)]
-            name = cluster_name("outbound", port.number, subset, service.fqdn)
-            sni = f"outbound_.{port.number}_.{subset}_.{service.fqdn}"
-            sans = sorted({spiffe_id(trust_domain, p.namespace, p.account) for p in members})
-            addresses = [(p.ip, port.number) for p in members]
-            out.append(cluster(name, policy, addresses, port.http2, upstream_tls(tls, sni, sans), tcp=port.tcp))
+    for port, subset, policy, members in _subsets(service, pods):
+        name = cluster_name("outbound", port.number, subset, service.fqdn)
+        sni = f"outbound_.{port.number}_.{subset}_.{service.fqdn}"
+        sans = sorted({spiffe_id(trust_domain, p.namespace, p.account) for p in members})
+        out.append(cluster(name, policy, files, port.http2, upstream_tls(tls, sni, sans), tcp=port.tcp))
     return out
 
 
+def endpoint_sets(objects: Objects, pods: list[Pod]) -> tuple[EndpointSet, ...]:
+    """Every outbound cluster of the mesh with the pods it selects: what the endpoint files are written from."""
+    return tuple(
+        EndpointSet(
+            cluster=cluster_name("outbound", port.number, subset, service.fqdn),
+            members=tuple(Member(pod=p.name, ip=p.ip, port=port.number) for p in members),
+        )
+        for service in objects.services.values()
+        for port, subset, _, members in _subsets(service, pods)
+    )
+
+
 def _outbound(
-    objects: Objects, pods: list[Pod], hosts: set[str], tls: TlsFiles, trust_domain: str
+    objects: Objects, pods: list[Pod], hosts: set[str], tls: TlsFiles, trust_domain: str, files: EndpointFiles
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Clusters and outbound listeners for these hosts, plus REGISTRY_ONLY's block_all."""
     clusters: list[dict[str, Any]] = []
@@ -94,7 +118,7 @@ def _outbound(
     tcp: list[dict[str, Any]] = []
     for host in sorted(hosts):
         service = objects.services[host]
-        clusters += _outbound_clusters(service, pods, tls, trust_domain)
+        clusters += _outbound_clusters(service, pods, tls, trust_domain, files)
         for port in service.ports:
             if port.tcp:
                 name = cluster_name("outbound", port.number, "", host)
@@ -129,6 +153,9 @@ def stats_config(annotations: dict[str, str]) -> dict[str, Any]:
     """Istio's stats tags and inclusion list, with the mesh's and the pod's inclusion prefixes."""
     prefixes = [*ISTIO_STATS_PREFIXES, *STATS_INCLUSION.split(",")]
     prefixes += [p for p in annotations.get(STATS_ANNOTATION, "").split(",") if p and p not in prefixes]
+    # Envoy's health check filter reads a checked cluster's membership from its stats (a stat never created reads
+    # 0: unhealthy), so the stats of the clusters that answer rewritten tcpSocket probes are kept.
+    prefixes.append(f"cluster.{APP_HEALTH}_tcp|")
     patterns = [{"prefix": p} for p in prefixes] + [{"suffix": s} for s in ISTIO_STATS_SUFFIXES]
     return {**STATS_CONFIG, "stats_matcher": {"inclusion_list": {"patterns": patterns}}}
 
@@ -165,10 +192,17 @@ def checked(objects: list[dict[str, Any]]) -> Objects:
     return index(objects)
 
 
-def sidecar(objects: Objects, pods: list[Pod], pod: Pod, tls: TlsFiles, trust_domain: str) -> dict[str, Any]:
+def sidecar(
+    objects: Objects,
+    pods: list[Pod],
+    pod: Pod,
+    tls: TlsFiles,
+    trust_domain: str,
+    files: EndpointFiles = ENDPOINT_FILES,
+) -> dict[str, Any]:
     """The Envoy bootstrap of `pod`'s sidecar."""
     reachable = objects.reachable(pod.namespace, pod.app)
-    out_clusters, out_listeners = _outbound(objects, pods, reachable, tls, trust_domain)
+    out_clusters, out_listeners = _outbound(objects, pods, reachable, tls, trust_domain, files)
     in_clusters, in_listeners = _inbound(objects, pod, tls, trust_domain)
     workload = objects.workload(pod.namespace, pod.app, pod.version)
     health_listeners, health_clusters = _app_health(workload.container)
@@ -193,16 +227,39 @@ def http_probes(container: dict[str, Any]) -> dict[str, tuple[int, str]]:
     return found
 
 
+def tcp_probes(container: dict[str, Any]) -> dict[str, int]:
+    """The container's tcpSocket probes: livez or readyz -> its port number."""
+    found = {}
+    for kind, key in PROBES.items():
+        socket = container.get(key, {}).get("tcpSocket")
+        if socket is not None:
+            found[kind] = port_number(container, socket["port"])
+    return found
+
+
+def _tcp_checked(port: int) -> dict[str, Any]:
+    """A cluster to the app's port on loopback whose one host Envoy dials every second (a connect, nothing sent):
+    pilot-agent's check of a rewritten tcpSocket probe, cached for at most that second."""
+    checked = cluster(f"{APP_HEALTH}_tcp|{port}", {}, [("127.0.0.1", port)], http2=False, tcp=True)
+    # No traffic is ever routed to it: without no_traffic_interval Envoy would check it once a minute.
+    check = {"timeout": "1s", "interval": "1s", "no_traffic_interval": "1s", "unhealthy_threshold": 1,
+             "healthy_threshold": 1}  # fmt: skip
+    return {**checked, "health_checks": [{**check, "tcp_health_check": {}}]}
+
+
 def _app_health(container: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Istio's probe rewrite: the app's httpGet probes answered on 15020 (none when it has no such probe)."""
-    probes = http_probes(container)
-    if not probes:
+    """Istio's probe rewrite: the app's httpGet and tcpSocket probes answered on 15020 (none when it has no
+    such probe); an httpGet by the app's own path, a tcpSocket by whether its port takes a connection."""
+    probes, sockets = http_probes(container), tcp_probes(container)
+    if not probes and not sockets:
         return [], []
     clusters = {
         port: cluster(f"{APP_HEALTH}|{port}", {}, [("127.0.0.1", port)], http2=False) for port, _ in probes.values()
     }
+    checked = {port: _tcp_checked(port) for port in sockets.values()}
     paths = {kind: (clusters[port]["name"], path) for kind, (port, path) in probes.items()}
-    return [listeners.app_health(APP_HEALTH_PORT, paths)], list(clusters.values())
+    by_kind = {kind: checked[port]["name"] for kind, port in sockets.items()}
+    return [listeners.app_health(APP_HEALTH_PORT, paths, by_kind)], [*clusters.values(), *checked.values()]
 
 
 def pods_from(objects: Objects, prefix: str, first: int) -> list[Pod]:
@@ -225,7 +282,7 @@ def edge_hosts(objects: Objects, trust_domain: str) -> set[str]:
 def ingress(objects: Objects, pods: list[Pod], tls: TlsFiles, trust_domain: str, port: int) -> dict[str, Any]:
     """The lab's edge: plaintext HTTP in on `port`, out over mTLS with the ingress controller's own identity,
     to the hosts whose policies admit the ingress."""
-    clusters, outbound = _outbound(objects, pods, edge_hosts(objects, trust_domain), tls, trust_domain)
+    clusters, outbound = _outbound(objects, pods, edge_hosts(objects, trust_domain), tls, trust_domain, ENDPOINT_FILES)
     (listener,) = [o for o in outbound if o["address"]["socket_address"]["port_value"] == port]
     listener["name"], listener["address"]["socket_address"]["address"] = f"ingress_{port}", "0.0.0.0"  # noqa: S104
     # The edge answers for any host name, as an Istio Gateway with hosts ["*"] does.

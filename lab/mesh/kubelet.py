@@ -1,16 +1,22 @@
-"""The lab's stand-in for what the kubelet does to a Deployment's pods once they run: restartPolicy Always with
-the kubelet's back-off (a crashed app container is started again after 0 s, then 10 s, 20 s, ... up to 5 min
-for each crash in a row; the count resets once it has run 10 minutes), and each app's livenessProbe as written
-(period, timeout, failure threshold), sent where Istio rewrites it to: the pod's sidecar, port 15020,
-/app-health/<container>/livez. A failed liveness probe stops the container with the pod's grace period
-(SIGTERM, then SIGKILL), and it is restarted like any crash.
+"""The lab's stand-in for what the kubelet (with the endpoints controller and istiod's EDS push) does to a
+Deployment's pods once they run:
+- restartPolicy Always with the kubelet's back-off (a crashed app container is started again after 0 s, then
+  10 s, 20 s, ... up to 5 min for each crash in a row; the count resets once it has run 10 minutes);
+- each app's livenessProbe as written (httpGet or tcpSocket, lab/mesh/prober.py): failing its threshold stops the
+  container with the pod's grace period (SIGTERM, then SIGKILL), and it is restarted like any crash;
+- each app's readinessProbe as written: an unready pod, and at once one whose app container died, leaves every
+  caller's endpoints (lab/mesh/endpoints.py) and comes back once its probe passes again;
+- a pod's deletion (`--delete POD`, as `kubectl delete pod` asks it): out of its callers' endpoints first, then
+  SIGTERM to the app and its grace period for it to drain, then the sidecar, which outlives the app so its
+  draining calls still leave; then the ReplicaSet's replacement, the same pod again, ready once its probe passes.
 
-    python -m lab.mesh.kubelet PODS_JSON     # lab.mesh.up starts it (start) beside the mesh and stops it with it
+    python -m lab.mesh.kubelet PODS_JSON         # lab.mesh.up starts it (start) beside the mesh and stops it with it
+    python -m lab.mesh.kubelet PODS_JSON --delete POD
 
-Not the kubelet: readiness does not yet take a pod out of its callers' endpoints (the sidecars' endpoints are
-static), tcpSocket probes are not run (only an httpGet can be rewritten to the sidecar), and a pod is not
-rescheduled. It exits once the mesh it was started for is going: when any of its containers is removed (the
-kubelet never removes one) or podman's event stream ends.
+Not the kubelet: an exec probe is not run (Istio does not rewrite one, and none is rendered), and a replacement
+pod keeps the deleted one's name and address instead of being scheduled anew. It exits once the mesh
+it was started for is going: when any of its containers is removed (the kubelet never removes one) or podman's
+event stream ends.
 """
 
 from __future__ import annotations
@@ -21,74 +27,40 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lab.mesh.compile import APP_HEALTH_PORT
-from lab.mesh.listeners import APP_HEALTH_PATH
+from lab.mesh import endpoints
+from lab.mesh.endpoints import EndpointSet
 from lab.mesh.objects import Objects
+from lab.mesh.prober import LIVEZ, READYZ, Probe, passes, probe_of
 from lab.mesh.state import LabPod
 from lab.podman import podman
 
 _log = logging.getLogger("lab.kubelet")
 BACKOFF_S, BACKOFF_CAP_S, BACKOFF_RESET_S = 10.0, 300.0, 600.0  # the kubelet's crash back-off
-PODS_FILE, PID_FILE, LOG_FILE = "kubelet.json", "kubelet.pid", "kubelet.log"
+PODS_FILE, PID_FILE, LOG_FILE, SOCKET = "kubelet.json", "kubelet.pid", "kubelet.log", "kubelet.sock"
+ENDPOINTS_DIR = "endpoints"  # beside the stand-in's state: what lab.mesh.up mounts into every sidecar
 TERMINATIONS_FILE = "kubelet-terminations.jsonl"
 
 
-class Probe(BaseModel):
-    """An httpGet probe's timing as the Deployment writes it, with the kubelet's defaults (its path is the
-    sidecar's to know: lab/mesh/compile.py routes /app-health/app/livez to it)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    period_s: float = Field(default=10, gt=0)
-    timeout_s: float = Field(default=1, gt=0)
-    failure_threshold: int = Field(default=3, ge=1)
-    initial_delay_s: float = Field(default=0, ge=0)
-
-
 class Workload(BaseModel):
-    """One pod's app container, as the kubelet stand-in watches it."""
+    """One pod's app container and its sidecar, as the kubelet stand-in watches them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     pod: str
     container: str
+    sidecar: str
     ip: str
     grace_s: int = Field(default=30, ge=0)
     liveness: Probe | None = None
-
-
-LIVEZ = APP_HEALTH_PATH + "livez"
-
-
-async def http_status(host: str, port: int, path: str) -> int:
-    """A GET on a new connection, closed after, as the kubelet's prober sends one: the status line's code (0 when
-    it is not HTTP). A raw request, not an HTTP client: 18 probes every 10 s are the stand-in's steady cost."""
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        head = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe\r\nConnection: close\r\n\r\n"
-        writer.write(head.encode())
-        await writer.drain()
-        status = (await reader.readline()).split()
-    finally:
-        writer.close()
-    return int(status[1]) if len(status) > 1 and status[0].startswith(b"HTTP/") and status[1].isdigit() else 0
-
-
-def liveness(container: dict[str, Any]) -> Probe | None:
-    """A container's livenessProbe, when it is an httpGet (the only kind Istio's rewrite and this stand-in run)."""
-    probe = container.get("livenessProbe", {})
-    if "httpGet" not in probe:
-        return None
-    fields = {"periodSeconds": "period_s", "timeoutSeconds": "timeout_s", "failureThreshold": "failure_threshold",
-              "initialDelaySeconds": "initial_delay_s"}  # fmt: skip
-    return Probe.model_validate({ours: probe[theirs] for theirs, ours in fields.items() if theirs in probe})
+    readiness: Probe | None = None
 
 
 class Termination(BaseModel):
@@ -137,17 +109,24 @@ def watched_event(event: bytes, ids: dict[str, str]) -> tuple[str, str] | None:
 class Pods(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     workloads: tuple[Workload, ...]
+    endpoints: tuple[EndpointSet, ...] = ()
 
 
-def watched(objects: Objects, pods: tuple[LabPod, ...]) -> Pods:
-    """What the stand-in watches: each pod's app container, its grace period and its liveness probe."""
+def watched(objects: Objects, pods: tuple[LabPod, ...], sets: tuple[EndpointSet, ...]) -> Pods:
+    """What the stand-in watches: each pod's app container, its grace period and its probes, and the outbound
+    clusters whose endpoints it writes."""
     workloads = []
     for pod in pods:
         workload = objects.workload(pod.namespace, pod.app, pod.version)
-        grace = workload.pod_spec.get("terminationGracePeriodSeconds", 30)
-        probe = liveness(workload.container)
-        workloads.append(Workload(pod=pod.name, container=pod.app_container, ip=pod.ip, grace_s=grace, liveness=probe))
-    return Pods(workloads=tuple(workloads))
+        workloads.append(
+            Workload(
+                pod=pod.name, container=pod.app_container, sidecar=pod.sidecar_container, ip=pod.ip,
+                grace_s=workload.pod_spec.get("terminationGracePeriodSeconds", 30),
+                liveness=probe_of(workload.container, "livenessProbe"),
+                readiness=probe_of(workload.container, "readinessProbe"),
+            )
+        )  # fmt: skip
+    return Pods(workloads=tuple(workloads), endpoints=sets)
 
 
 def _pid(state_dir: Path) -> int | None:
@@ -195,12 +174,33 @@ class Backoff:
     started_at: float = field(default_factory=time.monotonic)
     down: bool = False  # between its death and its next start
     stopping: bool = False  # stopped by the stand-in (its liveness probe), not crashed
+    deleting: bool = False  # its pod is being deleted: its end is no crash
 
     def delay(self, died_at: float) -> float:
         if died_at - self.started_at >= BACKOFF_RESET_S:
             self.crashes = 0
         self.crashes += 1
         return 0.0 if self.crashes == 1 else min(BACKOFF_S * 2 ** (self.crashes - 2), BACKOFF_CAP_S)
+
+
+@dataclass
+class Readiness:
+    """The endpoints controller's view: which pods are ready and which are terminating; every caller's endpoints
+    are the ready pods that are not terminating, written to the files the sidecars watch on each change."""
+
+    directory: Path
+    sets: tuple[EndpointSet, ...]
+    ready: set[str]
+    terminating: set[str] = field(default_factory=set)
+
+    def mark(self, pod: str, ready: bool) -> None:
+        if (pod in self.ready) != ready:
+            (self.ready.add if ready else self.ready.discard)(pod)
+            _log.warning("%s is %s", pod, "ready: back in its callers' endpoints" if ready else "not ready")
+            self.publish()
+
+    def publish(self) -> list[str]:
+        return endpoints.write(self.directory, self.sets, frozenset(self.ready - self.terminating))
 
 
 def backoff_owed(history: list[Termination], died_at: float) -> float:
@@ -213,10 +213,11 @@ def backoff_owed(history: list[Termination], died_at: float) -> float:
     return backoff.delay(died_at)
 
 
-async def _restart(state_dir: Path, workload: Workload, backoff: Backoff) -> None:
+async def _restart(state_dir: Path, workload: Workload, backoff: Backoff, readiness: Readiness) -> None:
     ended = await asyncio.to_thread(_ended, workload.container)
     if ended is None:
         return  # running: already started again
+    readiness.mark(workload.pod, False)  # a container that is not running is not ready
     backoff.down, delay = True, backoff.delay(time.monotonic())
     oom, code = ended
     _record(state_dir, Termination(container=workload.container, at=time.time(), exit_code=code, oom_killed=oom,
@@ -228,10 +229,12 @@ async def _restart(state_dir: Path, workload: Workload, backoff: Backoff) -> Non
     backoff.started_at, backoff.down = time.monotonic(), False
 
 
-async def restart_on_exit(state_dir: Path, workloads: dict[str, Workload], backoffs: dict[str, Backoff]) -> None:
+async def restart_on_exit(state_dir: Path, workloads: dict[str, Workload], backoffs: dict[str, Backoff],
+                          readiness: Readiness) -> None:  # fmt: skip
     """Start each app container again after its back-off whenever podman says it died (one event stream for
-    them all: a podman call per container and second would cost the lab a core); return once one is removed,
-    the mesh going (podman 4.3 has no network events, and polling for the network cost 2 % of a core)."""
+    them all: a podman call per container and second would cost the lab a core), unless its pod is being
+    deleted; return once one is removed, the mesh going (podman 4.3 has no network events, and polling for the
+    network cost 2 % of a core)."""
     events = await asyncio.create_subprocess_exec(
         "podman", "events", "--format", "json", "--filter", "event=died", "--filter", "event=remove",
         "--filter", "type=container",
@@ -248,10 +251,18 @@ async def restart_on_exit(state_dir: Path, workloads: dict[str, Workload], backo
             if found is not None and found[1] == "remove":
                 _log.warning("%s was removed: the mesh is going, and the kubelet stand-in stops", found[0])
                 return
-            if found is not None and (found[0] not in pending or pending[found[0]].done()):
-                pending[found[0]] = asyncio.create_task(_restart(state_dir, workloads[found[0]], backoffs[found[0]]))
+            if found is None or backoffs[found[0]].deleting:
+                continue
+            if found[0] not in pending or pending[found[0]].done():
+                task = _restart(state_dir, workloads[found[0]], backoffs[found[0]], readiness)
+                pending[found[0]] = asyncio.create_task(task)
     finally:
         events.kill()
+
+
+def _fresh(backoff: Backoff, probe: Probe) -> bool:
+    """Down, or started less than its initial delay and a period ago: the kubelet probes a new container afresh."""
+    return backoff.down or time.monotonic() - backoff.started_at < probe.initial_delay_s + probe.period_s
 
 
 async def probe_liveness(workload: Workload, probe: Probe, backoff: Backoff) -> None:
@@ -260,15 +271,10 @@ async def probe_liveness(workload: Workload, probe: Probe, backoff: Backoff) -> 
     failures = 0
     while True:
         await asyncio.sleep(probe.period_s)
-        if backoff.down or time.monotonic() - backoff.started_at < probe.initial_delay_s + probe.period_s:
-            failures = 0  # down, or just started: the kubelet probes a new container afresh
+        if _fresh(backoff, probe):
+            failures = 0
             continue
-        try:
-            async with asyncio.timeout(probe.timeout_s):
-                healthy = 200 <= await http_status(workload.ip, APP_HEALTH_PORT, LIVEZ) < 400
-        except (OSError, TimeoutError):
-            healthy = False
-        failures = 0 if healthy else failures + 1
+        failures = 0 if await passes(workload.ip, LIVEZ, probe.timeout_s) else failures + 1
         if failures >= probe.failure_threshold:
             _log.warning("%s failed its liveness probe %d times: stopping it", workload.container, failures)
             backoff.stopping = True
@@ -276,16 +282,89 @@ async def probe_liveness(workload: Workload, probe: Probe, backoff: Backoff) -> 
             failures = 0
 
 
+async def probe_readiness(workload: Workload, probe: Probe, backoff: Backoff, readiness: Readiness) -> None:
+    """The probe every period: success_threshold passes in a row make the pod ready, failure_threshold failures
+    in a row unready (a container that is down fails it without being asked)."""
+    await asyncio.sleep(probe.initial_delay_s)
+    successes = failures = 0
+    while True:
+        await asyncio.sleep(probe.period_s)
+        healthy = not backoff.down and await passes(workload.ip, READYZ, probe.timeout_s)
+        successes, failures = (successes + 1, 0) if healthy else (0, failures + 1)
+        if successes >= probe.success_threshold or failures >= probe.failure_threshold:
+            readiness.mark(workload.pod, healthy)
+
+
+async def delete(workload: Workload, backoff: Backoff, readiness: Readiness) -> dict[str, float]:
+    """Delete the pod as Kubernetes does and make its replacement: out of its callers' endpoints, SIGTERM to the
+    app with the grace period to drain, then its sidecar; the replacement is ready once its probe passes.
+    Seconds the app took to stop, and the whole deletion."""
+    start = time.monotonic()
+    backoff.deleting = backoff.down = True
+    readiness.terminating.add(workload.pod)
+    readiness.publish()
+    _log.warning("deleting %s: out of its callers' endpoints, then SIGTERM to its app", workload.pod)
+    await asyncio.to_thread(podman, "stop", "-t", str(workload.grace_s), workload.container, check=False)
+    drained = time.monotonic() - start
+    await asyncio.to_thread(podman, "stop", "-t", str(workload.grace_s), workload.sidecar, check=False)
+    readiness.mark(workload.pod, False)  # the replacement starts unready
+    readiness.terminating.discard(workload.pod)
+    await asyncio.to_thread(podman, "start", workload.sidecar, check=False)
+    await asyncio.to_thread(podman, "start", workload.container, check=False)
+    backoff.crashes, backoff.started_at, backoff.down, backoff.deleting = 0, time.monotonic(), False, False
+    return {"app_stopped_s": round(drained, 3), "deleted_s": round(time.monotonic() - start, 3)}
+
+
+async def _serve_deletes(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, by_pod: dict[str, Workload],
+    backoffs: dict[str, Backoff], readiness: Readiness,
+) -> None:  # fmt: skip
+    """One request on the stand-in's socket: a pod's name to delete; the answer is a JSON line."""
+    pod = (await reader.readline()).decode().strip()
+    if pod not in by_pod:
+        answer: dict[str, object] = {"error": f"no pod {pod!r}; the lab's pods: {', '.join(sorted(by_pod))}"}
+    else:
+        workload = by_pod[pod]
+        answer = {"pod": pod, **await delete(workload, backoffs[workload.container], readiness)}
+    writer.write(json.dumps(answer).encode() + b"\n")
+    await writer.drain()
+    writer.close()
+
+
+def delete_pod(state_dir: Path, pod: str, timeout_s: float = 120) -> dict[str, object]:
+    """Ask the running stand-in to delete a pod (and make its replacement); what it answered once done."""
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(timeout_s)
+        client.connect(str(state_dir / SOCKET))
+        client.sendall(pod.encode() + b"\n")
+        answer = json.loads(client.makefile().readline())
+    if "error" in answer:
+        raise LookupError(answer["error"])
+    return dict(answer)
+
+
 async def run(state_dir: Path, pods: Pods) -> None:
-    """Watch every workload until the mesh is going."""
+    """Watch every workload until the mesh is going; delete a pod when asked on the socket."""
     workloads = {w.container: w for w in pods.workloads}
     backoffs = {name: Backoff() for name in workloads}
+    readiness = Readiness(state_dir / ENDPOINTS_DIR, pods.endpoints, {w.pod for w in pods.workloads})
+    readiness.publish()
     probes = [
         asyncio.create_task(probe_liveness(w, w.liveness, backoffs[w.container]))
         for w in pods.workloads
         if w.liveness is not None
+    ] + [
+        asyncio.create_task(probe_readiness(w, w.readiness, backoffs[w.container], readiness))
+        for w in pods.workloads
+        if w.readiness is not None
     ]
-    await restart_on_exit(state_dir, workloads, backoffs)
+    by_pod = {w.pod: w for w in pods.workloads}
+    (state_dir / SOCKET).unlink(missing_ok=True)
+    server = await asyncio.start_unix_server(
+        lambda r, w: _serve_deletes(r, w, by_pod, backoffs, readiness), path=state_dir / SOCKET
+    )
+    async with server:
+        await restart_on_exit(state_dir, workloads, backoffs, readiness)
     for task in probes:
         task.cancel()
 
@@ -293,7 +372,11 @@ async def run(state_dir: Path, pods: Pods) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.mesh.kubelet", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("pods", type=Path, help="the workloads to watch (lab.mesh.up writes .cache/mesh/kubelet.json)")
+    parser.add_argument("--delete", metavar="POD", help="ask the running stand-in to delete this pod, and wait")
     args = parser.parse_args()
+    if args.delete:
+        print(json.dumps(delete_pod(args.pods.parent, args.delete)))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     asyncio.run(run(args.pods.parent, Pods.model_validate(json.loads(args.pods.read_text()))))
     return 0

@@ -175,20 +175,41 @@ def health(port: int, cluster_name: str) -> dict[str, Any]:
     return _get_only("health", port, [({"path": "/healthz/ready"}, cluster_name, {"prefix_rewrite": "/ready"})])
 
 
-def app_health(port: int, paths: dict[str, tuple[str, str]]) -> dict[str, Any]:
-    """pilot-agent's port (15020), where Istio rewrites the app's httpGet probes so that the kubelet need not
-    pass STRICT mTLS: GET /app-health/app/livez (and readyz) answered by the app's own probe (paths: livez or
-    readyz -> the cluster to the app's port on the pod's loopback, and its path), in plaintext."""
+HEALTH_CHECK = "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck"
+
+
+def _socket_check(path: str, checked: str) -> dict[str, Any]:
+    """Answer GET path itself: 200 while the checked cluster's one host is healthy, 503 otherwise."""
+    headers = [
+        {"name": ":path", "string_match": {"exact": path}},
+        {"name": ":method", "string_match": {"exact": "GET"}},
+    ]
+    config = {"@type": HEALTH_CHECK, "pass_through_mode": False, "headers": headers,
+              "cluster_min_healthy_percentages": {checked: {"value": 100}}}  # fmt: skip
+    return {"name": "envoy.filters.http.health_check", "typed_config": config}
+
+
+def app_health(port: int, paths: dict[str, tuple[str, str]], sockets: dict[str, str] | None = None) -> dict[str, Any]:
+    """pilot-agent's port (15020), where Istio rewrites the app's probes so that the kubelet need not pass STRICT
+    mTLS, in plaintext: GET /app-health/app/livez (and readyz) answered by the app's own httpGet probe (paths:
+    livez or readyz -> the cluster to the app's port on the pod's loopback, and its path), or for a tcpSocket
+    probe (sockets: livez or readyz -> a cluster whose host Envoy checks by connecting) by that check."""
     routes = [({"path": APP_HEALTH_PATH + kind}, to, {"prefix_rewrite": path}) for kind, (to, path) in paths.items()]
-    return _get_only("app_health", port, routes)
+    checks = [_socket_check(APP_HEALTH_PATH + kind, checked) for kind, checked in (sockets or {}).items()]
+    return _get_only("app_health", port, routes, checks)
 
 
-def _get_only(name: str, port: int, routes: list[tuple[dict[str, str], str, dict[str, str]]]) -> dict[str, Any]:
+def _get_only(
+    name: str,
+    port: int,
+    routes: list[tuple[dict[str, str], str, dict[str, str]]],
+    filters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A listener on every address of the pod that routes a few read-only paths (GET only), each (match,
-    cluster, rewrite), and nothing else."""
+    cluster, rewrite), after these HTTP filters, and nothing else."""
     get_only = {"headers": [{"name": ":method", "string_match": {"exact": "GET"}}]}
     found = [{"match": match | get_only, "route": {"cluster": cluster} | rewrite} for match, cluster, rewrite in routes]
     vhost = {"name": name, "domains": ["*"], "routes": found}
-    manager = http_manager(name, {"name": name, "virtual_hosts": [vhost]}, [])
+    manager = http_manager(name, {"name": name, "virtual_hosts": [vhost]}, filters or [])
     del manager["typed_config"]["access_log"]
     return {"name": name, "address": _address("0.0.0.0", port), "filter_chains": [{"filters": [manager]}]}  # noqa: S104

@@ -31,6 +31,7 @@ __all__ = [
     "database_leader",
     "database_members",
     "in_pod",
+    "members",
     "pod",
     "pods",
     "served",
@@ -92,6 +93,12 @@ def served(name: str, port: int = 8080) -> int:
     """Requests a pod's sidecar passed to its app on a port that the app answered without a 5xx."""
     found = stats(name, rf"^cluster\.inbound\|{port}\|\|\.upstream_rq_[1-4]xx$")
     return sum(found.get(f"cluster.inbound|{port}||.upstream_rq_{n}xx", 0) for n in range(1, 5))
+
+
+def members(caller: str, cluster: str) -> int:
+    """The endpoints a caller's sidecar holds for one of its outbound clusters (Envoy's membership_total)."""
+    stat = f"cluster.{cluster}.membership_total"
+    return stats(caller, "^" + re.escape(stat) + "$").get(stat, 0)
 
 
 def started(container: str) -> str:

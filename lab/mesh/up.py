@@ -37,7 +37,7 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     PROXY_CPU_LIMIT,
     PROXY_MEMORY_LIMIT,
 )
-from lab.mesh import EDGE_PORT, EDGE_URL, kubelet, pki, plan, state
+from lab.mesh import EDGE_PORT, EDGE_URL, endpoints, kubelet, pki, plan, state
 from lab.mesh import compile as mesh
 from lab.mesh.clusters import TlsFiles
 from lab.mesh.objects import Objects
@@ -59,6 +59,7 @@ CA_POD, CA_EVERY_S = "miniapp-mesh-ca", 60
 CA_CONTAINER = f"{CA_POD}-renewer"
 ENVOY_BIN = Path(envoy.__file__).parent / "_bin" / "envoy"
 MESH_TLS = TlsFiles("/etc/mesh")
+ENDPOINTS = STATE / kubelet.ENDPOINTS_DIR
 
 
 @dataclass
@@ -93,6 +94,7 @@ def down() -> None:
         podman("pod", "rm", "-f", "-t", "5", pod, check=False)
     podman("network", "rm", "-f", NETWORK, check=False)
     shutil.rmtree(STATE / "ca", ignore_errors=True)  # the CA's key lives no longer than its mesh
+    shutil.rmtree(ENDPOINTS, ignore_errors=True)
 
 
 def outside_hosts(hosts: tuple[str, ...], lab_network: str) -> dict[str, str]:
@@ -154,6 +156,8 @@ def _run_envoy(
         f"{ENVOY_BIN}:/usr/local/bin/envoy:ro",
         "-v",
         f"{directory}:/etc/mesh:ro",
+        "-v",
+        f"{ENDPOINTS}:{mesh.ENDPOINT_FILES.directory}:ro",
         node_image,
         "/usr/local/bin/envoy",
         "-c",
@@ -304,12 +308,16 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: s
     ca, lookup = pki.new_ca(trust_domain), plan.secret_lookup(secrets)
     run = Realize(objects, pods, images, ca, lookup, trust_domain, lab_network, addresses)
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
+    # Every member at first: wait_ready below holds until each pod passed its readiness probe, and from then
+    # on the kubelet stand-in writes what the probes find.
+    sets = mesh.endpoint_sets(objects, pods)
+    endpoints.write(ENDPOINTS, sets, frozenset(p.name for p in pods))
     probes = {pod.name: start_pod(run, pod) for pod in lab.pods}
     start_ingress(run)
     start_ca(ca, images["node"])
     lab.save()
     wait_ready(lab.pods, probes)
-    kubelet.start(STATE, kubelet.watched(objects, lab.pods))
+    kubelet.start(STATE, kubelet.watched(objects, lab.pods, sets))
     applied.write_text(fingerprint)
     return lab
 

@@ -1,7 +1,9 @@
 """What the kubelet does to a running Deployment, on the lab (its stand-in, lab/mesh/kubelet.py): a pay replica's
 app container killed with SIGKILL during signed checkouts is started again within its back-off and serves,
-client errors stay within the fault budget and the saga's invariants hold; an app that hangs is stopped by its
-liveness probe and started again. Traffic goes only to the lab's edge on loopback, in bounded loops."""
+client errors stay within the fault budget and the saga's invariants hold; the other pay replica deleted during
+signed checkouts leaves its callers' endpoints, drains and comes back once ready, failing no request; an app
+that hangs leaves its callers' endpoints by its readiness probe, then is stopped by its liveness probe and
+started again. Traffic goes only to the lab's edge on loopback, in bounded loops."""
 
 from __future__ import annotations
 
@@ -15,13 +17,14 @@ import httpx
 import pytest
 from conftest import INGRESS, ROOT, STATE
 
-from lab.mesh import kubelet, probe
+from lab.mesh import kubelet, probe, prober, state
+from lab.mesh.compile import APP_HEALTH_PORT
 from lab.mesh.probe import set_fault
 from lab.podman import podman
 from load import evidence, tenants
 from miniapp_services.clients.signed import SignedSession, login
 
-KILLED, HUNG = "pay-v1-1", "coupon-v1-0"
+KILLED, DELETED, HUNG = "pay-v1-1", "pay-v1-0", "coupon-v1-0"
 WORKERS, SECONDS, KILL_AT_S = 6, 40.0, 10.0
 FAULT_BUDGET = 0.05  # the handover's fault budget for a drill
 # A first crash is started again at once (back-off 0 s); then the app starts and passes its readiness probe.
@@ -29,8 +32,12 @@ RESTART_BOUND_S = 30.0
 # failureThreshold (3) x periodSeconds (10) and a probe's timeout, the grace period's SIGTERM ignored (30 s, the
 # loop is blocked), then the start: the Deployment's numbers, not the lab's.
 LIVENESS_BOUND_S = 3 * 10 + 1 + 30 + RESTART_BOUND_S
+# failureThreshold (3) x periodSeconds (coupon is P1: 10 s) and a probe's timeout; the stand-in writes the
+# endpoints at once and the sidecars follow within a second.
+READINESS_BOUND_S = 3 * 10 + 1 + 2
 ORDERED, PAID = frozenset({201, 202}), frozenset({200, 201})
 FIGURES = ROOT / ".cache" / "kubelet" / "figures.json"
+DELETE_FIGURES = FIGURES.with_name("delete.json")
 
 
 @dataclass
@@ -127,10 +134,68 @@ def test_the_saga_invariants_hold_after_the_crash() -> None:
     assert unfinished == []
 
 
-def test_a_hung_app_is_stopped_by_its_liveness_probe_and_started_again() -> None:
+def _cluster(service: str) -> tuple[str, str, int]:
+    """A pod that calls the service, the service's first port's outbound cluster as Istio names it, and the
+    number of its pods."""
+    lab = state.load()
+    found = lab.service(service)
+    cluster = f"outbound|{found.ports[0]}||{found.fqdn}"
+    return lab.callers_of(service)[0].name, cluster, len(lab.pods_of(service))
+
+
+def test_a_hung_app_leaves_its_callers_endpoints_then_is_restarted_by_its_liveness_probe() -> None:
+    caller, coupon, replicas = _cluster("coupon")
+    assert probe.members(caller, coupon) == replicas
     before, hung_at = probe.started(f"{HUNG}-app"), time.time()
     set_fault(HUNG, {"hang": True})
+    left = probe.until(lambda: probe.members(caller, coupon) == replicas - 1, READINESS_BOUND_S)
+    assert left is not None, f"{HUNG} hung {READINESS_BOUND_S} s and its callers still send to it"
     took = probe.until(lambda: probe.ready_again(HUNG, before), LIVENESS_BOUND_S)
     assert took is not None, f"{HUNG} hung for {LIVENESS_BOUND_S} s without being restarted"
     (ended,) = _ended_since(f"{HUNG}-app", hung_at)
     assert (ended.liveness, ended.exit_code) == (True, 137)  # its SIGTERM unhandled: killed after the grace period
+    assert probe.until(lambda: probe.members(caller, coupon) == replicas, READINESS_BOUND_S) is not None
+
+
+async def _deletion(workers: list[Worker], sku: str) -> dict[str, object]:
+    """The checkouts; at KILL_AT_S the pod is deleted through the stand-in (returning once its replacement
+    started); then its callers' membership until it is back."""
+    start = time.monotonic()
+    caller, pay, replicas = _cluster("pay")
+    async with httpx.AsyncClient(base_url=INGRESS, timeout=10) as client:
+        loops = [asyncio.create_task(_checkouts(n, w, client, sku, start)) for n, w in enumerate(workers)]
+        await asyncio.sleep(KILL_AT_S)
+        answer = await asyncio.to_thread(kubelet.delete_pod, STATE, DELETED)
+        members_then = await asyncio.to_thread(probe.members, caller, pay)
+        back = await asyncio.to_thread(probe.until, lambda: probe.members(caller, pay) == replicas, READINESS_BOUND_S)
+        await asyncio.gather(*loops)
+    return {**answer, "replicas": replicas, "members_before_ready": members_then, "back_in_endpoints_s": back}
+
+
+def test_a_deleted_pod_drains_out_of_its_callers_endpoints_and_fails_no_request() -> None:
+    """Kubernetes' order (endpoints first, the app's grace to drain, the sidecar last) during signed checkouts:
+    not one request fails; the replacement joins its callers' endpoints only once ready."""
+    catalogue = evidence.seed(f"delete{int(time.time())}")
+    with httpx.Client(base_url=INGRESS, timeout=10) as client:
+        workers = [Worker(login(client, tenants.appids()[n], f"code-delete-{n}")) for n in range(WORKERS)]
+    figures = asyncio.run(_deletion(workers, catalogue.skus[2]))
+    outcomes = [o for w in workers for o in w.outcomes]
+    failed = [(t, step, status) for t, step, status in outcomes if status not in (ORDERED if step == "order" else PAID)]
+    DELETE_FIGURES.write_text(json.dumps({**figures, "requests": len(outcomes), "failed": len(failed)}, indent=1))
+    assert len(outcomes) > 100
+    assert failed == [], f"{len(failed)} of {len(outcomes)} failed: {Counter(f'{s} {c}' for _, s, c in failed)}"
+    assert figures["members_before_ready"] == figures["replicas"] - 1  # the replacement started, not yet ready
+    assert figures["back_in_endpoints_s"] is not None, f"{DELETED} was not back in its callers' endpoints"
+
+
+def test_the_nonce_stores_tcp_probes_are_answered_by_its_sidecar_and_keep_it_in_the_gateways_endpoints() -> None:
+    """Istio's rewrite of a tcpSocket probe: 15020 answers livez and readyz from a connect check of Redis' port,
+    and the stand-in's readiness keeps the store in the gateway's endpoints."""
+    store = state.load().pods_of("nonces")[0]
+    answers = {
+        kind: httpx.get(f"http://{store.ip}:{APP_HEALTH_PORT}{path}", timeout=5).status_code
+        for kind, path in (("livez", prober.LIVEZ), ("readyz", prober.READYZ))
+    }
+    assert answers == {"livez": 200, "readyz": 200}
+    caller, cluster, replicas = _cluster("nonces")
+    assert probe.members(caller, cluster) == replicas == 1

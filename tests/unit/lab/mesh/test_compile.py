@@ -12,8 +12,9 @@ from envoy_run import ENVOY, run_envoy
 
 from ansible_collections.miniapp.mesh.plugins.module_utils import mesh_catalog, mesh_render
 from lab.mesh import compile as mesh
-from lab.mesh import pki
+from lab.mesh import endpoints, pki
 from lab.mesh.clusters import TlsFiles
+from lab.mesh.endpoints import EndpointFiles
 from lab.mesh.listeners import rbac
 
 ROOT = Path(__file__).parents[4]
@@ -43,7 +44,12 @@ def _validation(tls: dict) -> dict:
 
 
 def _clusters(app: str) -> dict[str, dict]:
-    return {c["name"]: c for c in _config(app)["static_resources"]["clusters"]}
+    return _clusters_of(_pod(app))
+
+
+def _clusters_of(pod: mesh.Pod) -> dict[str, dict]:
+    config = mesh.sidecar(OBJECTS, PODS, pod, TLS, "cluster.local")
+    return {c["name"]: c for c in config["static_resources"]["clusters"]}
 
 
 def test_egress_is_only_what_the_sidecar_object_allows() -> None:
@@ -83,14 +89,30 @@ def test_a_tcp_store_is_reached_at_its_own_address_over_mtls_and_admits_only_its
 
 
 def test_subset_clusters_hold_only_their_versions_pods() -> None:
-    clusters = _clusters("cart")
-    count = lambda name: len(clusters[name]["load_assignment"]["endpoints"][0]["lb_endpoints"])  # noqa: E731
+    sets = {s.cluster: s for s in mesh.endpoint_sets(OBJECTS, PODS)}
     host = "product.miniapp.svc.cluster.local"
-    assert (count(f"outbound|8080|v1|{host}"), count(f"outbound|8080|v2|{host}"), count(f"outbound|8080||{host}")) == (
-        2,
-        1,
-        3,
-    )
+    members = [sets[f"outbound|8080|{subset}|{host}"].members for subset in ("v1", "v2", "")]
+    assert [[m.pod for m in found] for found in members] == [
+        ["product-v1-0", "product-v1-1"],
+        ["product-v2-0"],
+        ["product-v1-0", "product-v1-1", "product-v2-0"],
+    ]
+    assert {m.port for found in members for m in found} == {8080}
+
+
+def test_outbound_clusters_read_their_endpoints_from_the_files_the_kubelet_stand_in_writes() -> None:
+    """Every outbound cluster of every sidecar is EDS from its own file, and each has its endpoint set; the
+    sidecar's own app and admin stay static."""
+    names = {s.cluster for s in mesh.endpoint_sets(OBJECTS, PODS)}
+    for pod in PODS:
+        for name, built in _clusters_of(pod).items():
+            if not name.startswith("outbound|"):
+                assert built["type"] == "STATIC", name
+                continue
+            assert name in names
+            assert built["type"] == "EDS"
+            source = built["eds_cluster_config"]["eds_config"]["path_config_source"]["path"]
+            assert source == f"{mesh.ENDPOINT_FILES.directory}/{name.replace('|', '_')}.json"
 
 
 def test_outbound_tls_verifies_the_callees_spiffe_id_exactly() -> None:
@@ -156,10 +178,11 @@ def test_inbound_cluster_is_the_app_on_loopback_with_the_pool_limits() -> None:
 def test_every_sidecar_passes_envoy_validate(tmp_path: Path) -> None:
     ca = pki.new_ca("cluster.local")
     pki.write(tmp_path, ca, pki.issue(ca, "spiffe://cluster.local/ns/miniapp/sa/gateway"))
-    tls = TlsFiles(str(tmp_path))
+    tls, files = TlsFiles(str(tmp_path)), EndpointFiles(str(tmp_path / "endpoints"))
+    endpoints.write(tmp_path / "endpoints", mesh.endpoint_sets(OBJECTS, PODS), frozenset(p.name for p in PODS))
     for pod in {p.app: p for p in PODS}.values():
         path = tmp_path / f"{pod.app}.json"
-        path.write_text(json.dumps(mesh.sidecar(OBJECTS, PODS, pod, tls, "cluster.local")))
+        path.write_text(json.dumps(mesh.sidecar(OBJECTS, PODS, pod, tls, "cluster.local", files)))
         done = subprocess.run([ENVOY, "--mode", "validate", "-c", path, "-l", "error"], capture_output=True, text=True)
         assert done.returncode == 0, f"{pod.app}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
 
