@@ -10,15 +10,19 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.transport import Response
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput
+from schemathesis.hooks import HookContext
 from schemathesis.schemas import APIOperation
 
 from miniapp_services.registry import spec_for
@@ -91,15 +95,40 @@ SCENARIOS = 40  # stateful: sequences per service, each up to STEPS calls
 STEPS = 6
 
 
+@dataclass
+class Sequences:
+    """What a stateful run did: every call's status by operation, and those of the calls a link fed by
+    "source -> target"."""
+
+    called: Counter[tuple[str, int]] = field(default_factory=Counter)
+    followed: Counter[tuple[str, int]] = field(default_factory=Counter)
+
+
 def stateful(
-    client: TestClient, reset: Callable[[], None], auth: httpx.Auth | None = None, down: Collection[str] = ()
-) -> Counter[tuple[str, int]]:
+    client: TestClient,
+    reset: Callable[[], None],
+    auth: httpx.Auth | None = None,
+    down: Collection[str] = (),
+    bodies: Callable[[str, Any], Any] | None = None,
+    scenarios: int = SCENARIOS,
+) -> Sequences:
     """Schemathesis's stateful phase: sequences of calls chained by the links it infers from the schema (the sku a
     PUT created read back by a GET, ...), each answer checked as `fuzz` checks it. Each sequence starts from the
     state `reset` leaves (the service's tables emptied), so a replayed sequence meets the same answers, as
-    Hypothesis requires. The statuses of the calls a link fed, by "source -> target"."""
+    Hypothesis requires. bodies(operation label, body), when given, maps each body generated to fit the schema
+    to one that names data the test made (Schemathesis's map_case hook), so that a link's source can succeed.
+    The number of sequences is `scenarios`."""
     schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
-    followed: Counter[tuple[str, int]] = Counter()
+    if bodies is not None:
+
+        @schema.hook("map_case")
+        def _realistic(_context: HookContext, case: schemathesis.Case) -> schemathesis.Case:
+            # A body drawn to break the schema stays as drawn: the check expects it refused.
+            if case.meta is None or not case.meta.is_negative_at(ParameterLocation.BODY):
+                case.body = bodies(case.operation.label, case.body)
+            return case
+
+    seen = Sequences()
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
@@ -110,8 +139,10 @@ def stateful(
 
         def step(self, input: StepInput) -> StepOutput:
             output = super().step(input)
+            status = output.response.status_code
+            seen.called[(input.case.operation.label, status)] += 1
             if input.transition is not None and input.is_applied:
-                followed[(f"{input.transition.id} -> {input.case.operation.label}", output.response.status_code)] += 1
+                seen.followed[(f"{input.transition.id} -> {input.case.operation.label}", status)] += 1
             return output
 
         def validate_response(self, response: Response, case: schemathesis.Case, **kwargs: object) -> None:
@@ -119,7 +150,7 @@ def stateful(
 
     Machine.run(
         settings=settings(
-            max_examples=SCENARIOS,
+            max_examples=scenarios,
             stateful_step_count=STEPS,
             deadline=None,
             database=None,
@@ -128,4 +159,4 @@ def stateful(
             suppress_health_check=list(HealthCheck),
         )
     )
-    return followed
+    return seen
