@@ -31,7 +31,9 @@ EXAMPLES = 25  # per operation and mode
 # Operations of a service that call a dependency the tests do not run: their 503 is the documented answer.
 DEPENDENT: dict[str, tuple[str, ...]] = {
     "cart": ("PUT /carts/{user_id}/items/{sku}",),  # product: the line's price
-    "order": ("POST /orders",),  # product, inventory and pay: the checkout saga
+    # product, inventory and pay: the checkout saga; an existing order's checkout (pay) and cancel (inventory's
+    # release), met when the database holds an order the fuzz happens to name
+    "order": ("POST /orders", "POST /orders/{order_id}/checkout", "POST /orders/{order_id}/cancel"),
     "pay": ("POST /payments",),  # order: the payment's order
 }
 CLOSED = "127.0.0.1:1"

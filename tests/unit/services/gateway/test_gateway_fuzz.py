@@ -113,16 +113,15 @@ def test_signed_sequences_chained_by_links_never_fail(
     so that orders are placed and the links followed; the single-call fuzz covers made-up skus."""
     emptiers = [empty_tables(service) for service in WRITTEN]
 
-    def reset() -> None:
+    def reset(stock: int = STOCK) -> None:
         for empty in emptiers:
             empty()
-        httpx.put(f"{upstreams['inventory'].url}/stock/{SEEDED}", json={"available": STOCK}).raise_for_status()
+        httpx.put(f"{upstreams['inventory'].url}/stock/{SEEDED}", json={"available": stock}).raise_for_status()
 
     with make_client("gateway", upstreams=_urls(upstreams), http_timeout_s=2) as gateway:
         me = login(gateway, TENANT_A, "code-fuzz-2", "Fuzz")
         seen = stateful(gateway, reset, me, DOWN, bodies=_seeded, scenarios=SEQUENCES)
-    empty_tables("inventory")()
-    httpx.put(f"{upstreams['inventory'].url}/stock/{SEEDED}", json={"available": 5}).raise_for_status()  # as seeded
+    reset(stock=5)  # no order of these sequences left for the other tests to meet, the stock as conftest seeded it
     called = {label for (label, _) in seen.called if label not in PUBLIC}
     admitted = {label for (label, status) in seen.called if label not in PUBLIC and status != 401}
     assert admitted == called, seen.called  # every protected operation in the sequences got past 401
