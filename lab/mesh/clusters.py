@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lab.mesh.endpoints import EndpointFiles
+from lab.mesh.endpoints import EndpointFiles, load_assignment
 
 # Between sidecars TLS 1.3 only, as the design asks and as Istio does with meshMTLS.minProtocolVersion TLSV1_3
 # (roles/istio renders it): TLS 1.3 has no cipher list to configure, and nothing in the mesh speaks 1.2.
@@ -116,11 +116,6 @@ def _protocol_options(pool: dict[str, Any] | None, http2: bool) -> dict[str, Any
     return {UPSTREAM_HTTP: options}
 
 
-def endpoints(name: str, addresses: list[tuple[str, int]]) -> dict[str, Any]:
-    lb = [{"endpoint": {"address": {"socket_address": {"address": ip, "port_value": port}}}} for ip, port in addresses]
-    return {"cluster_name": name, "endpoints": [{"lb_endpoints": lb}]}
-
-
 def upstream_tls(tls: TlsFiles, sni: str, peer_sans: list[str]) -> dict[str, Any]:
     """ISTIO_MUTUAL: present our certificate, verify the peer's SPIFFE URI exactly."""
     sans = [{"san_type": "URI", "matcher": {"exact": san}} for san in peer_sans]
@@ -145,7 +140,7 @@ def cluster(
     found: dict[str, Any] = (
         {"type": "EDS", "eds_cluster_config": addresses.eds(name)}
         if isinstance(addresses, EndpointFiles)
-        else {"type": "STATIC", "load_assignment": endpoints(name, addresses)}
+        else {"type": "STATIC", "load_assignment": load_assignment(name, addresses)}
     )
     out = {
         "name": name,

@@ -55,18 +55,17 @@ class EndpointFiles:
         return {"eds_config": source, "service_name": cluster}
 
 
+def load_assignment(cluster: str, addresses: list[tuple[str, int]]) -> dict[str, Any]:
+    """A ClusterLoadAssignment: a STATIC cluster's inline endpoints, or the resource of an EDS file."""
+    lb = [{"endpoint": {"address": {"socket_address": {"address": ip, "port_value": port}}}} for ip, port in addresses]
+    return {"cluster_name": cluster, "endpoints": [{"lb_endpoints": lb}]}
+
+
 def assignment(endpoints: EndpointSet, ready: frozenset[str]) -> dict[str, Any]:
     """The discovery response Envoy reads from the cluster's file: its members whose pods are ready."""
-    lb = [
-        {"endpoint": {"address": {"socket_address": {"address": m.ip, "port_value": m.port}}}}
-        for m in endpoints.members
-        if m.pod in ready
-    ]
-    resource = {"@type": ASSIGNMENT, "cluster_name": endpoints.cluster, "endpoints": [{"lb_endpoints": lb}]}
-    return {
-        "version_info": ",".join(sorted(m.pod for m in endpoints.members if m.pod in ready)),
-        "resources": [resource],
-    }
+    members = [m for m in endpoints.members if m.pod in ready]
+    resource = {"@type": ASSIGNMENT, **load_assignment(endpoints.cluster, [(m.ip, m.port) for m in members])}
+    return {"version_info": ",".join(sorted(m.pod for m in members)), "resources": [resource]}
 
 
 def write(directory: Path, sets: tuple[EndpointSet, ...], ready: frozenset[str]) -> list[str]:

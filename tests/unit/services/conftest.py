@@ -27,6 +27,7 @@ from tools import etcdtmp, pgtmp, redistmp, tenantstmp
 
 # Two merchants' mini-programs the gateway under test serves, each with keys of its own.
 TENANT_A, TENANT_B = "wx00000000000000a1", "wx00000000000000b2"
+SEEDED_SKU, SEEDED_STOCK = "GW-TEA", 5  # the product the running upstreams start with, and its stock
 
 
 @pytest.fixture(scope="session")
@@ -171,9 +172,10 @@ def upstreams(database: str) -> Iterator[dict[str, Running]]:
         started["order"] = start_service("order", database, dependencies=deps)
         started["pay"] = start_service("pay", database, pay_ports, dependencies={"order": started["order"].target})
         httpx.put(
-            f"{started['product'].url}/products/GW-TEA", json={"title": "Tea", "price_cents": 300, "category": "gw"}
+            f"{started['product'].url}/products/{SEEDED_SKU}",
+            json={"title": "Tea", "price_cents": 300, "category": "gw"},
         )
-        httpx.put(f"{started['inventory'].url}/stock/GW-TEA", json={"available": 5})
+        httpx.put(f"{started['inventory'].url}/stock/{SEEDED_SKU}", json={"available": SEEDED_STOCK})
         yield started
     finally:
         for running in started.values():

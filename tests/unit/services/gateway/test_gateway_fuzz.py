@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TENANT_A, Running
+from conftest import SEEDED_SKU, SEEDED_STOCK, TENANT_A, Running
 from fastapi.testclient import TestClient
 from fuzzing import fuzz, stateful
 
@@ -36,9 +36,8 @@ UPSTREAMS = ("user", "product", "search", "cart", "checkin", "order", "pay", "in
 CLOSED = "http://127.0.0.1:1"
 # The upstreams whose tables a signed gateway call writes (cart, coupon and seckill are DOWN).
 WRITTEN = ("checkin", "order", "pay", "inventory")
-SEEDED = "GW-TEA"  # the product and stock conftest's upstreams are seeded with
-# Sequences of the gateway's stateful run: its one root (a checkout) is placed in about one sequence in eight (its
-# generated quantity and order id must pass), and each placed order is followed by a link in some of them.
+# Sequences of the gateway's stateful run: its one root is a checkout, placed when its generated order id passes
+# (about 140 placed in 100 sequences), and a placed order is followed by a link in most of them.
 SEQUENCES = 100
 STOCK = 100  # the seeded product's stock at the start of each sequence: more than its checkouts take
 
@@ -116,12 +115,14 @@ def test_signed_sequences_chained_by_links_never_fail(
     def reset(stock: int = STOCK) -> None:
         for empty in emptiers:
             empty()
-        httpx.put(f"{upstreams['inventory'].url}/stock/{SEEDED}", json={"available": stock}).raise_for_status()
+        httpx.put(f"{upstreams['inventory'].url}/stock/{SEEDED_SKU}", json={"available": stock}).raise_for_status()
 
     with make_client("gateway", upstreams=_urls(upstreams), http_timeout_s=2) as gateway:
         me = login(gateway, TENANT_A, "code-fuzz-2", "Fuzz")
         seen = stateful(gateway, reset, me, DOWN, bodies=_seeded, scenarios=SEQUENCES)
-    reset(stock=5)  # no order of these sequences left for the other tests to meet, the stock as conftest seeded it
+    reset(
+        stock=SEEDED_STOCK
+    )  # no order of these sequences left for the other tests to meet, the stock as conftest seeded it
     called = {label for (label, _) in seen.called if label not in PUBLIC}
     admitted = {label for (label, status) in seen.called if label not in PUBLIC and status != 401}
     assert admitted == called, seen.called  # every protected operation in the sequences got past 401
@@ -136,4 +137,4 @@ def _seeded(operation: str, body: Any) -> Any:
     generated."""
     if operation != "POST /api/orders" or not isinstance(body, dict) or not isinstance(body.get("lines"), list):
         return body
-    return {**body, "lines": [{"sku": SEEDED, "quantity": 1}]}
+    return {**body, "lines": [{"sku": SEEDED_SKU, "quantity": 1}]}
