@@ -31,7 +31,7 @@ from benchmarks import cpu_per_request
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import machine
 from lab.mesh import EDGE_URL
-from load import evidence, gates, locust_stats, traffic
+from load import evidence, gates, locust_stats, tenants, traffic
 from load.handover import SMOKE
 from load.journeys import Catalogue
 from load.settings import CATALOGUE_ENV, ENV, LoadSettings
@@ -224,7 +224,7 @@ at {SMOKE["peak_rps"]:.0f} req/s, {SMOKE["peak_rps"] / max(sustained, 1):.2f} of
 
 def main() -> int:
     began = time.monotonic()
-    catalogue = evidence.seed(f"bench{int(time.time())}")
+    catalogue = evidence.seed(f"bench{int(time.time())}", tenants.appids())
     with tempfile.TemporaryDirectory() as tmp:
         steps = capacity(Path(tmp), catalogue)
         cores = per_core(Path(tmp), catalogue)

@@ -24,7 +24,7 @@ from pathlib import Path
 from benchmarks import load_capacity
 from lab.mesh import EDGE_URL, state
 from lab.podman import podman
-from load import evidence
+from load import evidence, tenants
 from load.settings import LoadSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    catalogue = evidence.seed(f"profile{int(time.time())}")
+    catalogue = evidence.seed(f"profile{int(time.time())}", tenants.appids())
     settings = LoadSettings(start_hour=21, day_s=10**7)
     stacks: dict[str, str] = {}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from benchmarks.services_load import LOADS
+from benchmarks.services_load import AS_TENANT, LOADS
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
 from lab.podman import podman
@@ -115,7 +115,7 @@ async def drive(c: Container, request: Callable[[httpx.AsyncClient, int], Awaita
     """REQUESTS calls, CONCURRENCY at a time; a bounded loop that stops by itself."""
     counter = iter(range(REQUESTS))
     limits = httpx.Limits(max_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=c.url, limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=c.url, limits=limits, timeout=10, headers=AS_TENANT) as client:
 
         async def worker() -> None:
             for n in counter:

@@ -56,7 +56,7 @@ class Drill(threading.Thread):
             # Stamped before the call: the fault may act as soon as the replica has it, before the call returns.
             self.fault_on = time.time()
             probe.set_fault(replica, fault)
-            self.storm = _refresh_storm(self.callers, self.host, self.settings.storm_requests)
+            self.storm = _refresh_storm(self.callers, self.host, self.settings.storm_requests, self._tenant())
             self.locust_done.wait(max(self.started_at + end - time.time(), 0))
         finally:
             probe.set_fault(replica, None)
@@ -65,6 +65,10 @@ class Drill(threading.Thread):
         if self.fault_off is not None:
             self._watch_return(replica, self.fault_off)
         self.breaker_at_end = evidence.breaker_stats(self.callers, self.host)
+
+    def _tenant(self) -> str:
+        """The merchant whose users' payment pages the drill reads (the first the replay logs in to)."""
+        return tenants.appids(self.settings.tenants)[0]
 
     def _watch_return(self, replica: str, fault_off: float) -> None:
         """Back when no caller ejects it and it has served since the fault was removed (probes once idle)."""
@@ -77,7 +81,7 @@ class Drill(threading.Thread):
                 return
             if self.locust_done.is_set():
                 # An unknown payment: 404 when healthy; enough for the replica's share to show.
-                probe.calls(self.callers[0], self.host, "/payments/drill-probe", 10)
+                probe.calls(self.callers[0], self.host, "/payments/drill-probe", 10, tenant=self._tenant())
             time.sleep(1)
 
 
@@ -148,11 +152,16 @@ class CrashRestart(Step):
         self.termination = ended[0] if ended else None
 
 
-def _refresh_storm(callers: list[str], host: str, total: int) -> dict[int, int]:
-    """`total` concurrent payment-page reads, shared by the callers, from their pods through their sidecars."""
+def _refresh_storm(callers: list[str], host: str, total: int, tenant: str) -> dict[int, int]:
+    """`total` concurrent payment-page reads of one tenant's users, shared by the callers, from their pods through
+    their sidecars."""
     n = max(total // len(callers), 1)
+
+    def storm(caller: str) -> list[int]:
+        return probe.calls(caller, host, "/payments/drill-storm", n, tenant=tenant, parallel=n)
+
     with ThreadPoolExecutor(len(callers)) as pool:
-        answers = pool.map(lambda caller: probe.calls(caller, host, "/payments/drill-storm", n, parallel=n), callers)
+        answers = pool.map(storm, callers)
     return dict(Counter(code for codes in answers for code in codes))
 
 

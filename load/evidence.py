@@ -4,10 +4,9 @@ canary subsets' completions, and the saga's invariants on the database. Only the
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,26 +24,39 @@ OBJECTS = ROOT / "inventories/lab/rendered/services/services.yml"
 # As Prometheus names them (the sidecars' stats port): Envoy's outlier_detection.ejections_active.
 BREAKER_STATS = ("outlier_detection_ejections_active", "outlier_detection_ejections_enforced_total",
                  "upstream_rq_pending_overflow")  # fmt: skip
-SKUS = 20
+# Each merchant's catalogue holds these; hundreds of merchants make it thousands of products, written in seconds.
+SKUS = 8
 
 
-def seed(run: str) -> Catalogue:
-    """Products with stock and a flash sale open for the run, written straight to their services."""
-    put = "curl -sf -X PUT -H 'content-type: application/json' -o /dev/null"
-    skus = [f"LOAD-{run}-{i:02d}" for i in range(SKUS)]
-    products = "; ".join(
-        f"""{put} http://127.0.0.1:8080/products/{s} -d '{{"title": "Tea {i}", "price_cents": {300 + i}, "category": "tea"}}'"""
-        for i, s in enumerate(skus)
-    )
-    stock = "; ".join(f"""{put} http://127.0.0.1:8080/stock/{s} -d '{{"available": 1000000}}'""" for s in skus)
+def write_catalogue(
+    appids: Sequence[str],
+    products: Mapping[str, dict[str, Any]],
+    stock: int | None = None,
+    event: tuple[str, dict[str, Any]] | None = None,
+) -> None:
+    """The same products (and stock of each, and a flash sale) for every tenant, each its own, written straight to
+    one pod of each service as that tenant's."""
     lab = state.load()
-    probe.in_pod(lab.pods_of("product")[0].name, f"set -e; {products}")
-    probe.in_pod(lab.pods_of("inventory")[0].name, f"set -e; {stock}")
+
+    def write(service: str, writes: list[probe.Write]) -> None:
+        probe.put_all(lab.pods_of(service)[0].name, writes)
+
+    write("product", [probe.Write(f"/products/{sku}", body, a) for a in appids for sku, body in products.items()])
+    if stock is not None:
+        write("inventory", [probe.Write(f"/stock/{sku}", {"available": stock}, a) for a in appids for sku in products])
+    if event is not None:
+        event_id, body = event
+        write("seckill", [probe.Write(f"/seckill/events/{event_id}", body, a) for a in appids])
+
+
+def seed(run: str, appids: Sequence[str]) -> Catalogue:
+    """Products with stock and a flash sale open for the run, each tenant's own."""
+    skus = [f"LOAD-{run}-{i:02d}" for i in range(SKUS)]
+    products = {s: {"title": f"Tea {i}", "price_cents": 300 + i, "category": "tea"} for i, s in enumerate(skus)}
     now = datetime.now(UTC)
-    event = json.dumps({"sku": skus[0], "price_cents": 99, "stock": 500,
-                        "starts_at": (now - timedelta(minutes=1)).isoformat(),
-                        "ends_at": (now + timedelta(hours=3)).isoformat()})  # fmt: skip
-    probe.in_pod(lab.pods_of("seckill")[0].name, f"{put} http://127.0.0.1:8080/seckill/events/load-{run} -d '{event}'")
+    sale = {"sku": skus[0], "price_cents": 99, "stock": 500, "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=3)).isoformat()}  # fmt: skip
+    write_catalogue(appids, products, stock=1_000_000, event=(f"load-{run}", sale))
     return Catalogue(skus=tuple(skus), event_id=f"load-{run}")
 
 

@@ -33,7 +33,8 @@ def _bindir() -> Path:
 
 @contextlib.contextmanager
 def postgres(database: str = "services", max_connections: int = 300) -> Iterator[str]:
-    """Start a cluster with one database; yield its postgresql+asyncpg URL; stop and delete it after."""
+    """Start a cluster with one database; yield its postgresql+asyncpg URL (its owner, not a superuser); stop and
+    delete it after."""
     # Not under a private tmp dir: the server may run as `postgres` and must reach its data directory.
     root = Path(tempfile.mkdtemp(prefix="miniapp-pg-"))
     bindir, data, port = _bindir(), root / "data", free_port()
@@ -47,7 +48,7 @@ def postgres(database: str = "services", max_connections: int = 300) -> Iterator
         subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: S603  # our own binaries
 
     try:
-        run(f"{bindir}/initdb", "-D", str(data), "-U", "miniapp", "--auth=trust", "-E", "UTF8")
+        run(f"{bindir}/initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off -c max_connections={max_connections}"
         run(f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-w", "-l", str(data / "server.log"), "start")
         run(
@@ -57,14 +58,23 @@ def postgres(database: str = "services", max_connections: int = 300) -> Iterator
             "-p",
             str(port),
             "-U",
-            "miniapp",
+            "postgres",
             "-d",
             "postgres",
             "-qc",
-            f"CREATE DATABASE {database}",
+            # As at a site (roles/postgresql): the services log in as a role held by row-level security, never as
+            # a superuser, which no policy holds. Here one role owns the database and so makes its own schemas.
+            "CREATE ROLE miniapp LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+            "-c",  # apart: CREATE DATABASE cannot share a statement's transaction
+            f"CREATE DATABASE {database} OWNER miniapp",
         )
         yield f"postgresql+asyncpg://miniapp@127.0.0.1:{port}/{database}"
     finally:
         if (data / "postmaster.pid").exists():
             run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root)
+
+
+def as_superuser(url: str) -> str:
+    """The cluster's URL for its superuser (what a site's invariants and audits connect as), from postgres()'s."""
+    return url.replace("://miniapp@", "://postgres@", 1)

@@ -9,7 +9,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from lab.mesh import kubelet, state
 from lab.mesh.compile import OUTBOUND_IP, STATS_PORT
 from lab.mesh.state import LabPod, MeshNotUp
 from lab.podman import PodmanError, inspect, podman
+from miniapp_services.kit import tenancy
 
 __all__ = [
     "MeshNotUp",
@@ -54,6 +55,46 @@ def pod(name: str) -> LabPod:
 def in_pod(name: str, script: str) -> str:
     """Run a shell script in the pod's network namespace (its sidecar container), as kubectl exec would."""
     return podman("exec", pod(name).sidecar_container, "sh", "-c", script)
+
+
+# Every app's HTTP port inside its pod, on loopback (the sidecar answers the pod's address).
+APP_PORT = 8080
+
+
+@dataclass(frozen=True)
+class Write:
+    """A JSON body PUT to a pod's app on its loopback as one tenant's (an operator's write, past the gateway)."""
+
+    path: str
+    body: dict[str, Any]
+    tenant: str
+
+
+def put_all(name: str, writes: Sequence[Write]) -> None:
+    """Every write in one curl process (its configuration from stdin), so one connection carries them all; the
+    first refused stops the rest and raises. Hundreds of tenants' catalogues cost seconds, not a process each."""
+    blocks = [
+        "\n".join(
+            [
+                f"url = {_quoted(f'http://127.0.0.1:{APP_PORT}{w.path}')}",
+                'request = "PUT"',
+                'header = "content-type: application/json"',
+                f"header = {_quoted(f'{tenancy.HEADER}: {w.tenant}')}",
+                f"data = {_quoted(json.dumps(w.body))}",
+                'output = "/dev/null"',
+                "fail",
+            ]
+        )
+        for w in writes
+    ]
+    if blocks:
+        config = "\nnext\n".join(blocks) + "\n"
+        podman("exec", "-i", pod(name).sidecar_container, "curl", "-s", "--fail-early", "--config", "-", stdin=config)
+
+
+def _quoted(value: str) -> str:
+    """A string as curl's configuration file quotes it."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def stats(name: str, pattern: str) -> dict[str, int]:
@@ -114,11 +155,12 @@ def ready_again(name: str, before: str) -> bool:
     return now != before and now.startswith("running") and ready == "200"
 
 
-def calls(name: str, host: str, path: str, n: int, parallel: int = 1) -> list[int]:
+def calls(name: str, host: str, path: str, n: int, *, tenant: str, parallel: int = 1) -> list[int]:
     """n GETs of path from the pod through its sidecar's outbound listener to host, at most `parallel` at
-    a time; their status codes."""
+    a time, each for the tenant as the gateway names it; their status codes."""
     urls = " ".join([f"-o /dev/null http://{OUTBOUND_IP}:8080{path}"] * n)
-    script = f"curl -s --parallel --parallel-max {parallel} -H 'Host: {host}' -w '%{{http_code}}\\n' {urls}"
+    headers = f"-H 'Host: {host}' -H '{tenancy.HEADER}: {tenancy.checked(tenant)}'"
+    script = f"curl -s --parallel --parallel-max {parallel} {headers} -w '%{{http_code}}\\n' {urls}"
     return [int(code) for code in in_pod(name, script).split()]
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from lab.podman import inspect, podman
+from miniapp_services.kit import tenancy
 from tools import pgtmp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +63,9 @@ def test_serves_ready_under_the_budget_as_non_root(served: tuple[str, int]) -> N
     reply = _ready(port)
     assert reply.status_code == 200, reply.text
     assert reply.headers["x-service-version"] == "v1"
-    assert httpx.put(f"http://127.0.0.1:{port}/stock/IMG-1", json={"available": 3}).json()["available"] == 3
+    as_tenant = {tenancy.HEADER: "wx00000000000000a1"}  # as the gateway names the merchant it serves
+    stock = httpx.put(f"http://127.0.0.1:{port}/stock/IMG-1", json={"available": 3}, headers=as_tenant)
+    assert stock.json()["available"] == 3
     assert podman("exec", name, "id", "-u") == "10001"
     assert inspect(name)[0]["HostConfig"]["Memory"] == 96 * 1024 * 1024
 

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from conftest import INGRESS, STATE, in_pod, mesh_tls
+from conftest import INGRESS, STATE, mesh_tls
 from cryptography import x509
 
 from lab.mesh import pki, state
 from lab.mesh.up import CA_CONTAINER, INGRESS_SIDECAR
 from lab.podman import podman
-from load import tenants
+from load import evidence, tenants
 from miniapp_services.clients.signed import SignedSession, login
 
 SKU = "E2E-CERT"
@@ -77,11 +77,7 @@ async def _load_around(token: SignedSession, renew: Callable[[], str]) -> tuple[
 
 def test_every_certificate_renewed_during_a_signed_load_fails_no_request() -> None:
     lab = state.load()
-    in_pod(
-        "product-v1-0",
-        f"""curl -sf -X PUT -H 'content-type: application/json' http://127.0.0.1:8080/products/{SKU} \
-        -d '{{"title": "Cert", "price_cents": 100, "category": "e2e"}}' -o /dev/null""",
-    )
+    evidence.write_catalogue(tenants.appids()[1:2], {SKU: {"title": "Cert", "price_cents": 100, "category": "e2e"}})
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         token = login(client, tenants.appids()[1], "code-e2e-certificates")
     addresses = {p.name: (p.ip, lab.service(p.service).ports[0]) for p in lab.pods}

@@ -21,6 +21,7 @@ from lab.mesh.probe import calls, set_fault
 from load import evidence, tenants
 from load.gates import wilson
 from miniapp_services.clients.signed import SignedSession, login
+from miniapp_services.kit import tenancy
 
 PRODUCT = "product.miniapp.svc.cluster.local"
 PAY = "pay.trade.svc.cluster.local"
@@ -37,11 +38,8 @@ def token() -> SignedSession:
     """A signed-in mini-program user (every request signed, as the gateway requires)."""
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         signer = login(client, tenants.appids()[0], "code-e2e-split")
-    in_pod(
-        "product-v1-0",
-        """curl -sf -X PUT -H 'content-type: application/json' http://127.0.0.1:8080/products/E2E-TEA \
-        -d '{"title": "Tea", "price_cents": 300, "category": "e2e"}' -o /dev/null""",
-    )
+    products = {"E2E-TEA": {"title": "Tea", "price_cents": 300, "category": "e2e"}}
+    evidence.write_catalogue(tenants.appids(), products)
     return signer
 
 
@@ -108,7 +106,8 @@ def test_a_sidecars_admin_is_out_of_reach_of_other_pods_and_its_ports_serve_only
 def test_caller_not_allowed_by_authorization_policy_gets_403() -> None:
     url = f"https://{pod('user-v1-0').ip}:8080/users/1"
     refused = httpx.get(url, verify=mesh_tls("ingress"), timeout=5)
-    allowed = httpx.get(url, verify=mesh_tls("gateway-v1-0"), timeout=5)
+    as_gateway = {tenancy.HEADER: tenants.appids()[0]}  # the gateway names the tenant it serves
+    allowed = httpx.get(url, verify=mesh_tls("gateway-v1-0"), timeout=5, headers=as_gateway)
     assert refused.status_code == 403
     assert "RBAC: access denied" in refused.text
     assert allowed.status_code in (200, 404)
@@ -149,7 +148,7 @@ def test_release_tag_sends_everything_to_the_canary(token: SignedSession) -> Non
 
 def _pay_calls(n: int, parallel: int = 1) -> list[int]:
     """n GETs from the gateway-v1-0 pod through its sidecar to pay (an unknown order: 404 when healthy)."""
-    return calls("gateway-v1-0", PAY, "/payments/no-such-order", n, parallel)
+    return calls("gateway-v1-0", PAY, "/payments/no-such-order", n, tenant=tenants.appids()[0], parallel=parallel)
 
 
 def _pay_stat(key: str) -> int:

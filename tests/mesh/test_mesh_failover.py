@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from conftest import INGRESS, ROOT, in_pod
+from conftest import INGRESS, ROOT
 
 from lab.mesh import probe
 from lab.podman import podman
@@ -77,11 +77,8 @@ async def _drill(workers: list[Worker], primary: str) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def drill() -> dict[str, object]:
-    in_pod(
-        "product-v1-0",
-        f"""curl -sf -X PUT -H 'content-type: application/json' http://127.0.0.1:8080/products/{SKU} \
-        -d '{{"title": "Tea", "price_cents": 300, "category": "failover"}}' -o /dev/null""",
-    )
+    products = {SKU: {"title": "Tea", "price_cents": 300, "category": "failover"}}
+    evidence.write_catalogue(tenants.appids()[:WORKERS], products)
     workers = []
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         for n in range(WORKERS):

@@ -82,7 +82,7 @@ async def _drill(workers: list[Worker], sku: str, before: str, bound_s: float) -
 
 @pytest.fixture(scope="module")
 def crash() -> dict[str, object]:
-    catalogue = evidence.seed(f"kubelet{int(time.time())}")
+    catalogue = evidence.seed(f"kubelet{int(time.time())}", tenants.appids()[:WORKERS])
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         workers = [
             Worker(login(client, tenants.appids()[n % len(tenants.appids())], f"code-kubelet-{n}"))
@@ -175,7 +175,7 @@ async def _deletion(workers: list[Worker], sku: str) -> dict[str, object]:
 def test_a_deleted_pod_drains_out_of_its_callers_endpoints_and_fails_no_request() -> None:
     """Kubernetes' order (endpoints first, the app's grace to drain, the sidecar last) during signed checkouts:
     not one request fails; the replacement joins its callers' endpoints only once ready."""
-    catalogue = evidence.seed(f"delete{int(time.time())}")
+    catalogue = evidence.seed(f"delete{int(time.time())}", tenants.appids()[:WORKERS])
     with httpx.Client(base_url=INGRESS, timeout=10) as client:
         workers = [Worker(login(client, tenants.appids()[n], f"code-delete-{n}")) for n in range(WORKERS)]
     figures = asyncio.run(_deletion(workers, catalogue.skus[2]))

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from conftest import INGRESS, ROOT, in_pod
+from conftest import INGRESS, ROOT
 
-from load import tenants
+from load import evidence, tenants
 from miniapp_services.clients.signed import alogin
 from tools.dashboards.kit import queries
 
@@ -52,14 +52,12 @@ def _finite(reply: dict) -> bool:
 
 def _seed() -> str:
     """A product with stock, and a flash sale open now, written straight to their services."""
-    put = "curl -sf -X PUT -H 'content-type: application/json' -o /dev/null"
-    in_pod("product-v1-0", f"""{put} http://127.0.0.1:8080/products/OBS-TEA -d '{{"title": "Tea", "price_cents": 300, "category": "obs"}}'""")  # fmt: skip
-    in_pod("inventory-v1-0", f"""{put} http://127.0.0.1:8080/stock/OBS-TEA -d '{{"available": 100000}}'""")
     event = f"obs-{int(time.time())}"
     now = datetime.now(UTC)
-    body = json.dumps({"sku": "OBS-TEA", "price_cents": 99, "stock": 1000,
-                       "starts_at": (now - timedelta(minutes=1)).isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat()})  # fmt: skip
-    in_pod("seckill-v1-0", f"{put} http://127.0.0.1:8080/seckill/events/{event} -d '{body}'")
+    body = {"sku": "OBS-TEA", "price_cents": 99, "stock": 1000,
+            "starts_at": (now - timedelta(minutes=1)).isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat()}  # fmt: skip
+    products = {"OBS-TEA": {"title": "Tea", "price_cents": 300, "category": "obs"}}
+    evidence.write_catalogue(tenants.appids()[:USERS], products, stock=100_000, event=(event, body))
     return event
 
 

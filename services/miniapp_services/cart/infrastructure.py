@@ -7,14 +7,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.cart.domain import Item
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(schema="cart")
 
 
-class ItemRow(Base):
+class ItemRow(Tenanted, Base):
     __tablename__ = "item"
+    __table_args__ = (check("item"),)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
@@ -31,7 +33,7 @@ class SqlCartRepository:
     async def put(self, user_id: int, item: Item) -> None:
         await self.conn.execute(
             """INSERT INTO cart.item (user_id, sku, quantity) VALUES ($1, $2, $3)
-            ON CONFLICT (user_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity""",
+            ON CONFLICT (tenant, user_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity""",
             user_id,
             item.sku,
             item.quantity,

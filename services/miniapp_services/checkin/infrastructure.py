@@ -9,14 +9,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.checkin.domain import CheckIn
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(schema="checkin")
 
 
-class CheckInRow(Base):
+class CheckInRow(Tenanted, Base):
     __tablename__ = "checkin"
+    __table_args__ = (check("checkin"),)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     streak: Mapped[int] = mapped_column(Integer)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, MetaData, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKeyConstraint, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.coupon.domain import Claim, Template
 from miniapp_services.kit.db import Connection, claim_one
+from miniapp_services.kit.isolation import Tenanted, check
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(schema="coupon")
 
 
-class TemplateRow(Base):
+class TemplateRow(Tenanted, Base):
     __tablename__ = "template"
-    __table_args__ = (CheckConstraint("remaining >= 0 AND remaining <= total", name="template_remaining_in_total"),)
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= total", name="template_remaining_in_total"),
+        check("template"),
+    )
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     discount_cents: Mapped[int] = mapped_column(BigInteger)
     min_total_cents: Mapped[int] = mapped_column(BigInteger)
@@ -25,9 +29,15 @@ class TemplateRow(Base):
     remaining: Mapped[int] = mapped_column(Integer)
 
 
-class ClaimRow(Base):
+class ClaimRow(Tenanted, Base):
     __tablename__ = "claim"
-    code: Mapped[str] = mapped_column(ForeignKey("coupon.template.code"), primary_key=True)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant", "code"], ["coupon.template.tenant", "coupon.template.code"], name="claim_code_fkey"
+        ),
+        check("claim"),
+    )
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_id: Mapped[str | None] = mapped_column(String(64))
 

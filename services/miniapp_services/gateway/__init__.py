@@ -15,4 +15,5 @@ SPEC = ServiceSpec(
     upstreams=UPSTREAMS,
     background=background,
     startup=load_tenants,
+    tenant_from_session=True,
 )

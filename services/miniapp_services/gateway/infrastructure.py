@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from miniapp_services.gateway.degradation import BreakerRule, EndpointRule, Strategy
 from miniapp_services.gateway.domain import Claim, Nonce, TenantRate
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.kit.outbound import Upstream
 
 
@@ -94,8 +95,9 @@ class RedisReplicas:
         return max(1, int(await self.live_script(keys=["gateway:replicas"], args=[self.replica, self.ttl_s])))
 
 
-class QueuedOrderRow(Base):
+class QueuedOrderRow(Tenanted, Base):
     __tablename__ = "queued_order"
+    __table_args__ = (check("queued_order"),)
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     body: Mapped[str] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -139,9 +141,12 @@ class SqlOrderQueue:
     async def holds(self, order_id: str) -> bool:
         return await self.conn.fetchval("SELECT 1 FROM gateway.queued_order WHERE order_id = $1", order_id) is not None
 
-    async def any(self) -> bool:
-        """Whether anything is queued (a cheap check before the drainer opens a transaction)."""
-        return bool(await self.conn.fetchval("SELECT EXISTS (SELECT 1 FROM gateway.queued_order)"))
+    async def oldest_tenant(self) -> str | None:
+        """The tenant of the order queued longest, if any: read across tenants (tenancy.EVERY) by the drainer."""
+        tenant: str | None = await self.conn.fetchval(
+            "SELECT tenant FROM gateway.queued_order ORDER BY queued_at LIMIT 1"
+        )
+        return tenant
 
 
 class _Strict(BaseModel):

@@ -35,13 +35,14 @@ from miniapp_services.gateway.infrastructure import (
     SqlOrderQueue,
     load_rules,
 )
-from miniapp_services.gateway.tenants import APPID_PATTERN, Tenants
-from miniapp_services.kit import signing
+from miniapp_services.gateway.tenants import Tenants
+from miniapp_services.kit import signing, tenancy
 from miniapp_services.kit.app import connection
 from miniapp_services.kit.edge import TENANT_STATE
 from miniapp_services.kit.errors import Conflict, Degraded, DomainError, Forbidden, NotFound, Unavailable, refusals
 from miniapp_services.kit.etcd import Etcd
 from miniapp_services.kit.outbound import Reply, Upstream
+from miniapp_services.kit.tenancy import APPID_PATTERN
 from miniapp_services.kit.types import Ident, IdentPath, Text
 
 _log = logging.getLogger(__name__)
@@ -100,7 +101,9 @@ class Admitted(APIRoute):
                 authorization, appid, signature, keys, now(), settings.signature_window_s
             )
             setattr(request.state, TENANT_STATE, request.state.session.tenant)
-            return await handler(request)
+            # The session's tenant, not the appid header's: admit checked they are the same.
+            with tenancy.serving(request.state.session.tenant):
+                return await handler(request)
 
         return admitted
 
@@ -276,9 +279,17 @@ async def _drain(app: FastAPI) -> None:
 
 
 async def _place_one(app: FastAPI) -> bool:
-    async with app.state.db.connection() as db:
-        if not await SqlOrderQueue(db).any():
-            return False
+    """Place the oldest queued order of the tenant whose order has waited longest, as that tenant."""
+    with tenancy.serving(tenancy.EVERY):
+        async with app.state.db.connection() as db:
+            tenant = await SqlOrderQueue(db).oldest_tenant()
+    if tenant is None:
+        return False
+    with tenancy.serving(tenant):
+        return await _place_oldest(app)
+
+
+async def _place_oldest(app: FastAPI) -> bool:
     async with app.state.db.transaction() as db:
         queue = SqlOrderQueue(db)
         taken = await queue.take()
@@ -387,7 +398,8 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         users = HttpUsers(up(request, "user"))
 
         async def register() -> int:
-            return await users.register(openid, body.nickname)
+            with tenancy.serving(body.appid):
+                return await users.register(openid, body.nickname)
 
         async def cached() -> int:
             user_id = profiles.get(openid)
@@ -433,12 +445,13 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         """Under overload, or with the product service down, the last page served for this product."""
         request.app.state.metrics.count("page_view")
         pages: domain.Lru[bytes] = _cache(request, "pages")
+        key = f"{user.tenant}/{sku}"  # a merchant's page: another's product of the same SKU is another page
 
         async def fetch() -> bytes:
             return (await up(request, "product").send("GET", f"/products/{sku}")).body
 
         async def cached() -> bytes:
-            page = pages.get(sku)
+            page = pages.get(key)
             if page is None:
                 raise Degraded(
                     "product pages are degraded and this one is not cached: try again shortly",
@@ -449,7 +462,7 @@ def _browse_routes(public: APIRouter, api: APIRouter) -> None:
         page, degraded = await _degrade(request, "product", fetch, cached)
         if degraded:
             return Response(page, media_type=JSON, headers={DEGRADED: "cached-page"})
-        pages.put(sku, page)
+        pages.put(key, page)
         return Response(page, media_type=JSON)
 
     @api.get("/search")

@@ -25,8 +25,8 @@ import yaml
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from miniapp_services.gateway.domain import TenantRate
-from miniapp_services.gateway.tenants import APPID_PATTERN
 from miniapp_services.kit.etcd import Etcd
+from miniapp_services.kit.tenancy import APPID_PATTERN
 
 _log = logging.getLogger(__name__)
 PREFIX = "/config/"

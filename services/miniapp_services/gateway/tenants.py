@@ -10,13 +10,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from miniapp_services.kit.tenancy import Appid
 
 _log = logging.getLogger(__name__)
-APPID_PATTERN = r"^wx[0-9a-f]{16}$"
-Appid = Annotated[str, StringConstraints(pattern=APPID_PATTERN)]
 RECHECK_S = 1.0
 
 

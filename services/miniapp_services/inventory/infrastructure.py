@@ -8,23 +8,28 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.inventory.domain import Reservation, State, Stock
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(schema="inventory")
 
 
-class StockRow(Base):
+class StockRow(Tenanted, Base):
     __tablename__ = "stock"
-    __table_args__ = (CheckConstraint("available >= 0 AND reserved >= 0 AND committed >= 0", name="stock_nonnegative"),)
+    __table_args__ = (
+        CheckConstraint("available >= 0 AND reserved >= 0 AND committed >= 0", name="stock_nonnegative"),
+        check("stock"),
+    )
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     available: Mapped[int] = mapped_column(BigInteger)
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     committed: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class ReservationRow(Base):
+class ReservationRow(Tenanted, Base):
     __tablename__ = "reservation"
+    __table_args__ = (check("reservation"),)
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
@@ -47,7 +52,7 @@ class SqlInventoryRepository:
     async def save_stock(self, stock: Stock) -> None:
         await self.conn.execute(
             """INSERT INTO inventory.stock (sku, available, reserved, committed) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (sku) DO UPDATE SET available = EXCLUDED.available, reserved = EXCLUDED.reserved,
+            ON CONFLICT (tenant, sku) DO UPDATE SET available = EXCLUDED.available, reserved = EXCLUDED.reserved,
             committed = EXCLUDED.committed""",
             stock.sku,
             stock.available,
@@ -75,7 +80,7 @@ class SqlInventoryRepository:
     async def save_reservation(self, reservation: Reservation) -> None:
         await self.conn.execute(
             """INSERT INTO inventory.reservation (order_id, sku, quantity, state) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (order_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity, state = EXCLUDED.state""",
+            ON CONFLICT (tenant, order_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity, state = EXCLUDED.state""",
             reservation.order_id,
             reservation.sku,
             reservation.quantity,

@@ -55,6 +55,8 @@ class ServiceSpec:
     startup: Callable[[FastAPI], object] | None = None
     # Services called over HTTP (settings.upstreams); the gateway's way to reach the others.
     upstreams: tuple[str, ...] = field(default_factory=tuple)
+    # The gateway names each request's tenant from the session it verifies; the others take their caller's.
+    tenant_from_session: bool = False
 
 
 def _db(request: Request) -> Database:
@@ -69,7 +71,8 @@ def transaction(request: Request) -> contextlib.AbstractAsyncContextManager[Conn
 
 
 def connection(request: Request) -> contextlib.AbstractAsyncContextManager[Connection]:
-    """A database connection for a request that reads, or writes in one statement (no BEGIN/COMMIT)."""
+    """A database connection for the request's tenant: its statements are one transaction scoped to the tenant,
+    committed when the block ends (kit.db)."""
     return _db(request).connection()
 
 
@@ -84,7 +87,7 @@ async def in_transaction(
 async def on_connection(
     app: FastAPI, repository: Callable[[Connection], R], use_case: Callable[..., Awaitable[T]], *args: Any
 ) -> T:
-    """Run a use case that reads, or writes in one statement, outside a request (gRPC reads)."""
+    """Run a use case outside a request (gRPC reads, a job's look across tenants) on connection()."""
     async with app.state.db.connection() as conn:
         return await use_case(repository(conn), *args)
 
@@ -140,7 +143,11 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     # Starlette types a handler as taking any Exception; ours takes the DomainError it is registered for.
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     limits = EdgeLimits(
-        settings.max_concurrency, settings.max_body_bytes, settings.max_header_bytes, settings.request_log_ratio
+        settings.max_concurrency,
+        settings.max_body_bytes,
+        settings.max_header_bytes,
+        settings.request_log_ratio,
+        tenant_from_caller=not spec.tenant_from_session,
     )
     app.add_middleware(EdgeMiddleware, limits=limits, metrics=metrics, faults=faults, tracer=tracer)
     return app

@@ -1,5 +1,6 @@
 """The HTTP edge of every service, as one ASGI middleware: version header, trace context, release tag,
-concurrency bound, body-size limit, fault injection, per-route metrics and sampled request logs.
+the tenant (from the mesh peer that called, except at the gateway, which names it from the session), concurrency
+bound, body-size limit, fault injection, per-route metrics and sampled request logs.
 
 It runs on every request, so it reads only the three headers it needs from the ASGI scope, and logs a
 request only when it failed (5xx) or when it falls in the request_log_ratio sample.
@@ -18,14 +19,15 @@ from opentelemetry import context, trace
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from miniapp_services.kit import tracing
+from miniapp_services.kit import tenancy, tracing
+from miniapp_services.kit.errors import DomainError
 from miniapp_services.kit.faults import FaultState
 from miniapp_services.kit.metrics import Metrics
 
 VERSION_HEADER = b"x-service-version"
 # Probes, metrics and fault control must answer even when the service is saturated or faulted.
 _EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/admin/")
-_WANTED = {b"traceparent", b"tracestate", tracing.RELEASE_TAG.encode(), b"content-length"}
+_WANTED = {b"traceparent", b"tracestate", tracing.RELEASE_TAG.encode(), tenancy.HEADER.encode(), b"content-length"}
 _log = logging.getLogger("miniapp_services.requests")
 # The request state's key under which a service that admits sessions (the gateway) names the request's tenant;
 # set only once the session is verified, so an unauthenticated appid header is never counted as a tenant's.
@@ -38,6 +40,9 @@ class EdgeLimits:
     max_body_bytes: int
     max_header_bytes: int = 16 * 1024
     log_ratio: float = 0.001
+    # Whether the tenant comes from the caller's header (every service behind the gateway) or from the session the
+    # service verifies itself (the gateway: a client's header names nothing there).
+    tenant_from_caller: bool = True
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -108,6 +113,21 @@ class EdgeMiddleware:
             self.metrics.rejected.labels(self.metrics.service).inc()
             await _answer(send, 503, "overloaded: concurrency bound reached, retry later")
             return
+        if not self.limits.tenant_from_caller:
+            await self._admit(scope, receive, send)
+            return
+        try:
+            token = tenancy.current.set(tenancy.checked(headers.get(tenancy.HEADER)))
+        except DomainError as err:
+            await _answer(send, 400, err.message)
+            return
+        try:
+            await self._admit(scope, receive, send)
+        finally:
+            tenancy.current.reset(token)
+
+    async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Within the concurrency bound, after any injected fault."""
         decision = self.faults.next()
         self.in_flight += 1
         self.metrics.in_flight.labels(self.metrics.service).set(self.in_flight)

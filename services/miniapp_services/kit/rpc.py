@@ -1,5 +1,5 @@
 """gRPC plumbing: the server with the standard health service, pooled client channels to dependencies,
-and the decorator that gives each servicer method trace context, release tag, metrics and error codes.
+and the decorator that gives each servicer method trace context, release tag, tenant, metrics and error codes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry import context, trace
 from pydantic import ValidationError
 
-from miniapp_services.kit import tracing
+from miniapp_services.kit import tenancy, tracing
 from miniapp_services.kit.errors import Conflict, DomainError, NotFound, Unavailable
 from miniapp_services.kit.metrics import Metrics
 
@@ -32,7 +32,10 @@ def rpc(metrics: Metrics, tracer: trace.Tracer) -> Callable[[Handler], Handler]:
             tag_token = tracing.current_release_tag.set(carrier.get(tracing.RELEASE_TAG))
             code = "OK"
             try:
-                with tracer.start_as_current_span(method.__qualname__, kind=trace.SpanKind.SERVER):
+                with (
+                    tracer.start_as_current_span(method.__qualname__, kind=trace.SpanKind.SERVER),
+                    tenancy.serving(tenancy.checked(carrier.get(tenancy.HEADER))),
+                ):
                     return await method(self, request, ctx)
             except DomainError as err:
                 code = err.grpc_code

@@ -1,4 +1,5 @@
-"""OpenTelemetry spans with W3C traceparent carried in and out over HTTP headers and gRPC metadata."""
+"""OpenTelemetry spans with W3C traceparent carried in and out over HTTP headers and gRPC metadata, beside the
+release tag and the tenant."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from miniapp_services.kit import tenancy
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 # Carried hop by hop beside traceparent, so the mesh can route tagged traffic to canary subsets.
@@ -40,14 +43,19 @@ def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
     return carrier
 
 
-def outgoing_metadata() -> list[tuple[str, str]]:
-    """gRPC metadata for a call made inside the current span, with the request's release tag."""
-    carrier: dict[str, str] = {}
+def outgoing(carrier: dict[str, str]) -> dict[str, str]:
+    """Add what a call onwards carries to carrier: traceparent, the request's release tag and its tenant."""
     inject(carrier)
-    release_tag = current_release_tag.get()
-    if release_tag:
+    if release_tag := current_release_tag.get():
         carrier[RELEASE_TAG] = release_tag
-    return list(carrier.items())
+    if tenant := tenancy.current.get():
+        carrier[tenancy.HEADER] = tenant
+    return carrier
+
+
+def outgoing_metadata() -> list[tuple[str, str]]:
+    """gRPC metadata for a call made inside the current span (outgoing)."""
+    return list(outgoing({}).items())
 
 
 def metadata_dict(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:

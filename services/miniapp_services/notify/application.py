@@ -9,6 +9,7 @@ from miniapp_services.notify.domain import Notification, after_attempt, new_noti
 
 class Outbox(Protocol):
     async def add(self, notification: Notification) -> Notification: ...
+    async def tenants_due(self) -> list[str]: ...
     async def due(self, limit: int) -> list[Notification]: ...
     async def save(self, notification: Notification) -> None: ...
     async def for_user(self, user_id: int, limit: int) -> list[Notification]: ...
@@ -20,6 +21,10 @@ class Provider(Protocol):
 
 async def enqueue(outbox: Outbox, user_id: int, template: str, data: dict[str, str]) -> Notification:
     return await outbox.add(new_notification(user_id, template, data))
+
+
+async def tenants_due(outbox: Outbox) -> list[str]:
+    return await outbox.tenants_due()
 
 
 async def deliver_due(outbox: Outbox, provider: Provider, limit: int) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.notify.domain import Notification, Status
 
 _log = logging.getLogger(__name__)
@@ -19,8 +20,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="notify")
 
 
-class NotificationRow(Base):
+class NotificationRow(Tenanted, Base):
     __tablename__ = "notification"
+    __table_args__ = (check("notification"),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     template: Mapped[str] = mapped_column(String(32))
@@ -57,6 +59,11 @@ class SqlOutbox:
         if row is None:
             raise RuntimeError("INSERT ... RETURNING gave no row: the notify.notification table refused it silently")
         return _notification(row)
+
+    async def tenants_due(self) -> list[str]:
+        """The tenants with queued rows: read across tenants (tenancy.EVERY) by the sender."""
+        rows = await self.conn.fetch("SELECT DISTINCT tenant FROM notify.notification WHERE status = 'queued'")
+        return [row["tenant"] for row in rows]
 
     async def due(self, limit: int) -> list[Notification]:
         """Queued rows, oldest first, locked so that concurrent senders (replicas) never share one."""

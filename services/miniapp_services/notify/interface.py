@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from miniapp_services.kit.app import connection, in_transaction
+from miniapp_services.kit import tenancy
+from miniapp_services.kit.app import connection, in_transaction, on_connection
 from miniapp_services.kit.types import EntityId, EntityIdQuery, Text
 from miniapp_services.notify import application as app_
 from miniapp_services.notify.domain import Notification, Status
@@ -66,6 +67,17 @@ def router() -> APIRouter:
     return api
 
 
+async def _deliver_round(app: FastAPI, provider: LogOnlyProvider) -> bool:
+    """One batch of each tenant with due notifications, under that tenant; whether any batch was full."""
+    with tenancy.serving(tenancy.EVERY):
+        tenants = await on_connection(app, Repo, app_.tenants_due)
+    full = False
+    for tenant in tenants:
+        with tenancy.serving(tenant):
+            full |= await in_transaction(app, Repo, app_.deliver_due, provider, BATCH) == BATCH
+    return full
+
+
 async def sender(app: FastAPI) -> None:
     """Deliver due notifications until cancelled; a failed round is logged and retried next round."""
     provider, wake = LogOnlyProvider(), asyncio.Event()
@@ -73,11 +85,11 @@ async def sender(app: FastAPI) -> None:
         while True:
             wake.clear()  # before the round: a notification arriving during it wakes the next one
             try:
-                tried = await in_transaction(app, Repo, app_.deliver_due, provider, BATCH)
+                full = await _deliver_round(app, provider)
             except Exception:
                 _log.exception("notification round failed")
-                tried = 0
-            if tried < BATCH:
+                full = False
+            if not full:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(RETRY_S):
                         await wake.wait()

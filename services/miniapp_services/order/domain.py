@@ -26,6 +26,8 @@ class Status(enum.StrEnum):
 
 
 IN_SAGA = (Status.CHARGING, Status.COMPENSATING)
+# An order as a job finds it across tenants: its tenant (the merchant's appid) and its id.
+Owned = tuple[str, str]
 
 
 @dataclass(frozen=True)

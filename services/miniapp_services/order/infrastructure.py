@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import grpc
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, text
+from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Index, Integer, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit import tracing
 from miniapp_services.kit.db import Connection
 from miniapp_services.kit.errors import Unavailable
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.kit.rpc import call
-from miniapp_services.order.domain import IN_SAGA, Line, Order, Status
+from miniapp_services.order.domain import IN_SAGA, Line, Order, Owned, Status
 from miniapp_services.proto import inventory_pb2, inventory_pb2_grpc, pay_pb2, pay_pb2_grpc
 
 
@@ -21,9 +22,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="order")
 
 
-class OrderRow(Base):
+class OrderRow(Tenanted, Base):
     __tablename__ = "order"
     __table_args__ = (
+        check("order"),
         Index(
             "ix_order_order_unpaid_pay_by",
             "pay_by",
@@ -38,9 +40,15 @@ class OrderRow(Base):
     pay_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LineRow(Base):
+class LineRow(Tenanted, Base):
     __tablename__ = "line"
-    order_id: Mapped[str] = mapped_column(ForeignKey("order.order.order_id"), primary_key=True)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant", "order_id"], ["order.order.tenant", "order.order.order_id"], name="line_order_id_fkey"
+        ),
+        check("line"),
+    )
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
@@ -55,14 +63,14 @@ _GET = """SELECT o.order_id, o.user_id, o.status, o.payment_id, o.pay_by,
 _SAVE = """WITH saved AS (
     INSERT INTO "order"."order" (order_id, user_id, status, payment_id, total_cents, pay_by)
     VALUES ($1, $2, $3, $4, $5, $9)
-    ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, payment_id = EXCLUDED.payment_id
+    ON CONFLICT (order_id, tenant) DO UPDATE SET status = EXCLUDED.status, payment_id = EXCLUDED.payment_id
     RETURNING order_id)
     INSERT INTO "order".line (order_id, sku, quantity, unit_price_cents)
     SELECT saved.order_id, l.sku, l.quantity, l.price
     FROM saved, unnest($6::text[], $7::int[], $8::bigint[]) AS l(sku, quantity, price)
     ON CONFLICT DO NOTHING"""
 
-_PAST_DEADLINE = """SELECT order_id FROM "order"."order"
+_PAST_DEADLINE = """SELECT tenant, order_id FROM "order"."order"
     WHERE status = 'pending_payment' AND pay_by <= $1 ORDER BY pay_by LIMIT $2"""
 
 
@@ -92,16 +100,18 @@ class SqlOrderRepository:
             order.pay_by,
         )
 
-    async def in_saga(self) -> list[str]:
-        """Orders a checkout left between steps (CHARGING or COMPENSATING)."""
+    async def in_saga(self) -> list[Owned]:
+        """Orders a checkout left between steps (CHARGING or COMPENSATING), with their tenants: read across
+        tenants (tenancy.EVERY) by the recovery."""
         states = [s.value for s in IN_SAGA]
-        rows = await self.conn.fetch('SELECT order_id FROM "order"."order" WHERE status = ANY($1::text[])', states)
-        return [row["order_id"] for row in rows]
+        query = 'SELECT tenant, order_id FROM "order"."order" WHERE status = ANY($1::text[])'
+        return [(row["tenant"], row["order_id"]) for row in await self.conn.fetch(query, states)]
 
-    async def past_deadline(self, now: datetime, limit: int) -> list[str]:
-        """Unpaid orders due by now, the longest overdue first (the partial index holds only unpaid ones)."""
+    async def past_deadline(self, now: datetime, limit: int) -> list[Owned]:
+        """Unpaid orders due by now, the longest overdue first (the partial index holds only unpaid ones), with their
+        tenants: read across tenants by the expiry sweep."""
         rows = await self.conn.fetch(_PAST_DEADLINE, now, limit)
-        return [row["order_id"] for row in rows]
+        return [(row["tenant"], row["order_id"]) for row in rows]
 
 
 class GrpcPayments:

@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.clients.order import Lines
 from miniapp_services.clients.product import GrpcCatalogue
+from miniapp_services.kit import tenancy
 from miniapp_services.kit.app import connection, in_transaction, on_connection, transaction
 from miniapp_services.kit.errors import Conflict, DomainError, NotFound
 from miniapp_services.kit.rpc import rpc
 from miniapp_services.kit.types import EntityId, Ident, IdentPath
 from miniapp_services.order import application as app_
-from miniapp_services.order.domain import Order, Status
+from miniapp_services.order.domain import Order, Owned, Status
 from miniapp_services.order.infrastructure import GrpcPayments, GrpcStock
 from miniapp_services.order.infrastructure import SqlOrderRepository as Repo
 from miniapp_services.proto import order_pb2, order_pb2_grpc
@@ -95,20 +96,21 @@ def _tx(app: FastAPI) -> app_.Tx:
 async def recover(app: FastAPI) -> None:
     """Finish checkouts left between steps (a crash, a broken stream): an order seen in the saga on two
     scans in a row is resumed; every step it repeats is idempotent."""
-    seen: set[str] = set()
+    seen: set[Owned] = set()
     while True:
         await asyncio.sleep(RECOVERY_S)
         try:
-            stuck = set(await on_connection(app, Repo, _in_saga))
-            for order_id in sorted(stuck & seen):
-                with contextlib.suppress(DomainError):
+            with tenancy.serving(tenancy.EVERY):
+                stuck = set(await on_connection(app, Repo, _in_saga))
+            for tenant, order_id in sorted(stuck & seen):
+                with tenancy.serving(tenant), contextlib.suppress(DomainError):
                     await app_.checkout(_tx(app), _ports(app)[1], _payments(app), order_id)
             seen = stuck
         except Exception:
             _log.exception("saga recovery round failed")
 
 
-async def _in_saga(repo: Repo) -> list[str]:
+async def _in_saga(repo: Repo) -> list[Owned]:
     return await repo.in_saga()
 
 
@@ -119,7 +121,8 @@ def _deadline(app: FastAPI) -> timedelta | None:
 
 async def expire_unpaid(app: FastAPI) -> None:
     """Cancel orders unpaid past their deadline and release their stock. Stateless, so a restarted or second
-    replica finds the same orders; each is expired under its row lock, so two sweeps expire it once."""
+    replica finds the same orders; each is expired under its row lock, so two sweeps expire it once. The sweep
+    reads across tenants and expires each order under its own tenant."""
     deadline = _deadline(app)
     if deadline is None:
         return
@@ -128,14 +131,18 @@ async def expire_unpaid(app: FastAPI) -> None:
         await asyncio.sleep(min(EXPIRY_SWEEP_S, deadline.total_seconds() / 4))
         try:
             now = datetime.now(UTC)
-            for order_id in await on_connection(app, Repo, _past_deadline, now):
-                if await in_transaction(app, Repo, app_.expire, stock, order_id, now):
+            with tenancy.serving(tenancy.EVERY):
+                due = await on_connection(app, Repo, _past_deadline, now)
+            for tenant, order_id in due:
+                with tenancy.serving(tenant):
+                    expired = await in_transaction(app, Repo, app_.expire, stock, order_id, now)
+                if expired:
                     app.state.metrics.count("order_expired")
         except Exception:
             _log.exception("unpaid-order expiry round failed")
 
 
-async def _past_deadline(repo: Repo, now: datetime) -> list[str]:
+async def _past_deadline(repo: Repo, now: datetime) -> list[Owned]:
     return await repo.past_deadline(now, EXPIRY_BATCH)
 
 

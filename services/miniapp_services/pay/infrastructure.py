@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import grpc
-from sqlalchemy import BigInteger, MetaData, String
+from sqlalchemy import BigInteger, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.kit.rpc import call
 from miniapp_services.pay.domain import Payment, PaymentStatus
 from miniapp_services.proto import order_pb2, order_pb2_grpc
@@ -16,11 +17,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="pay")
 
 
-class PaymentRow(Base):
+class PaymentRow(Tenanted, Base):
     __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("tenant", "payment_id", name="payment_payment_id_key"), check("payment"))
     # One row per order: the primary key is what makes a double charge impossible.
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    payment_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payment_id: Mapped[str] = mapped_column(String(64))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
 

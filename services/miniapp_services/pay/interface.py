@@ -11,6 +11,7 @@ import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from miniapp_services.kit import tenancy, tracing
 from miniapp_services.kit.app import connection, in_transaction, on_connection
 from miniapp_services.kit.errors import DomainError
 from miniapp_services.kit.types import Ident, IdentPath
@@ -63,14 +64,20 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
 
     class Servicer(pay_pb2_grpc.PaymentsServicer):
         async def Settle(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[pay_pb2.SettleResult]:
-            async for step in requests:
-                # The fault endpoint (when enabled) delays and fails saga steps as it does HTTP requests.
-                if app.state.settings.faults_enabled:
-                    fault = app.state.faults.next()
-                    await asyncio.sleep(fault.delay_s)
-                    if fault.status is not None:
-                        await context.abort(grpc.StatusCode.UNAVAILABLE, "injected fault")
-                yield await _settle(app, step)
+            carrier = tracing.metadata_dict(context.invocation_metadata())
+            try:
+                tenant = tenancy.checked(carrier.get(tenancy.HEADER))
+            except DomainError as err:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, err.message)
+            with tenancy.serving(tenant):
+                async for step in requests:
+                    # The fault endpoint (when enabled) delays and fails saga steps as it does HTTP requests.
+                    if app.state.settings.faults_enabled:
+                        fault = app.state.faults.next()
+                        await asyncio.sleep(fault.delay_s)
+                        if fault.status is not None:
+                            await context.abort(grpc.StatusCode.UNAVAILABLE, "injected fault")
+                    yield await _settle(app, step)
 
     pay_pb2_grpc.add_PaymentsServicer_to_server(Servicer(), server)
 

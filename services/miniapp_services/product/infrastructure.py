@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger, Boolean, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.product.domain import Product
 
 
@@ -14,8 +15,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="product")
 
 
-class ProductRow(Base):
+class ProductRow(Tenanted, Base):
     __tablename__ = "product"
+    __table_args__ = (check("product"),)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
     price_cents: Mapped[int] = mapped_column(BigInteger)
@@ -40,7 +42,7 @@ class SqlProductRepository:
     async def save(self, product: Product) -> None:
         await self.conn.execute(
             """INSERT INTO product.product (sku, title, price_cents, category, on_sale) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title, price_cents = EXCLUDED.price_cents,
+            ON CONFLICT (tenant, sku) DO UPDATE SET title = EXCLUDED.title, price_cents = EXCLUDED.price_cents,
             category = EXCLUDED.category, on_sale = EXCLUDED.on_sale""",
             *vars(product).values(),
         )

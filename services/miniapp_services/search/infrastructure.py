@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit.db import Connection, affected
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.search.domain import Document, Hit
 
 # 'simple' keeps words as written: product titles mix languages, so no stemming dictionary fits all.
@@ -17,9 +18,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="search")
 
 
-class DocumentRow(Base):
+class DocumentRow(Tenanted, Base):
     __tablename__ = "document"
-    __table_args__ = (Index("ix_search_document_words", "words", postgresql_using="gin"),)
+    __table_args__ = (Index("ix_search_document_words", "words", postgresql_using="gin"), check("document"))
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
     category: Mapped[str] = mapped_column(String(64), index=True)
@@ -33,7 +34,7 @@ class SqlSearchIndex:
     async def put(self, document: Document) -> None:
         await self.conn.execute(
             """INSERT INTO search.document (sku, title, category) VALUES ($1, $2, $3)
-            ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title, category = EXCLUDED.category""",
+            ON CONFLICT (tenant, sku) DO UPDATE SET title = EXCLUDED.title, category = EXCLUDED.category""",
             document.sku,
             document.title,
             document.category,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, MetaData, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKeyConstraint, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit.db import Connection, claim_one
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.seckill.domain import Event
 
 
@@ -16,9 +17,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="seckill")
 
 
-class EventRow(Base):
+class EventRow(Tenanted, Base):
     __tablename__ = "event"
-    __table_args__ = (CheckConstraint("remaining >= 0 AND remaining <= stock", name="event_remaining_in_stock"),)
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= stock", name="event_remaining_in_stock"),
+        check("event"),
+    )
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64))
     price_cents: Mapped[int] = mapped_column(BigInteger)
@@ -28,9 +32,15 @@ class EventRow(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class WinnerRow(Base):
+class WinnerRow(Tenanted, Base):
     __tablename__ = "winner"
-    event_id: Mapped[str] = mapped_column(ForeignKey("seckill.event.event_id"), primary_key=True)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant", "event_id"], ["seckill.event.tenant", "seckill.event.event_id"], name="winner_event_id_fkey"
+        ),
+        check("winner"),
+    )
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     won_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

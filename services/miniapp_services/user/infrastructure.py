@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from asyncpg import Record
-from sqlalchemy import BigInteger, Identity, MetaData, String
+from sqlalchemy import BigInteger, Identity, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from miniapp_services.kit.db import Connection
+from miniapp_services.kit.isolation import Tenanted, check
 from miniapp_services.user.domain import User
 
 
@@ -14,10 +15,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(schema="user")
 
 
-class UserRow(Base):
+class UserRow(Tenanted, Base):
     __tablename__ = "user"
+    __table_args__ = (UniqueConstraint("tenant", "openid", name="user_openid_key"), check("user"))
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    openid: Mapped[str] = mapped_column(String(64))
     nickname: Mapped[str] = mapped_column(String(32))
 
 

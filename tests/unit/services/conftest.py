@@ -19,6 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from miniapp_services.kit import tenancy
 from miniapp_services.kit.app import create_app
 from miniapp_services.kit.db import dsn, migrate
 from miniapp_services.kit.settings import get_settings
@@ -27,7 +28,10 @@ from tools import etcdtmp, pgtmp, redistmp, tenantstmp
 
 # Two merchants' mini-programs the gateway under test serves, each with keys of its own.
 TENANT_A, TENANT_B = "wx00000000000000a1", "wx00000000000000b2"
-SEEDED_SKU, SEEDED_STOCK = "GW-TEA", 5  # the product the running upstreams start with, and its stock
+# What the gateway tells a service behind it when it serves TENANT_A: how the tests call those services directly.
+AS_A = {tenancy.HEADER: TENANT_A}
+GRPC_AS_A = tuple(AS_A.items())
+SEEDED_SKU, SEEDED_STOCK = "GW-TEA", 5  # each tenant's product the running upstreams start with, and its stock
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +155,9 @@ def make_client(database: str, nonce_store: str, tenants_file: Path) -> Callable
             base["stores"] = {"nonces": nonce_store}
             base["tenants_file"] = tenants_file
         settings = get_settings(**(base | overrides))
-        return TestClient(create_app(spec, settings))
+        # A service behind the gateway serves the tenant its caller names: TENANT_A's, as the gateway would say.
+        headers = {} if service == "gateway" else AS_A
+        return TestClient(create_app(spec, settings), headers=headers)
 
     return make
 
@@ -171,11 +177,14 @@ def upstreams(database: str) -> Iterator[dict[str, Running]]:
         }
         started["order"] = start_service("order", database, dependencies=deps)
         started["pay"] = start_service("pay", database, pay_ports, dependencies={"order": started["order"].target})
-        httpx.put(
-            f"{started['product'].url}/products/{SEEDED_SKU}",
-            json={"title": "Tea", "price_cents": 300, "category": "gw"},
-        )
-        httpx.put(f"{started['inventory'].url}/stock/{SEEDED_SKU}", json={"available": SEEDED_STOCK})
+        for tenant in (TENANT_A, TENANT_B):  # each merchant its own product of that SKU, and its own stock
+            as_tenant = {tenancy.HEADER: tenant}
+            product = {"title": "Tea", "price_cents": 300, "category": "gw"}
+            url = started["product"].url
+            httpx.put(f"{url}/products/{SEEDED_SKU}", json=product, headers=as_tenant).raise_for_status()
+            stock = {"available": SEEDED_STOCK}
+            url = started["inventory"].url
+            httpx.put(f"{url}/stock/{SEEDED_SKU}", json=stock, headers=as_tenant).raise_for_status()
         yield started
     finally:
         for running in started.values():

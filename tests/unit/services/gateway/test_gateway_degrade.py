@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TENANT_A, TENANT_B, Running
+from conftest import AS_A, TENANT_A, TENANT_B, Running
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import login
@@ -111,7 +111,7 @@ def test_order_creation_under_overload_is_queued_then_placed(
         assert (placed.status_code, queued.status_code) == (201, 202)
         assert queued.json() == {"order_id": f"q-b-{suffix}", "status": "queued"}
         deadline = time.monotonic() + 10
-        while httpx.get(f"{upstreams['order'].url}/orders/q-b-{suffix}").status_code != 200:
+        while httpx.get(f"{upstreams['order'].url}/orders/q-b-{suffix}", headers=AS_A).status_code != 200:
             assert time.monotonic() < deadline, "the queued order was never placed"
             time.sleep(0.2)
         order = client.get(f"/api/orders/q-b-{suffix}", auth=signer).json()
@@ -119,12 +119,12 @@ def test_order_creation_under_overload_is_queued_then_placed(
         # The tenant's notice (its configuration's template, here the default) went to the user through notify.
         expected = DEFAULTS.notice(f"q-b-{suffix}", TENANT_A)
         notices = f"{upstreams['notify'].url}/notifications"
-        while not (sent := [n for n in httpx.get(notices, params={"user_id": order["user_id"]}).json()
+        while not (sent := [n for n in httpx.get(notices, params={"user_id": order["user_id"]}, headers=AS_A).json()
                             if n["template"] == "order_queued" and n["data"]["order_id"] == f"q-b-{suffix}"]):  # fmt: skip
             assert time.monotonic() < deadline, "the queued order's notice was never sent"
             time.sleep(0.2)
         assert [n["data"]["text"] for n in sent] == [expected]
-        assert not [n for n in httpx.get(notices, params={"user_id": order["user_id"]}).json()
+        assert not [n for n in httpx.get(notices, params={"user_id": order["user_id"]}, headers=AS_A).json()
                     if n["data"].get("order_id") == f"q-a-{suffix}"], "an order placed at once got a queue notice"  # fmt: skip
 
 

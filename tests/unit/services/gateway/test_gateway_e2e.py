@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from conftest import TENANT_A, TENANT_B, Running
+from conftest import AS_A, TENANT_A, TENANT_B, Running
 from fastapi.testclient import TestClient
 
 from miniapp_services.clients.signed import SignedSession, login
@@ -194,7 +194,7 @@ def test_every_bad_request_is_401_with_its_reason_and_never_reaches_order(
         case, headers, body = _bad_requests(session, payload.encode(), _session_key(tenants_file))[reason]
         reply = gateway.post("/api/orders", headers=headers, content=body)
         refused.append((case, reply.status_code, reply.json()["detail"].get("reason"), reason.strip()))
-        assert httpx.get(f"{upstreams['order'].url}/orders/{order_id}").status_code == 404, case
+        assert httpx.get(f"{upstreams['order'].url}/orders/{order_id}", headers=AS_A).status_code == 404, case
     assert [(c, status, got) for c, status, got, _ in refused] == [(c, 401, want) for c, _, _, want in refused]
 
 

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SEEDED_SKU, SEEDED_STOCK, TENANT_A, Running
+from conftest import SEEDED_SKU, SEEDED_STOCK, TENANT_A, TENANT_B, Running
 from fastapi.testclient import TestClient
 from fuzzing import fuzz, stateful
 
 from miniapp_services.clients.signed import login
+from miniapp_services.kit import tenancy
 
 # Answered without a session: login, and the probes the kubelet and Prometheus call.
 PUBLIC = ("POST /api/login", "GET /healthz", "GET /readyz", "GET /metrics")
@@ -115,7 +116,9 @@ def test_signed_sequences_chained_by_links_never_fail(
     def reset(stock: int = STOCK) -> None:
         for empty in emptiers:
             empty()
-        httpx.put(f"{upstreams['inventory'].url}/stock/{SEEDED_SKU}", json={"available": stock}).raise_for_status()
+        for tenant in (TENANT_A, TENANT_B):  # the tables are emptied for every tenant
+            url, headers = f"{upstreams['inventory'].url}/stock/{SEEDED_SKU}", {tenancy.HEADER: tenant}
+            httpx.put(url, json={"available": stock}, headers=headers).raise_for_status()
 
     with make_client("gateway", upstreams=_urls(upstreams), http_timeout_s=2) as gateway:
         me = login(gateway, TENANT_A, "code-fuzz-2", "Fuzz")

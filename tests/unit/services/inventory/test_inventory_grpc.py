@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
+from conftest import GRPC_AS_A
 from fastapi.testclient import TestClient
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -31,13 +32,15 @@ def test_reserve_commit_and_stock(served: tuple[TestClient, grpc.Channel]) -> No
     client, channel = served
     client.put("/stock/SKU-RPC-1", json={"available": 10})
     stub = inventory_pb2_grpc.InventoryStub(channel)
-    meta = (("traceparent", TRACEPARENT), ("x-release-tag", "canary"))
+    meta = (("traceparent", TRACEPARENT), ("x-release-tag", "canary"), *GRPC_AS_A)
     reserved = stub.Reserve(
         pb.ReserveRequest(order_id="ord-rpc-1", sku="SKU-RPC-1", quantity=4), metadata=meta, timeout=2
     )
     assert (reserved.state, reserved.quantity) == ("reserved", 4)
-    assert [r.state for r in stub.Commit(pb.ReservationRef(order_id="ord-rpc-1"), timeout=2).items] == ["committed"]
-    stock = stub.GetStock(pb.GetStockRequest(sku="SKU-RPC-1"), timeout=2)
+    assert [
+        r.state for r in stub.Commit(pb.ReservationRef(order_id="ord-rpc-1"), metadata=GRPC_AS_A, timeout=2).items
+    ] == ["committed"]
+    stock = stub.GetStock(pb.GetStockRequest(sku="SKU-RPC-1"), metadata=GRPC_AS_A, timeout=2)
     assert (stock.available, stock.reserved, stock.committed) == (6, 0, 4)
     assert 'miniapp_grpc_requests_total{code="OK",method="Reserve"' in client.get("/metrics").text
 
@@ -63,6 +66,6 @@ def test_bad_reserve_gets_a_status_naming_the_field(
     served: tuple[TestClient, grpc.Channel], request_: pb.ReserveRequest, code: grpc.StatusCode, words: str
 ) -> None:
     with pytest.raises(grpc.RpcError) as err:
-        inventory_pb2_grpc.InventoryStub(served[1]).Reserve(request_, timeout=2)
+        inventory_pb2_grpc.InventoryStub(served[1]).Reserve(request_, metadata=GRPC_AS_A, timeout=2)
     assert err.value.code() == code
     assert words in err.value.details()

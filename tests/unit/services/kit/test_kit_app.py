@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData
 
-from miniapp_services.kit import faults
+from miniapp_services.kit import faults, tenancy
 from miniapp_services.kit.app import ServiceSpec, create_app
 from miniapp_services.kit.logs import JsonFormatter, trace_ids
 from miniapp_services.kit.settings import get_settings
@@ -20,6 +20,7 @@ from miniapp_services.kit.tracing import current_release_tag
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 gate = asyncio.Event()
+TENANT = "wx00000000000000a1"
 
 
 def _router() -> APIRouter:
@@ -28,7 +29,14 @@ def _router() -> APIRouter:
     @api.get("/items/{item_id}")
     async def item(item_id: int) -> dict:
         trace_id, span_id = trace_ids()
-        return {"item": item_id, "trace_id": trace_id, "span_id": span_id, "tag": current_release_tag.get()}
+        tenant = tenancy.current.get()
+        return {
+            "item": item_id,
+            "trace_id": trace_id,
+            "span_id": span_id,
+            "tag": current_release_tag.get(),
+            "tenant": tenant,
+        }
 
     @api.get("/slow")
     async def slow() -> dict:
@@ -47,17 +55,22 @@ def _app(database: str = "postgresql+asyncpg://u@127.0.0.1:1/x", **overrides: ob
     return create_app(SPEC, settings)
 
 
+def _client(app: object) -> TestClient:
+    """As the gateway calls a service: naming the tenant it serves."""
+    return TestClient(app, headers={tenancy.HEADER: TENANT})
+
+
 def test_version_header_trace_context_and_release_tag() -> None:
-    with TestClient(_app()) as client:
+    with _client(_app()) as client:
         reply = client.get("/items/7", headers={"traceparent": TRACEPARENT, "x-release-tag": "canary"})
     body = reply.json()
     assert reply.headers["x-service-version"] == "v2"
-    assert (body["trace_id"], body["tag"]) == (TRACE_ID, "canary")
+    assert (body["trace_id"], body["tag"], body["tenant"]) == (TRACE_ID, "canary", TENANT)
     assert body["span_id"] != "00f067aa0ba902b7"
 
 
 def test_request_headers_beyond_the_bound_are_431_and_the_probes_still_answer() -> None:
-    with TestClient(_app(max_header_bytes=2048)) as client:
+    with _client(_app(max_header_bytes=2048)) as client:
         assert client.get("/items/1", headers={"x-pad": "a" * 1500}).status_code == 200
         refused = client.get("/items/1", headers={"x-pad": "a" * 2100})
         many = client.get("/items/1", headers={f"x-pad-{n}": "a" * 100 for n in range(30)})
@@ -67,7 +80,7 @@ def test_request_headers_beyond_the_bound_are_431_and_the_probes_still_answer() 
 
 
 def test_metrics_by_route_template() -> None:
-    with TestClient(_app()) as client:
+    with _client(_app()) as client:
         client.get("/items/1")
         client.get("/items/2")
         client.get("/items/x")
@@ -85,12 +98,12 @@ def test_missing_dependency_target_is_refused_at_start() -> None:
 
 
 def test_faults_off_unless_enabled() -> None:
-    with TestClient(_app()) as client:
+    with _client(_app()) as client:
         assert client.put("/admin/faults", json={"error_rate": 1}).status_code == 404
 
 
 def test_injected_faults_spare_the_probes() -> None:
-    with TestClient(_app(faults_enabled=True)) as client:
+    with _client(_app(faults_enabled=True)) as client:
         assert client.put("/admin/faults", json={"error_rate": 1, "status": 502}).status_code == 200
         assert client.get("/items/1").status_code == 502
         assert client.get("/healthz").status_code == 200
@@ -105,7 +118,7 @@ def test_a_hang_answers_then_blocks_the_event_loop_for_its_hour(monkeypatch: pyt
     blocked: list[float] = []
     monkeypatch.setattr(faults.time, "sleep", blocked.append)
     monkeypatch.setattr(faults, "HANG_AFTER_S", 0)
-    with TestClient(_app(faults_enabled=True)) as client:
+    with _client(_app(faults_enabled=True)) as client:
         assert client.put("/admin/faults", json={"hang": True}).json()["hang"] is True
         assert client.get("/healthz").status_code == 200  # the loop has turned since: the sleep has run on it
         assert blocked == [faults.HANG_S]
@@ -117,7 +130,7 @@ def test_a_hang_answers_then_blocks_the_event_loop_for_its_hour(monkeypatch: pyt
 async def test_concurrency_bound_refuses_with_503() -> None:
     app = _app(max_concurrency=1)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers={tenancy.HEADER: TENANT}) as client:
         gate.clear()
         first = asyncio.create_task(client.get("/slow"))
         await asyncio.sleep(0.05)
@@ -128,14 +141,14 @@ async def test_concurrency_bound_refuses_with_503() -> None:
 
 
 def test_readyz_names_what_is_not_ready(database: str) -> None:
-    with TestClient(_app(database, dependencies={"product": "127.0.0.1:1"})) as client:
+    with _client(_app(database, dependencies={"product": "127.0.0.1:1"})) as client:
         reply = client.get("/readyz")
     assert reply.status_code == 503
     assert reply.json()["checks"] == {"database": "ok", "product": "not serving"}
 
 
 def test_readyz_fails_without_database() -> None:
-    with TestClient(_app(dependencies={"product": "127.0.0.1:1"})) as client:
+    with _client(_app(dependencies={"product": "127.0.0.1:1"})) as client:
         checks = client.get("/readyz").json()["checks"]
     assert checks["database"].startswith("failed")
 
@@ -155,7 +168,7 @@ def anyio_backend() -> str:
 
 def test_metrics_port_serves_the_apps_registry_outside_the_service_port() -> None:
     app = _app(metrics_port=0)
-    with TestClient(app) as client:
+    with _client(app) as client:
         client.get("/items/7")
         scraped = httpx.get(f"http://127.0.0.1:{app.state.metrics_port}/metrics").text
     assert 'miniapp_http_requests_total{code="200",method="GET",route="/items/{item_id}",service="search"' in scraped
@@ -165,13 +178,13 @@ def test_metrics_port_serves_the_apps_registry_outside_the_service_port() -> Non
 
 def test_no_metrics_port_unless_set() -> None:
     app = _app()
-    with TestClient(app):
+    with _client(app):
         assert app.state.metrics_port is None
 
 
 def test_latency_carries_the_trace_id_as_an_exemplar_for_openmetrics_scrapes() -> None:
     app = _app(metrics_port=0)
-    with TestClient(app) as client:
+    with _client(app) as client:
         client.get("/items/7", headers={"traceparent": TRACEPARENT})
         openmetrics = httpx.get(
             f"http://127.0.0.1:{app.state.metrics_port}/metrics",
@@ -179,3 +192,14 @@ def test_latency_carries_the_trace_id_as_an_exemplar_for_openmetrics_scrapes() -
         ).text
     counted = next(line for line in openmetrics.splitlines() if line.startswith("miniapp_http_requests_total{"))
     assert f'# {{trace_id="{TRACE_ID}"}} 1.0' in counted
+
+
+@pytest.mark.parametrize(("tenant", "words"), [(None, "required"), ("wx-not-an-appid", "is not an appid")])
+def test_a_request_naming_no_tenant_is_400_naming_the_header(tenant: str | None, words: str) -> None:
+    headers = {} if tenant is None else {tenancy.HEADER: tenant}
+    with TestClient(_app(), headers=headers) as client:
+        reply = client.get("/items/1")
+        probe = client.get("/healthz")
+    assert (reply.status_code, probe.status_code) == (400, 200)
+    assert tenancy.HEADER in reply.json()["detail"]
+    assert words in reply.json()["detail"]

@@ -1,17 +1,19 @@
-"""gRPC trace context both ways: call() sends traceparent and the release tag; rpc() continues them."""
+"""gRPC context both ways: call() sends traceparent, the release tag and the tenant; rpc() continues them, and
+refuses a call that names no tenant."""
 
 import asyncio
 
 import grpc
 import pytest
 
-from miniapp_services.kit import tracing
-from miniapp_services.kit.errors import Conflict, NotFound, Unavailable
+from miniapp_services.kit import tenancy, tracing
+from miniapp_services.kit.errors import Conflict, DomainError, NotFound, Unavailable
 from miniapp_services.kit.logs import trace_ids
 from miniapp_services.kit.metrics import Metrics
 from miniapp_services.kit.rpc import call, make_server, rpc
 
 METHOD = "/test.Echo/Echo"
+TENANT = "wx00000000000000a1"
 
 
 class Echo:
@@ -24,10 +26,10 @@ class Echo:
         if request == b"taken":
             raise Conflict("already there")
         trace_id, _ = trace_ids()
-        return f"{trace_id}|{tracing.current_release_tag.get()}".encode()
+        return f"{trace_id}|{tracing.current_release_tag.get()}|{tenancy.current.get()}".encode()
 
 
-async def _roundtrip(request: bytes, timeout: float = 2) -> tuple[bytes, str]:
+async def _roundtrip(request: bytes, timeout: float = 2, tenant: str | None = TENANT) -> tuple[bytes, str]:
     metrics = Metrics("search", "v1")
     echo = Echo(metrics)
     server, _, port = make_server(0, "127.0.0.1")
@@ -45,7 +47,11 @@ async def _roundtrip(request: bytes, timeout: float = 2) -> tuple[bytes, str]:
             stub = channel.unary_unary(METHOD)
             with tracer.start_as_current_span("caller"):
                 sent_trace, _ = trace_ids()
-                reply = await call(stub, request, timeout)
+                tenant_token = tenancy.current.set(tenant)
+                try:
+                    reply = await call(stub, request, timeout)
+                finally:
+                    tenancy.current.reset(tenant_token)
     finally:
         tracing.current_release_tag.reset(token)
         await server.stop(0)
@@ -54,7 +60,12 @@ async def _roundtrip(request: bytes, timeout: float = 2) -> tuple[bytes, str]:
 
 def test_callee_continues_the_callers_trace_and_release_tag() -> None:
     reply, sent_trace = asyncio.run(_roundtrip(b"hello"))
-    assert reply.decode() == f"{sent_trace}|canary"
+    assert reply.decode() == f"{sent_trace}|canary|{TENANT}"
+
+
+def test_a_call_naming_no_tenant_is_refused_naming_the_header() -> None:
+    with pytest.raises(DomainError, match=tenancy.HEADER):
+        asyncio.run(_roundtrip(b"hello", tenant=None))
 
 
 @pytest.mark.parametrize(

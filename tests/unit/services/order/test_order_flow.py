@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from conftest import GRPC_AS_A, TENANT_A
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -169,7 +170,7 @@ def _wait_status(shop: Shop, order_id: str, wanted: str, timeout_s: float = 15) 
 
 
 def _invariants_hold(database: str) -> None:
-    found, _ = asyncio.run(invariants.check(database))
+    found, _ = asyncio.run(invariants.check(pgtmp.as_superuser(database)))
     assert not any(found.values()), found
 
 
@@ -178,7 +179,7 @@ def _settle_charge(shop: Shop, order_id: str, amount: int) -> str:
 
     async def charge() -> str:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{shop.pay_port}") as channel:
-            stream = pay_pb2_grpc.PaymentsStub(channel).Settle()
+            stream = pay_pb2_grpc.PaymentsStub(channel).Settle(metadata=GRPC_AS_A)
             charge = pay_pb2.Charge(amount_cents=amount)
             await stream.write(pay_pb2.SettleStep(order_id=order_id, idempotency_key=order_id, charge=charge))
             await stream.done_writing()
@@ -188,7 +189,7 @@ def _settle_charge(shop: Shop, order_id: str, amount: int) -> str:
 
 
 async def _set_status(database: str, order_id: str, status: str) -> None:
-    engine = db_engine(database)
+    engine = db_engine(pgtmp.as_superuser(database))
     async with engine.begin() as db:
         update = 'update "order"."order" set status = :status where order_id = :order_id'
         await db.execute(text(update), {"status": status, "order_id": order_id})
@@ -252,7 +253,7 @@ def test_a_charge_whose_answer_was_lost_is_never_charged_twice(shop: Shop, own_d
 @pytest.mark.usefixtures("shop")
 def test_the_checker_reports_drift(own_database: str) -> None:
     async def nudge(delta: int) -> None:
-        engine = db_engine(own_database)
+        engine = db_engine(pgtmp.as_superuser(own_database))
         update = "update inventory.stock set reserved = reserved + :delta where sku = 'FLOW-CUP'"
         async with engine.begin() as db:
             await db.execute(text(update), {"delta": delta})
@@ -260,8 +261,8 @@ def test_the_checker_reports_drift(own_database: str) -> None:
 
     asyncio.run(nudge(1))
     try:
-        found, _ = asyncio.run(invariants.check(own_database))
-        assert found["stock drift (counters disagree with reservations)"] == ["FLOW-CUP"]
+        found, _ = asyncio.run(invariants.check(pgtmp.as_superuser(own_database)))
+        assert found["stock drift (counters disagree with reservations)"] == [f"{TENANT_A}/FLOW-CUP"]
     finally:
         asyncio.run(nudge(-1))
     _invariants_hold(own_database)
@@ -290,7 +291,7 @@ def _order_deps(shop: Shop) -> dict[str, str]:
 
 async def _overdue(database: str, order_id: str) -> None:
     """Move an order's deadline into the past, as if it had been placed long ago."""
-    engine = db_engine(database)
+    engine = db_engine(pgtmp.as_superuser(database))
     async with engine.begin() as db:
         update = """update "order"."order" set pay_by = now() - interval '5 minutes' where order_id = :order_id"""
         await db.execute(text(update), {"order_id": order_id})
@@ -335,7 +336,7 @@ def test_the_checker_reports_stock_held_past_the_deadline(shop: Shop, own_databa
     """The module's own order app has no deadline: nothing sweeps, so the checker must see the held stock."""
     _place(shop, "late-3", **{"FLOW-TEA": 1})
     asyncio.run(_overdue(own_database, "late-3"))
-    found, _ = asyncio.run(invariants.check(own_database))
-    assert found["reservations held past the payment deadline"] == ["late-3"]
+    found, _ = asyncio.run(invariants.check(pgtmp.as_superuser(own_database)))
+    assert found["reservations held past the payment deadline"] == [f"{TENANT_A}/late-3"]
     assert shop.order.post("/orders/late-3/cancel").json()["status"] == "cancelled"
     _invariants_hold(own_database)

@@ -5,6 +5,7 @@ from typing import Any
 
 import grpc
 import pytest
+from conftest import GRPC_AS_A
 from fastapi.testclient import TestClient
 
 from miniapp_services.proto import product_pb2, product_pb2_grpc
@@ -39,7 +40,9 @@ def test_browse_pages_by_sku_and_hides_off_sale(client: TestClient) -> None:
 
 def test_get_product_over_grpc(client: TestClient) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{client.app.state.grpc_port}") as channel:
-        reply = product_pb2_grpc.ProductsStub(channel).GetProduct(product_pb2.GetProductRequest(sku="CUP-1"), timeout=2)
+        reply = product_pb2_grpc.ProductsStub(channel).GetProduct(
+            product_pb2.GetProductRequest(sku="CUP-1"), metadata=GRPC_AS_A, timeout=2
+        )
     assert (reply.category, reply.price_cents) == ("cups", 1200)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import grpc
 import pytest
+from conftest import GRPC_AS_A
 from fastapi.testclient import TestClient
 
 from miniapp_services.proto import user_pb2, user_pb2_grpc
@@ -29,9 +30,9 @@ def test_get_user_over_grpc(client: TestClient) -> None:
     user_id = client.post("/users", json={"openid": "oid-u2", "nickname": "Bo"}).json()["id"]
     with grpc.insecure_channel(f"127.0.0.1:{client.app.state.grpc_port}") as channel:
         stub = user_pb2_grpc.UsersStub(channel)
-        assert stub.GetUser(user_pb2.GetUserRequest(id=user_id), timeout=2).nickname == "Bo"
+        assert stub.GetUser(user_pb2.GetUserRequest(id=user_id), metadata=GRPC_AS_A, timeout=2).nickname == "Bo"
         with pytest.raises(grpc.RpcError) as err:
-            stub.GetUser(user_pb2.GetUserRequest(id=987654), timeout=2)
+            stub.GetUser(user_pb2.GetUserRequest(id=987654), metadata=GRPC_AS_A, timeout=2)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
