@@ -162,10 +162,6 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     callers = [p.name for p in lab.callers_of(host)]
     canary_host, weights = lab.service(settings.canary_service).fqdn, lab.service(settings.canary_service).weights
     canary_callers = [p.name for p in lab.callers_of(canary_host)]
-    # The samples through the edge reach the canary's host through the gateway alone; its other callers also send
-    # their readiness probes' health checks there (order's every 5 s), which no tag steers and the samples must
-    # not count.
-    edge_callers = [p.name for p in lab.pods_of("gateway") if p.name in canary_callers]
     if not weights:
         raise LookupError(f"{canary_host} has no VirtualService split among the rendered objects: nothing to judge")
     before = evidence.completed(canary_callers, canary_host, list(weights))
@@ -187,7 +183,7 @@ def _lab_run(settings: LoadSettings) -> dict[str, Any]:
     after = evidence.completed(canary_callers, canary_host, list(weights))
     counts = {s: after[s] - before[s] for s in weights}
     common = _common(settings, drill.started_at or time.time() - settings.day_s)
-    canary = _canary(settings, weights, counts, catalogue, edge_callers, canary_host)
+    canary = _canary(settings, weights, counts, catalogue, _edge_callers(lab, canary_callers), canary_host)
     breaker = _breaker(settings, common, drill)
     memory = gates.memory_gate(sampler.memory_peaks(), sampler.pod_peaks, sampler.failure)
     invariants = gates.invariants_gate(*evidence.saga_invariants())
@@ -222,6 +218,13 @@ def _canary(
         return first
     fresh = product_sample(settings, sku, settings.canary_min_sample, None, callers, host, list(weights))
     return gates.canary_gate(weights, counts, settings.canary_min_sample, tagged, canary, confirmation=fresh)
+
+
+def _edge_callers(lab: state.LabState, callers: list[str]) -> list[str]:
+    """The canary's callers that the samples through the edge pass: the gateway's sidecars. Its other callers also
+    send their readiness probes' health checks there (order's every 5 s), which no tag steers and the samples must
+    not count."""
+    return [p.name for p in lab.pods_of("gateway") if p.name in callers]
 
 
 def _window(drill: Drill) -> samples.Window:
