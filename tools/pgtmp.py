@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 
 def free_port() -> int:
     with contextlib.closing(socket.socket()) as s:
@@ -77,4 +79,4 @@ def postgres(database: str = "services", max_connections: int = 300) -> Iterator
 
 def as_superuser(url: str) -> str:
     """The cluster's URL for its superuser (what a site's invariants and audits connect as), from postgres()'s."""
-    return url.replace("://miniapp@", "://postgres@", 1)
+    return make_url(url).set(username="postgres").render_as_string(hide_password=False)
