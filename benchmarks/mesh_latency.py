@@ -20,18 +20,19 @@ from benchmarks.write_section import DOC, HEADER, replace_section
 from lab.mesh import probe, state
 from lab.mesh.state import LabPod
 from lab.podman import podman
+from miniapp_services.kit import tenancy
 from tools import tenantstmp
 
 REQUESTS, CONCURRENCY, ROUNDS = 900, 3, 2
 # Runs inside a pod with the node image's python3: N requests, C threads, prints latencies in ms as JSON.
 CLIENT = """
 import http.client, json, sys, threading, time
-host, port, name, n, c, tenant = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+host, port, name, n, c, header, tenant = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), *sys.argv[6:8]
 lat, left, lock = [], iter(range(n)), threading.Lock()
 def work():
     conn = http.client.HTTPConnection(host, port, timeout=10)
     for _ in left:
-        t = time.perf_counter(); conn.request("GET", "/products/BENCH-MESH", headers={"Host": name, "x-miniapp-tenant": tenant}); r = conn.getresponse(); r.read()
+        t = time.perf_counter(); conn.request("GET", "/products/BENCH-MESH", headers={"Host": name, header: tenant}); r = conn.getresponse(); r.read()
         if r.status != 200: raise SystemExit(f"status {r.status}")
         with lock: lat.append((time.perf_counter() - t) * 1000)
 threads = [threading.Thread(target=work) for _ in range(c)]
@@ -41,7 +42,7 @@ print(json.dumps(lat))
 
 
 def drive(pod: LabPod, host: str, name: str, n: int, concurrency: int) -> list[float]:
-    args = [host, "8080", name, str(n), str(concurrency), tenantstmp.BENCH_TENANT]
+    args = [host, "8080", name, str(n), str(concurrency), tenancy.HEADER, tenantstmp.BENCH_TENANT]
     latencies: list[float] = json.loads(
         podman("exec", "-i", pod.sidecar_container, "python3", "-", *args, stdin=CLIENT)
     )

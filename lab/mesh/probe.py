@@ -130,7 +130,7 @@ def envoy_names(exposition: str) -> dict[str, int]:
     return found
 
 
-def served(name: str, port: int = 8080) -> int:
+def served(name: str, port: int = APP_PORT) -> int:
     """Requests a pod's sidecar passed to its app on a port that the app answered without a 5xx."""
     found = stats(name, rf"^cluster\.inbound\|{port}\|\|\.upstream_rq_[1-4]xx$")
     return sum(found.get(f"cluster.inbound|{port}||.upstream_rq_{n}xx", 0) for n in range(1, 5))
@@ -151,7 +151,7 @@ def ready_again(name: str, before: str) -> bool:
     """The pod's app container started again since `before` (started()'s reading then), running and ready
     (its readiness endpoint, from inside the pod)."""
     now = started(pod(name).app_container)
-    ready = in_pod(name, "curl -s -o /dev/null -w '%{http_code}' -m 2 http://127.0.0.1:8080/readyz || true")
+    ready = in_pod(name, f"curl -s -o /dev/null -w '%{{http_code}}' -m 2 http://127.0.0.1:{APP_PORT}/readyz || true")
     return now != before and now.startswith("running") and ready == "200"
 
 
@@ -168,7 +168,7 @@ def set_fault(name: str, spec: dict[str, Any] | None) -> None:
     """PUT (or DELETE, with None) the app's /admin/faults on the pod's loopback."""
     body = json.dumps(spec) if spec else ""
     method = f"-X PUT -H 'content-type: application/json' -d '{body}'" if spec else "-X DELETE"
-    in_pod(name, f"curl -sf {method} http://127.0.0.1:8080/admin/faults -o /dev/null")
+    in_pod(name, f"curl -sf {method} http://127.0.0.1:{APP_PORT}/admin/faults -o /dev/null")
 
 
 @dataclass(frozen=True)

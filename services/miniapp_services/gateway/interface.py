@@ -280,7 +280,7 @@ async def _drain(app: FastAPI) -> None:
 
 async def _place_one(app: FastAPI) -> bool:
     """Place the oldest queued order of the tenant whose order has waited longest, as that tenant."""
-    with tenancy.serving(tenancy.EVERY):
+    with tenancy.every():
         async with app.state.db.connection() as db:
             tenant = await SqlOrderQueue(db).oldest_tenant()
     if tenant is None:

@@ -117,14 +117,12 @@ class EdgeMiddleware:
             await self._admit(scope, receive, send)
             return
         try:
-            token = tenancy.current.set(tenancy.checked(headers.get(tenancy.HEADER)))
-        except DomainError as err:
+            tenant = tenancy.serving(headers.get(tenancy.HEADER))
+        except DomainError as err:  # refused before the service does any work, as a malformed header should be
             await _answer(send, 400, err.message)
             return
-        try:
+        with tenant:
             await self._admit(scope, receive, send)
-        finally:
-            tenancy.current.reset(token)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Within the concurrency bound, after any injected fault."""

@@ -34,7 +34,7 @@ def rpc(metrics: Metrics, tracer: trace.Tracer) -> Callable[[Handler], Handler]:
             try:
                 with (
                     tracer.start_as_current_span(method.__qualname__, kind=trace.SpanKind.SERVER),
-                    tenancy.serving(tenancy.checked(carrier.get(tenancy.HEADER))),
+                    tenancy.serving(carrier.get(tenancy.HEADER)),
                 ):
                     return await method(self, request, ctx)
             except DomainError as err:

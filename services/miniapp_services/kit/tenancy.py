@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Annotated
 
@@ -40,10 +40,20 @@ def checked(value: str | None) -> str:
     return value
 
 
+def serving(tenant: str | None) -> AbstractContextManager[None]:
+    """Run the block for tenant: its database work and its calls onwards are that tenant's. Anything but an appid
+    (EVERY included: a caller cannot name it) raises checked's DomainError before the block runs."""
+    return _scoped(checked(tenant))
+
+
+def every() -> AbstractContextManager[None]:
+    """Run a job's look across tenants: the tables it scans let it read every row and write none."""
+    return _scoped(EVERY)
+
+
 @contextmanager
-def serving(tenant: str) -> Iterator[None]:
-    """Run the block for tenant: its database work and its calls onwards are that tenant's."""
-    token = current.set(tenant if tenant == EVERY else checked(tenant))
+def _scoped(value: str) -> Iterator[None]:
+    token = current.set(value)
     try:
         yield
     finally:

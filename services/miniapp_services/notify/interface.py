@@ -69,7 +69,7 @@ def router() -> APIRouter:
 
 async def _deliver_round(app: FastAPI, provider: LogOnlyProvider) -> bool:
     """One batch of each tenant with due notifications, under that tenant; whether any batch was full."""
-    with tenancy.serving(tenancy.EVERY):
+    with tenancy.every():
         tenants = await on_connection(app, Repo, app_.tenants_due)
     full = False
     for tenant in tenants:

@@ -100,7 +100,7 @@ async def recover(app: FastAPI) -> None:
     while True:
         await asyncio.sleep(RECOVERY_S)
         try:
-            with tenancy.serving(tenancy.EVERY):
+            with tenancy.every():
                 stuck = set(await on_connection(app, Repo, _in_saga))
             for tenant, order_id in sorted(stuck & seen):
                 with tenancy.serving(tenant), contextlib.suppress(DomainError):
@@ -131,7 +131,7 @@ async def expire_unpaid(app: FastAPI) -> None:
         await asyncio.sleep(min(EXPIRY_SWEEP_S, deadline.total_seconds() / 4))
         try:
             now = datetime.now(UTC)
-            with tenancy.serving(tenancy.EVERY):
+            with tenancy.every():
                 due = await on_connection(app, Repo, _past_deadline, now)
             for tenant, order_id in due:
                 with tenancy.serving(tenant):

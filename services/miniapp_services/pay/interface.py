@@ -66,10 +66,10 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
         async def Settle(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[pay_pb2.SettleResult]:
             carrier = tracing.metadata_dict(context.invocation_metadata())
             try:
-                tenant = tenancy.checked(carrier.get(tenancy.HEADER))
-            except DomainError as err:
+                tenant = tenancy.serving(carrier.get(tenancy.HEADER))
+            except DomainError as err:  # a stream has no rpc() wrapper to turn it into a status
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, err.message)
-            with tenancy.serving(tenant):
+            with tenant:
                 async for step in requests:
                     # The fault endpoint (when enabled) delays and fails saga steps as it does HTTP requests.
                     if app.state.settings.faults_enabled:

@@ -20,8 +20,7 @@ from miniapp_services.kit import tenancy
 B_SKU, B_TITLE, B_EVENT, B_COUPON = "B-ONLY-OOLONG", "Oolong of merchant B", "b-sale", "B-WELCOME"
 
 
-def _as_b() -> dict[str, str]:
-    return {tenancy.HEADER: TENANT_B}
+AS_B = {tenancy.HEADER: TENANT_B}  # as the gateway calls a service for merchant B
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def everything(upstreams: dict[str, Running], database: str) -> Iterator[dict[st
             ),
         ]
         for running, path, body in writes:
-            httpx.put(f"{running.url}{path}", json=body, headers=_as_b()).raise_for_status()
+            httpx.put(f"{running.url}{path}", json=body, headers=AS_B).raise_for_status()
         yield {name: r.url for name, r in (upstreams | extra).items()}
     finally:
         for running in extra.values():

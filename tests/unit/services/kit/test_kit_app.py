@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import TENANT_A
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData
@@ -20,7 +21,6 @@ from miniapp_services.kit.tracing import current_release_tag
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 gate = asyncio.Event()
-TENANT = "wx00000000000000a1"
 
 
 def _router() -> APIRouter:
@@ -57,7 +57,7 @@ def _app(database: str = "postgresql+asyncpg://u@127.0.0.1:1/x", **overrides: ob
 
 def _client(app: object) -> TestClient:
     """As the gateway calls a service: naming the tenant it serves."""
-    return TestClient(app, headers={tenancy.HEADER: TENANT})
+    return TestClient(app, headers={tenancy.HEADER: TENANT_A})
 
 
 def test_version_header_trace_context_and_release_tag() -> None:
@@ -65,7 +65,7 @@ def test_version_header_trace_context_and_release_tag() -> None:
         reply = client.get("/items/7", headers={"traceparent": TRACEPARENT, "x-release-tag": "canary"})
     body = reply.json()
     assert reply.headers["x-service-version"] == "v2"
-    assert (body["trace_id"], body["tag"], body["tenant"]) == (TRACE_ID, "canary", TENANT)
+    assert (body["trace_id"], body["tag"], body["tenant"]) == (TRACE_ID, "canary", TENANT_A)
     assert body["span_id"] != "00f067aa0ba902b7"
 
 
@@ -130,7 +130,9 @@ def test_a_hang_answers_then_blocks_the_event_loop_for_its_hour(monkeypatch: pyt
 async def test_concurrency_bound_refuses_with_503() -> None:
     app = _app(max_concurrency=1)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers={tenancy.HEADER: TENANT}) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers={tenancy.HEADER: TENANT_A}
+    ) as client:
         gate.clear()
         first = asyncio.create_task(client.get("/slow"))
         await asyncio.sleep(0.05)
@@ -194,7 +196,10 @@ def test_latency_carries_the_trace_id_as_an_exemplar_for_openmetrics_scrapes() -
     assert f'# {{trace_id="{TRACE_ID}"}} 1.0' in counted
 
 
-@pytest.mark.parametrize(("tenant", "words"), [(None, "required"), ("wx-not-an-appid", "is not an appid")])
+@pytest.mark.parametrize(
+    ("tenant", "words"),
+    [(None, "required"), ("wx-not-an-appid", "is not an appid"), (tenancy.EVERY, "is not an appid")],
+)
 def test_a_request_naming_no_tenant_is_400_naming_the_header(tenant: str | None, words: str) -> None:
     headers = {} if tenant is None else {tenancy.HEADER: tenant}
     with TestClient(_app(), headers=headers) as client:

@@ -5,6 +5,7 @@ import asyncio
 
 import grpc
 import pytest
+from conftest import TENANT_A
 
 from miniapp_services.kit import tenancy, tracing
 from miniapp_services.kit.errors import Conflict, DomainError, NotFound, Unavailable
@@ -13,7 +14,6 @@ from miniapp_services.kit.metrics import Metrics
 from miniapp_services.kit.rpc import call, make_server, rpc
 
 METHOD = "/test.Echo/Echo"
-TENANT = "wx00000000000000a1"
 
 
 class Echo:
@@ -29,7 +29,7 @@ class Echo:
         return f"{trace_id}|{tracing.current_release_tag.get()}|{tenancy.current.get()}".encode()
 
 
-async def _roundtrip(request: bytes, timeout: float = 2, tenant: str | None = TENANT) -> tuple[bytes, str]:
+async def _roundtrip(request: bytes, timeout: float = 2, tenant: str | None = TENANT_A) -> tuple[bytes, str]:
     metrics = Metrics("search", "v1")
     echo = Echo(metrics)
     server, _, port = make_server(0, "127.0.0.1")
@@ -60,12 +60,13 @@ async def _roundtrip(request: bytes, timeout: float = 2, tenant: str | None = TE
 
 def test_callee_continues_the_callers_trace_and_release_tag() -> None:
     reply, sent_trace = asyncio.run(_roundtrip(b"hello"))
-    assert reply.decode() == f"{sent_trace}|canary|{TENANT}"
+    assert reply.decode() == f"{sent_trace}|canary|{TENANT_A}"
 
 
-def test_a_call_naming_no_tenant_is_refused_naming_the_header() -> None:
+@pytest.mark.parametrize("tenant", [None, tenancy.EVERY])  # no caller may name the jobs' scope
+def test_a_call_naming_no_tenant_is_refused_naming_the_header(tenant: str | None) -> None:
     with pytest.raises(DomainError, match=tenancy.HEADER):
-        asyncio.run(_roundtrip(b"hello", tenant=None))
+        asyncio.run(_roundtrip(b"hello", tenant=tenant))
 
 
 @pytest.mark.parametrize(

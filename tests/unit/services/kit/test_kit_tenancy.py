@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 from alembic import command
+from conftest import TENANT_A, TENANT_B
 
 from miniapp_services import invariants
 from miniapp_services.kit import tenancy
@@ -19,7 +20,7 @@ from miniapp_services.kit.settings import SERVICES, get_settings
 from miniapp_services.registry import spec_for
 from tools import pgtmp
 
-A, B = "wx00000000000000a1", "wx00000000000000b2"
+A, B = TENANT_A, TENANT_B
 PRODUCT = "INSERT INTO product.product (sku, title, price_cents, category, on_sale) VALUES ($1, $2, 300, 'tea', true)"
 
 
@@ -82,10 +83,10 @@ LITERAL = PRODUCT.replace("$1", "'X'").replace("$2", "'t'")
 @pytest.mark.parametrize(
     ("tenant", "statement", "words"),
     [
-        (A, FOREIGN + " ('wx00000000000000b2', 'X', 't', 1, 'c', true)", "row-level security"),
+        (A, FOREIGN + f" ('{B}', 'X', 't', 1, 'c', true)", "row-level security"),
         (None, LITERAL, "app.tenant"),
         (tenancy.EVERY, LITERAL, "row-level security|tenant_is_appid"),
-        (A, "UPDATE product.product SET tenant = 'wx00000000000000b2'", "row-level security"),
+        (A, f"UPDATE product.product SET tenant = '{B}'", "row-level security"),  # noqa: S608  # the test's own appid
     ],
 )
 def test_a_write_outside_its_tenant_is_refused(url: str, tenant: str | None, statement: str, words: str) -> None:
