@@ -20,7 +20,7 @@ NODE_IMAGE = $(shell lab/images/build.sh node --tag-only)
 LAB_ARTIFACTS := etcd@3.4.23 miniapp-services@0.1.0 miniapp-redis@7.0 postgresql-apt@15
 SCENARIOS = $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 
-.PHONY: help bootstrap image services-image bundle lab-bundle lab load lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test site-check mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge bench-failover
+.PHONY: help bootstrap image services-image bundle lab-bundle lab load tenant-add tenant-remove lab-down lint protos dashboards syntax unit collection-test image-test mesh mesh-test site-check mesh-down molecule test bench bench-services bench-mesh bench-cpu bench-load bench-test bench-profile bench-converge bench-failover
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ lab: image lab-bundle ## Create the lab hosts, run site.yml on them, then a shor
 
 load: bootstrap ## The full peak-day replay on the running lab: handover gates, report in .cache/load/report.html
 	python3 -m load.handover --out .cache/load
+
+tenant-add: bootstrap ## In the lab: serve the tenants added to services_tenants (TENANT=<appid> checks it is listed), then update the pods
+	ansible-playbook playbooks/tenant_add.yml $(if $(TENANT),-e tenant=$(TENANT))
+	ansible-playbook lab/playbooks/mesh.yml
+
+tenant-remove: bootstrap ## In the lab: stop serving TENANT (taken out of services_tenants), KEEP=archive|export its rows, then update the pods
+	ansible-playbook playbooks/tenant_remove.yml -e tenant=$(TENANT) -e keep=$(KEEP)
+	ansible-playbook lab/playbooks/mesh.yml
 
 lab-down: bootstrap ## Remove the lab hosts and the lab mesh
 	python3 -m lab.mesh.up --down

@@ -43,6 +43,22 @@ def app_env(container: dict[str, Any], namespace: str, lookup: SecretLookup) -> 
     return env
 
 
+def env_secrets(objects: Objects, lookup: SecretLookup) -> dict[str, str]:
+    """namespace/name/key -> value, of every Secret key a container (init containers too) takes as an environment
+    variable: what a running pod cannot take up without being recreated, unlike its Secret volumes."""
+    found = {}
+    for workload in objects.workloads.values():
+        spec = workload.pod_spec
+        for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+            for item in container.get("env", []):
+                ref = item.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    found[f"{workload.namespace}/{ref['name']}/{ref['key']}"] = lookup(
+                        workload.namespace, ref["name"], ref["key"]
+                    )
+    return found
+
+
 def host_entries(objects: Objects, outside_hosts: dict[str, str]) -> list[str]:
     """--add-host values: every HTTP service's names resolve to the sidecar's outbound address, a TCP
     service's to its own (the sidecar listens there for it), each host outside the cluster (the database's, the

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from ansible_collections.miniapp.mesh.plugins.module_utils.mesh_render import (
     PROXY_CPU_LIMIT,
     PROXY_MEMORY_LIMIT,
 )
-from lab.mesh import EDGE_PORT, EDGE_URL, endpoints, kubelet, pki, plan, state
+from lab.mesh import EDGE_PORT, EDGE_URL, endpoints, kubelet, pki, plan, state, volumes
 from lab.mesh import compile as mesh
 from lab.mesh.clusters import TlsFiles
 from lab.mesh.objects import Objects
@@ -170,22 +169,8 @@ def _run_envoy(
 
 
 def _mounts(pod: mesh.Pod, files: dict[str, plan.Projection], scratch: list[str], user: int) -> list[str]:
-    """podman arguments that project the pod's volume files read-only (a Secret's readable by the container's
-    user alone, 0400) and give each emptyDir a tmpfs."""
-    args = []
-    for mount_path, projection in files.items():
-        directory = STATE / "pods" / pod.name / "volumes" / mount_path.strip("/").replace("/", "_")
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, content in projection.files.items():
-            path = directory / name
-            path.touch(mode=0o600)
-            path.write_text(content)
-            if projection.secret:
-                os.chown(path, user, -1)
-                path.chmod(0o400)
-            else:
-                path.chmod(0o644)
-        args += ["-v", f"{directory}:{mount_path}:ro"]
+    """podman arguments that project the pod's volume files read-only and give each emptyDir a tmpfs."""
+    args, _ = volumes.project(STATE, pod.name, files, user)
     return args + [a for path in scratch for a in ("--tmpfs", path)]
 
 
@@ -282,19 +267,22 @@ def _images() -> dict[str, str]:
     }
 
 
-def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: str) -> state.LabState | None:
-    """Create the mesh, or leave it when it already runs exactly these objects, secrets and images (None)."""
+def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: str) -> state.LabState | list[str]:
+    """Create the mesh, or, when it already runs these objects, images and environment, rewrite its pods'
+    volumes from the Secrets as the kubelet would (the pods whose files changed)."""
     objects = mesh.checked([o for o in yaml.safe_load_all(objects_file.read_text()) if o])
     secrets = json.loads(secrets_file.read_text())
     name, hosts = plan.database_of(secrets)
-    database, images = state.Database(name=name, hosts=hosts), _images()
+    database, images, lookup = state.Database(name=name, hosts=hosts), _images(), plan.secret_lookup(secrets)
     addresses = outside_hosts(database.hosts + plan.config_centre_hosts(secrets), lab_network)
     pods = mesh.pods_from(objects, PREFIX, FIRST_POD)
     lab = state.build(objects, pods, trust_domain, EDGE_URL, database)
-    # The backend's own code counts too: a change to how sidecars are compiled recreates the mesh.
+    # The backend's own code counts too: a change to how sidecars are compiled recreates the mesh. Of the
+    # Secrets, only what containers take as environment variables: their volumes are updated in place.
     backend = [p.read_text() for p in sorted(Path(__file__).parent.glob("*.py"))]
+    environment = plan.env_secrets(objects, lookup)
     fingerprint = hashlib.sha256(
-        json.dumps([objects.raw, secrets, images, trust_domain, addresses, backend], sort_keys=True).encode()
+        json.dumps([objects.raw, environment, images, trust_domain, addresses, backend], sort_keys=True).encode()
     ).hexdigest()
     applied = STATE / "applied.sha256"
     # Done here (applied) and what runs is it (the network's label): a mesh realized from another checkout has
@@ -302,10 +290,10 @@ def up(objects_file: Path, secrets_file: Path, trust_domain: str, lab_network: s
     if applied.exists() and applied.read_text() == fingerprint and _running(lab.pods, fingerprint):
         lab.save()
         kubelet.start(STATE)
-        return None
+        return volumes.refresh(STATE, objects, lab.pods, lookup)
     down()
     podman("network", "create", "--internal", "--subnet", SUBNET, "--label", f"{FINGERPRINT}={fingerprint}", NETWORK)
-    ca, lookup = pki.new_ca(trust_domain), plan.secret_lookup(secrets)
+    ca = pki.new_ca(trust_domain)
     run = Realize(objects, pods, images, ca, lookup, trust_domain, lab_network, addresses)
     (STATE / "pods").mkdir(parents=True, exist_ok=True)
     # Every member at first: wait_ready below holds until each pod passed its readiness probe, and from then
@@ -338,8 +326,8 @@ def main() -> int:
             "OBJECTS_YML, SECRETS_JSON, --trust-domain and --lab-network are required (lab/playbooks/mesh.yml gives them)"
         )
     lab = up(args.objects, args.secrets, args.trust_domain, args.lab_network)
-    if lab is None:
-        print("mesh unchanged")
+    if isinstance(lab, list):
+        print(f"volumes updated: {', '.join(lab)}" if lab else "mesh unchanged")
     else:
         print(f"mesh up: {len(lab.pods)} pods, ingress at {EDGE_URL}")
     return 0

@@ -152,3 +152,25 @@ def test_the_restore_drill_ran_on_the_primary_and_kept_its_markers_live(hosts):
     )
     assert any(m.endswith("-before") for m in markers.split())
     assert any(m.endswith("-after") for m in markers.split())
+
+
+def _superuser(host, sql: str) -> str:
+    return host.check_output(f"runuser -u postgres -- psql -h /var/run/postgresql -d miniapp -XqtA -c {sql!r}")
+
+
+def test_the_removed_tenants_rows_were_kept_and_only_theirs_deleted(hosts, secrets):
+    """The side effect removed A (archive) and B (export); C's order and line stay."""
+    primary_name = leader(hosts)
+    primary = hosts[primary_name]
+    live = _superuser(primary, 'SELECT DISTINCT tenant FROM "order".line UNION ALL SELECT tenant FROM "order"."order"')
+    assert live.split() == ["wx00000000000000c3"] * 2
+    archived = _superuser(primary, 'SELECT tenant, order_id FROM "archive_wx00000000000000a1".order__line')
+    assert archived.split() == ["wx00000000000000a1|o-1"]
+    (exported,) = primary.check_output("ls -d /var/lib/miniapp/tenant-exports/wx00000000000000b2-*").split()
+    assert primary.run(f"cd {exported} && sha256sum --strict -c SHA256SUMS").rc == 0
+    assert primary.file(exported).mode == 0o700
+    assert "wx00000000000000b2" in primary.file(f"{exported}/order.line.csv").content_string
+    # The archive is the superuser's: no service may read it.
+    denied = psql(primary, dsn(primary_name, "order"), "SELECT 1 FROM archive_wx00000000000000a1.order__line",
+                  password(secrets, "db-order"))  # fmt: skip
+    assert "permission denied for schema archive_wx00000000000000a1" in denied.stderr
