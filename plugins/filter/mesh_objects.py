@@ -41,6 +41,8 @@ options:
         C(config_centre) (the site's etcd, for the gateway, which then reads its endpoints and client certificate from
         the Secret C(gateway-config-centre)). Each gets a ServiceEntry in its users' namespaces and a place in their
         Sidecar's egress, as REGISTRY_ONLY egress requires. Unset or without hosts, none.
+      - C(traces_endpoint), the OTLP/HTTP traces URL every service exports its sampled spans to (its host, when a
+        Service of the cluster, joins every service's Sidecar egress); empty, spans are not exported.
     type: dict
     default: {}
 """
@@ -58,7 +60,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.miniapp.mesh.plugins.module_utils import cluster_render, mesh_catalog, mesh_render
+from ansible_collections.miniapp.mesh.plugins.module_utils import (
+    cluster_render,
+    mesh_catalog,
+    mesh_render,
+    mesh_tracing,
+)
 
 
 def _outside(site, name):
@@ -87,9 +94,10 @@ def mesh_objects(catalog, image, store_image, revision="", site=None):
             injection_labels=labels,
             database=_outside(site, "database"),
             config_centre=_outside(site, "config_centre"),
+            traces_endpoint=mesh_tracing.endpoint_checked(str((site or {}).get("traces_endpoint") or "")),
         )
         return mesh_render.render(mesh_catalog.load(catalog), options)
-    except mesh_catalog.CatalogError as err:
+    except (mesh_catalog.CatalogError, mesh_tracing.TracingError) as err:
         raise AnsibleFilterError(str(err)) from err
 
 

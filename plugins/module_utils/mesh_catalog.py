@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .mesh_tracing import Tracing, TracingError
+from .mesh_tracing import load as load_tracing
+
 EDGE_CALLER = "ingress"
 _SERVICE_KEYS = {
     "namespace",
@@ -152,6 +155,7 @@ class Catalog:
     services: tuple[Service, ...]
     stores: tuple[Store, ...] = ()
     sidecar_concurrency: int = ISTIO_CONCURRENCY
+    tracing: Tracing = field(default_factory=Tracing)
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
@@ -406,6 +410,7 @@ def load(raw: dict[str, Any]) -> Catalog:
         tuple(services.values()),
         stores,
         _concurrency(raw.get("sidecar_concurrency", ISTIO_CONCURRENCY)),
+        _tracing(raw.get("tracing")),
     )
 
 
@@ -415,3 +420,10 @@ def _concurrency(value: object) -> int:
             f"services_catalog.sidecar_concurrency: {value!r} is not a count of worker threads; give 1 to 16"
         )
     return value
+
+
+def _tracing(raw: object) -> Tracing:
+    try:
+        return load_tracing(raw)
+    except TracingError as err:
+        raise CatalogError(str(err)) from None

@@ -15,6 +15,7 @@ from typing import Any
 from . import mesh_catalog
 from .kube_objects import manifest, metadata
 from .mesh_catalog import EDGE_CALLER, STORE_PORT, Catalog, Service, SidecarResources, Store, Version
+from .mesh_tracing import egress
 
 RELEASE_TAG = "x-release-tag"
 # The ingress's own identity: the NGINX Ingress Controller's service account (roles/ingress), in the mesh.
@@ -65,6 +66,7 @@ class RenderOptions:
     injection_labels: tuple[tuple[str, str], ...] = (("istio-injection", "enabled"),)
     database: Outside | None = None  # every service's database
     config_centre: Outside | None = None  # the site's etcd, for the tenants' configuration (the gateway's Secret)
+    traces_endpoint: str = ""  # the site's OTLP/HTTP traces URL (Tempo's); empty, spans are not exported
 
 
 def pods_of(svc: Service) -> dict[str, int]:
@@ -149,7 +151,7 @@ def _env(catalog: Catalog, svc: Service, version: str) -> list[dict[str, Any]]:
     return env
 
 
-def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict[str, Any]:
+def _container(catalog: Catalog, svc: Service, version: str, options: RenderOptions) -> dict[str, Any]:
     requests = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_millicores}m"}
     limits = {"memory": f"{svc.memory_mib}Mi", "cpu": f"{svc.cpu_limit_millicores}m"}
 
@@ -162,9 +164,9 @@ def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict
 
     return {
         "name": "app",
-        "image": image,
+        "image": options.image,
         "args": ["serve"],
-        "env": _env(catalog, svc, version),
+        "env": _env(catalog, svc, version) + catalog.tracing.env(options.traces_endpoint),
         "ports": [
             {"name": "http", "containerPort": svc.http_port},
             {"name": "grpc", "containerPort": svc.grpc_port},
@@ -185,7 +187,7 @@ def _container(catalog: Catalog, svc: Service, version: str, image: str) -> dict
 
 def deployment(catalog: Catalog, svc: Service, version: str, replicas: int, options: RenderOptions) -> dict[str, Any]:
     labels = {"app": svc.name, "version": version}
-    app = _container(catalog, svc, version, options.image)
+    app = _container(catalog, svc, version, options)
     # The database's CA from the service's database Secret, for its URL's sslrootcert (verify-full).
     mounts = [{"name": "database-ca", "mountPath": DATABASE_CA.rsplit("/", 1)[0], "readOnly": True}]
     items = [{"key": "ca.crt", "path": DATABASE_CA.rsplit("/", 1)[1]}]
@@ -376,6 +378,7 @@ def sidecar(catalog: Catalog, svc: Service | Store, options: RenderOptions) -> d
     reached = [catalog.service(c) for c in svc.calls] + list(catalog.stores_of(svc)) if isinstance(svc, Service) else []
     hosts = [f"{x.namespace}/{x.fqdn()}" for x in reached] + ["istio-system/*"]
     hosts += [f"./{host}" for outside in outside_of(svc, options).values() for host in outside.hosts]
+    hosts += egress(options.traces_endpoint) if isinstance(svc, Service) else []
     spec = {
         "workloadSelector": {"labels": {"app": svc.name}},
         "egress": [{"hosts": hosts}],

@@ -10,9 +10,10 @@ import json
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, model_validator
 
 from .obs_logging import _Strict
+from .obs_tracing import TEMPO_UID, DerivedField, TempoJson, tempo_json, trace_of_log_line
 
 # The dashboards query these uids (tools/dashboards/kit.py).
 PROMETHEUS_UID, LOKI_UID = "prometheus", "loki"
@@ -20,9 +21,18 @@ DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 
 
 class ExemplarLink(_Strict):
+    """Where an exemplar's trace id leads: a URL, or a datasource of Grafana's (Tempo)."""
+
     name: str
-    url: str
     urlDisplayLabel: str  # Grafana's field names
+    url: str | None = None
+    datasourceUid: str | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> ExemplarLink:
+        if (self.url is None) == (self.datasourceUid is None):
+            raise ValueError(f"exemplar link {self.name}: give a url or a datasourceUid, not both or neither")
+        return self
 
 
 class PrometheusJson(_Strict):
@@ -33,17 +43,18 @@ class PrometheusJson(_Strict):
 
 class LokiJson(_Strict):
     maxLines: int = Field(1000, ge=1)
+    derivedFields: list[DerivedField] = Field(default_factory=list)
 
 
 class Datasource(_Strict):
     name: str
     uid: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
-    type: Literal["prometheus", "loki"]
+    type: Literal["prometheus", "loki", "tempo"]
     access: Literal["proxy"] = "proxy"
     url: HttpUrl
     isDefault: bool = False
     editable: bool = False
-    jsonData: PrometheusJson | LokiJson
+    jsonData: PrometheusJson | LokiJson | TempoJson
 
 
 class Datasources(_Strict):
@@ -79,9 +90,12 @@ def _logs_of_trace() -> str:
     return "/explore?left=" + quote(json.dumps(query, separators=(",", ":"))).replace("TRACE", "${__value.raw}")
 
 
-def datasources(prometheus_url: str, loki_url: str, scrape_interval: str) -> dict[str, Any]:
-    """Prometheus (default; an exemplar's trace_id opens its log lines in Loki) and Loki."""
-    link = {"name": "trace_id", "url": _logs_of_trace(), "urlDisplayLabel": "Log lines of this trace"}
+def datasources(prometheus_url: str, loki_url: str, tempo_url: str, scrape_interval: str) -> dict[str, Any]:
+    """Prometheus (default; an exemplar's trace_id opens the trace in Tempo, or its log lines in Loki), Loki (a
+    line's trace_id opens the trace) and Tempo (a span opens its service's lines of the trace)."""
+    logs = {"name": "trace_id", "url": _logs_of_trace(), "urlDisplayLabel": "Log lines of this trace"}
+    trace = {"name": "trace_id", "datasourceUid": TEMPO_UID, "urlDisplayLabel": "The trace in Tempo"}
+    prometheus = {"timeInterval": scrape_interval, "exemplarTraceIdDestinations": [trace, logs]}
     raw = {
         "apiVersion": 1,
         "datasources": [
@@ -91,12 +105,26 @@ def datasources(prometheus_url: str, loki_url: str, scrape_interval: str) -> dic
                 "type": "prometheus",
                 "url": prometheus_url,
                 "isDefault": True,
-                "jsonData": {"timeInterval": scrape_interval, "exemplarTraceIdDestinations": [link]},
+                "jsonData": prometheus,
             },
-            {"name": "Loki", "uid": LOKI_UID, "type": "loki", "url": loki_url, "jsonData": {"maxLines": 1000}},
+            {
+                "name": "Loki",
+                "uid": LOKI_UID,
+                "type": "loki",
+                "url": loki_url,
+                "jsonData": {"maxLines": 1000, "derivedFields": [trace_of_log_line()]},
+            },
+            # The Loki label the pipeline gives a pod's app (obs_logging.alloy_pipeline), which is service.name.
+            {
+                "name": "Tempo",
+                "uid": TEMPO_UID,
+                "type": "tempo",
+                "url": tempo_url,
+                "jsonData": tempo_json(LOKI_UID, "service"),
+            },
         ],
     }
-    return Datasources.model_validate(raw).model_dump(mode="json")
+    return Datasources.model_validate(raw).model_dump(mode="json", exclude_none=True)
 
 
 def dashboard_providers(folder: str = "Mini-program") -> dict[str, Any]:

@@ -2,8 +2,8 @@
 # Copyright: miniapp-mesh contributors
 # Apache-2.0 (see LICENSE)
 """The observability stack as Kubernetes objects, all images from the site's registry (loaded from the
-bundle): Prometheus, Loki, Grafana Alloy on every node, and Grafana with provisioned datasources and
-dashboards. Configuration files ride in ConfigMaps whose checksum is on the pod template, so a change rolls
+bundle): Prometheus, Loki, Grafana Alloy on every node, Tempo (the services' traces over OTLP), and Grafana with
+provisioned datasources and dashboards. Configuration files ride in ConfigMaps whose checksum is on the pod template, so a change rolls
 the workload."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .kube_objects import manifest, metadata
+from .obs_tracing import HTTP_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT
 
 NOBODY = 65534
 GRAFANA_USER = 472  # the grafana image's own user
@@ -24,16 +25,19 @@ GRAFANA_USER = 472  # the grafana image's own user
 @dataclass(frozen=True)
 class ObsOptions:
     namespace: str
-    images: dict[str, str]  # prometheus, loki, alloy, grafana -> registry/repository:tag
+    images: dict[str, str]  # prometheus, loki, alloy, tempo, grafana -> registry/repository:tag
     prometheus_config: dict[str, Any]
     rules: dict[str, str]  # file name -> rules YAML
     dashboards: dict[str, str]  # file name -> dashboard JSON
     loki_config: dict[str, Any]
+    tempo_config: dict[str, Any]
     alloy_config: str
     datasources: dict[str, Any]
     providers: dict[str, Any]
     prometheus_retention: str = "15d"
-    storage: dict[str, str] = field(default_factory=lambda: {"prometheus": "20Gi", "loki": "20Gi", "grafana": "1Gi"})
+    storage: dict[str, str] = field(
+        default_factory=lambda: {"prometheus": "20Gi", "loki": "20Gi", "tempo": "20Gi", "grafana": "1Gi"}
+    )
     storage_class: str = ""
 
 
@@ -56,8 +60,9 @@ def _pvc(name: str, namespace: str, size: str, storage_class: str) -> dict[str, 
     return manifest("v1", "PersistentVolumeClaim", metadata(name, namespace), spec=_claim(size, storage_class))
 
 
-def _service(name: str, namespace: str, port: int) -> dict[str, Any]:
-    ports = [{"name": "http", "port": port, "targetPort": "http"}]
+def _service(name: str, namespace: str, port: int, more: dict[str, int] | None = None) -> dict[str, Any]:
+    """The workload's http port, and any more named ports it listens on."""
+    ports = [{"name": n, "port": p, "targetPort": n} for n, p in {"http": port, **(more or {})}.items()]
     return manifest(
         "v1", "Service", metadata(name, namespace, {"app": name}), spec={"selector": {"app": name}, "ports": ports}
     )
@@ -80,7 +85,7 @@ def _rbac(name: str, namespace: str, rules: list[dict[str, Any]]) -> list[dict[s
 
 
 # Each image's readiness endpoint.
-READY = {"prometheus": "/-/ready", "loki": "/ready", "alloy": "/-/ready", "grafana": "/api/health"}
+READY = {"prometheus": "/-/ready", "loki": "/ready", "alloy": "/-/ready", "tempo": "/ready", "grafana": "/api/health"}
 
 
 def _container(
@@ -170,6 +175,25 @@ def loki(o: ObsOptions) -> list[dict[str, Any]]:
     ]
 
 
+def tempo(o: ObsOptions) -> list[dict[str, Any]]:
+    """The services send their sampled spans over OTLP/HTTP (4318; gRPC on 4317); Grafana reads them on 3200."""
+    ns = o.namespace
+    config = {"config.yaml": yaml.safe_dump(o.tempo_config, sort_keys=False)}
+    mounts = {"config": "/etc/tempo", "data": "/var/tempo"}
+    container = _container(
+        "tempo", o.images["tempo"], ["-config.file=/etc/tempo/config.yaml"], HTTP_PORT, mounts, "1Gi"
+    )
+    otlp = {"otlp-http": OTLP_HTTP_PORT, "otlp-grpc": OTLP_GRPC_PORT}
+    container["ports"] += [{"name": n, "containerPort": p} for n, p in otlp.items()]
+    pod = _pod(None, 10001, [container], {"config": {"configMap": {"name": "tempo-config"}}}, _checksum(config))
+    claim = {"metadata": {"name": "data"}, "spec": _claim(o.storage["tempo"], o.storage_class)}
+    return [
+        _config_map("tempo-config", ns, config),
+        _workload("StatefulSet", "tempo", ns, pod, replicas=1, serviceName="tempo", volumeClaimTemplates=[claim]),
+        _service("tempo", ns, HTTP_PORT, otlp),
+    ]
+
+
 def alloy(o: ObsOptions) -> list[dict[str, Any]]:
     ns = o.namespace
     config = {"config.alloy": o.alloy_config}
@@ -238,4 +262,4 @@ def render(o: ObsOptions) -> list[dict[str, Any]]:
     """Every object in apply order. The namespace stays outside the mesh: Prometheus scrapes the sidecars'
     and services' plain metrics ports, and nothing here needs a mesh identity."""
     namespace = manifest("v1", "Namespace", metadata(o.namespace, labels={"istio-injection": "disabled"}))
-    return [namespace, *prometheus(o), *loki(o), *alloy(o), *grafana(o)]
+    return [namespace, *prometheus(o), *loki(o), *tempo(o), *alloy(o), *grafana(o)]

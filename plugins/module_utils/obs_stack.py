@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import obs_grafana, obs_logging, obs_prometheus, obs_render
+from . import obs_grafana, obs_logging, obs_prometheus, obs_render, obs_tracing
 
-IMAGES = ("prometheus", "loki", "alloy", "grafana")
+IMAGES = ("prometheus", "loki", "alloy", "tempo", "grafana")
 
 
 class Settings(BaseModel):
@@ -26,10 +26,13 @@ class Settings(BaseModel):
     scrape_interval: str = Field("15s", pattern=r"^\d+[sm]$")
     prometheus_retention: str = Field("15d", pattern=r"^\d+[hdwy]$")
     loki_retention: str = "168h"
+    tempo_retention: str = "168h"
     images: dict[str, str]
     rules: dict[str, str]
     dashboards: dict[str, str]
-    storage: dict[str, str] = Field(default_factory=lambda: {"prometheus": "20Gi", "loki": "20Gi", "grafana": "1Gi"})
+    storage: dict[str, str] = Field(
+        default_factory=lambda: {"prometheus": "20Gi", "loki": "20Gi", "tempo": "20Gi", "grafana": "1Gi"}
+    )
     storage_class: str = ""
 
 
@@ -41,6 +44,7 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
     try:
         s = Settings.model_validate(raw)
         loki_config = obs_logging.loki_config(s.loki_retention)
+        tempo_config = obs_tracing.tempo_config(s.tempo_retention)
     except ValidationError as err:
         raise ValueError(_describe(err)) from None
     missing = [name for name in IMAGES if name not in s.images]
@@ -57,7 +61,12 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
     )
     svc = f"{s.namespace}.svc"
     alloy_config = obs_logging.render_alloy(obs_logging.alloy_pipeline(f"http://loki.{svc}:3100/loki/api/v1/push"))
-    datasources = obs_grafana.datasources(f"http://prometheus.{svc}:9090", f"http://loki.{svc}:3100", s.scrape_interval)
+    datasources = obs_grafana.datasources(
+        f"http://prometheus.{svc}:9090",
+        f"http://loki.{svc}:3100",
+        f"http://tempo.{svc}:{obs_tracing.HTTP_PORT}",
+        s.scrape_interval,
+    )
     providers = obs_grafana.dashboard_providers()
     options = obs_render.ObsOptions(
         namespace=s.namespace,
@@ -66,6 +75,7 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
         rules=s.rules,
         dashboards=s.dashboards,
         loki_config=loki_config,
+        tempo_config=tempo_config,
         alloy_config=alloy_config,
         datasources=datasources,
         providers=providers,
@@ -76,6 +86,7 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "prometheus_config": prometheus_config,
         "loki_config": loki_config,
+        "tempo_config": tempo_config,
         "alloy_config": alloy_config,
         "datasources": datasources,
         "providers": providers,

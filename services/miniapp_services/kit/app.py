@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from miniapp_services.kit.rpc import Clients, make_server
 from miniapp_services.kit.settings import Settings
 from miniapp_services.kit.stores import opened
 from miniapp_services.kit.tasks import running
-from miniapp_services.kit.tracing import make_tracer
+from miniapp_services.kit.tracing import Sampling, make_provider
 
 GrpcRegistrar = Callable[[grpc.aio.Server, FastAPI], None]
 # The edge middleware traces (with our sampler) and counts every request once. FastAPI's own telemetry
@@ -102,7 +103,10 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         fix = ", ".join(f"MINIAPP_UPSTREAMS__{name.upper()}=http://host:port" for name in unset)
         raise ValueError(f"upstreams: {spec.name} calls {unset} over HTTP but has no URL for them; set {fix}")
     metrics = Metrics(spec.name, settings.version)
-    tracer = make_tracer(spec.name, settings.version, settings.trace_sample_ratio)
+    sampling = Sampling(settings.trace_sample_ratio, settings.trace_hot_paths)
+    endpoint = str(settings.otlp_traces_endpoint) if settings.otlp_traces_endpoint else None
+    provider = make_provider(spec.name, settings.version, sampling, endpoint)
+    tracer = provider.get_tracer("miniapp_services")
     faults = FaultState()
 
     @contextlib.asynccontextmanager
@@ -122,6 +126,7 @@ def create_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         await app.state.http.close()
         await app.state.clients.close()
         await app.state.db.close()
+        await asyncio.to_thread(provider.shutdown)  # the last spans sent (bounded by the exporter's timeout)
 
     app = FastAPI(
         title=f"miniapp {spec.name}",

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, Field, PostgresDsn, SecretStr, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    HttpUrl,
+    PostgresDsn,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = (
@@ -111,7 +120,13 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=120)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     trace_sample_ratio: float = Field(
-        default=0.1, ge=0, le=1, description="share of traces started here that are recorded (1:10)"
+        default=0.001, ge=0, le=1, description="share of traces started here that are recorded (1:1000)"
+    )
+    trace_hot_paths: dict[Annotated[str, StringConstraints(pattern=r"^/")], Annotated[float, Field(ge=0, le=1)]] = (
+        Field(default_factory=dict, description="path prefix -> the share of traces started on it that are recorded")
+    )
+    otlp_traces_endpoint: HttpUrl | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint (Tempo's /v1/traces); unset, spans are not exported"
     )
     request_log_ratio: float = Field(
         default=0.001, ge=0, le=1, description="share of answered requests logged (1:1000); errors always are"

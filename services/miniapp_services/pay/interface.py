@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 from fastapi import APIRouter, FastAPI, Request, Response, status
+from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field
 
 from miniapp_services.kit import tenancy, tracing
@@ -69,7 +70,13 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
                 tenant = tenancy.serving(carrier.get(tenancy.HEADER))
             except DomainError as err:  # a stream has no rpc() wrapper to turn it into a status
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, err.message)
-            with tenant:
+            # The stream continues the caller's trace (the order saga's), as rpc() does for a unary method; each
+            # step is a span of its own under it.
+            tracer: trace.Tracer = app.state.tracer
+            stream = tracer.start_as_current_span(
+                "Payments.Settle", context=tracing.extract(carrier), kind=trace.SpanKind.SERVER
+            )
+            with tenant, stream:
                 async for step in requests:
                     # The fault endpoint (when enabled) delays and fails saga steps as it does HTTP requests.
                     if app.state.settings.faults_enabled:
@@ -77,7 +84,9 @@ def register_grpc(server: grpc.aio.Server, app: FastAPI) -> None:
                         await asyncio.sleep(fault.delay_s)
                         if fault.status is not None:
                             await context.abort(grpc.StatusCode.UNAVAILABLE, "injected fault")
-                    yield await _settle(app, step)
+                    with tracer.start_as_current_span(f"Payments.Settle {step.WhichOneof('action')}"):
+                        settled = await _settle(app, step)
+                    yield settled
 
     pay_pb2_grpc.add_PaymentsServicer_to_server(Servicer(), server)
 

@@ -1,5 +1,5 @@
 """The observability stack as rendered for a cluster: every object valid against the Kubernetes schemas,
-Loki, Alloy and Grafana configuration checked by their models, bad settings named with the fix."""
+Loki, Alloy, Tempo and Grafana configuration checked by their models, bad settings named with the fix."""
 
 import json
 import re
@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from ansible_collections.miniapp.mesh.plugins.module_utils import obs_grafana, obs_logging, obs_stack
+from ansible_collections.miniapp.mesh.plugins.module_utils import obs_grafana, obs_logging, obs_stack, obs_tracing
 from tools.dashboards.__main__ import rendered
 
 ROOT = Path(__file__).parents[3]
@@ -56,7 +56,7 @@ def test_every_object_is_valid_for_the_target_kubernetes_releases(version: str) 
 
 def test_workloads_run_from_the_site_registry_as_non_root_and_roll_on_config_change() -> None:
     workloads = [o for o in STACK["objects"] if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet")]
-    assert {w["metadata"]["name"] for w in workloads} == {"prometheus", "loki", "alloy", "grafana"}
+    assert {w["metadata"]["name"] for w in workloads} == {"prometheus", "loki", "tempo", "alloy", "grafana"}
     for w in workloads:
         pod = w["spec"]["template"]
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
@@ -99,7 +99,8 @@ def test_alloy_ships_container_logs_labelled_with_trace_id_as_metadata() -> None
         ({"loki_retention": "36h"}, "whole days of at least 24h"),
         ({"loki_retention": "a week"}, "is not a duration"),
         ({"namespace": "Monitoring"}, "observability_namespace"),
-        ({"images": {"prometheus": "x"}}, "no image for ['loki', 'alloy', 'grafana']"),
+        ({"images": {"prometheus": "x"}}, "no image for ['loki', 'alloy', 'tempo', 'grafana']"),
+        ({"tempo_retention": "a week"}, "is not a duration"),
         ({"scrape_interval": "fast"}, "observability_scrape_interval"),
         ({"etcd_targets": ["etcd1"]}, "lack a port"),
         ({"retention": "1d"}, "observability_retention: Extra inputs are not permitted"),
@@ -122,7 +123,7 @@ def test_alloy_model_refuses_unknown_components_and_dangling_references() -> Non
 
 
 def test_grafana_models_refuse_unknown_fields() -> None:
-    raw = obs_grafana.datasources("http://p:9090", "http://l:3100", "15s")
+    raw = obs_grafana.datasources("http://p:9090", "http://l:3100", "http://t:3200", "15s")
     raw["datasources"][1]["jsonData"]["maxLine"] = 10
     with pytest.raises(ValueError, match="maxLine"):
         obs_grafana.Datasources.model_validate(raw)
@@ -132,9 +133,43 @@ def test_grafana_models_refuse_unknown_fields() -> None:
         obs_logging.LokiConfig.model_validate(loki)
 
 
-def test_exemplar_link_opens_the_trace_in_loki() -> None:
-    (link,) = STACK["datasources"]["datasources"][0]["jsonData"]["exemplarTraceIdDestinations"]
-    assert link["name"] == "trace_id"
-    assert "${__value.raw}" in link["url"]
-    assert "loki" in link["url"]
+def test_an_exemplar_opens_its_trace_in_tempo_or_its_log_lines_in_loki() -> None:
+    tempo, loki = STACK["datasources"]["datasources"][0]["jsonData"]["exemplarTraceIdDestinations"]
+    assert tempo == {"name": "trace_id", "urlDisplayLabel": "The trace in Tempo", "datasourceUid": "tempo"}
+    assert loki["name"] == "trace_id"
+    assert "${__value.raw}" in loki["url"]
+    assert "loki" in loki["url"]
     assert yaml.safe_load(yaml.safe_dump(STACK["loki_config"]))["analytics"] == {"reporting_enabled": False}
+
+
+def test_traces_and_logs_open_each_other() -> None:
+    """A span opens its service's log lines of that trace (Loki's label service is the span's service.name);
+    a log line's trace_id (structured metadata) opens the trace."""
+    by_uid = {d["uid"]: d for d in STACK["datasources"]["datasources"]}
+    to_logs = by_uid["tempo"]["jsonData"]["tracesToLogsV2"]
+    assert (to_logs["datasourceUid"], to_logs["filterByTraceID"]) == ("loki", True)
+    assert to_logs["tags"] == [{"key": "service.name", "value": "service"}]
+    assert by_uid["tempo"]["url"] == "http://tempo.monitoring.svc:3200/"
+    (derived,) = by_uid["loki"]["jsonData"]["derivedFields"]
+    assert (derived["matcherRegex"], derived["datasourceUid"], derived["url"]) == (
+        "trace_id",
+        "tempo",
+        "$${__value.raw}",
+    )
+    with pytest.raises(ValueError, match="not both or neither"):
+        obs_grafana.ExemplarLink(name="trace_id", urlDisplayLabel="x")
+
+
+def test_tempo_takes_otlp_from_every_pod_keeps_the_retention_and_never_phones_home() -> None:
+    config = STACK["tempo_config"]
+    protocols = config["distributor"]["receivers"]["otlp"]["protocols"]
+    assert protocols == {"grpc": {"endpoint": "0.0.0.0:4317"}, "http": {"endpoint": "0.0.0.0:4318"}}
+    assert config["compactor"]["compaction"]["block_retention"] == "168h"
+    assert config["usage_report"] == {"reporting_enabled": False}
+    assert obs_tracing.tempo_config("14d")["compactor"]["compaction"]["block_retention"] == "336h"
+    ports = {p["name"]: p["port"] for p in _objects("Service")["tempo"]["spec"]["ports"]}
+    assert ports == {"http": 3200, "otlp-http": 4318, "otlp-grpc": 4317}
+    tempo = _objects("StatefulSet")["tempo"]["spec"]["template"]["spec"]["containers"][0]
+    assert {p["name"] for p in tempo["ports"]} == set(ports)
+    with pytest.raises(ValueError, match="endpoint"):
+        obs_tracing.OtlpProtocol(endpoint="localhost:4318")  # Tempo's own default: no other pod could send

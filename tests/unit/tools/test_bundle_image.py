@@ -31,7 +31,7 @@ def test_only_this_repositorys_own_builds_may_skip_the_table_checksum() -> None:
 def test_the_table_lists_every_artifact_a_site_needs() -> None:
     assert set(TABLE) >= {
         "k3s", "k3s-airgap-images", "etcd", "istio", "istio-pilot-image", "istio-proxyv2-image", "istio-cni-image",
-        "envoy", "prometheus", "prometheus-image", "loki-image", "alloy-image", "grafana-image", "miniapp-postgres",
+        "envoy", "prometheus", "prometheus-image", "loki-image", "alloy-image", "tempo-image", "grafana-image", "miniapp-postgres",
         "miniapp-redis", "miniapp-services", "miniapp-wheelhouse",
     }  # fmt: skip
     for name, entries in TABLE.items():

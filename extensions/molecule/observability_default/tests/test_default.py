@@ -44,7 +44,7 @@ def test_rules_and_config_pass_promtool() -> None:
 def test_every_dashboard_and_configuration_file_is_written() -> None:
     written = {str(p.relative_to(RENDERED)) for p in RENDERED.rglob("*") if p.is_file()}
     assert {
-        "loki/config.yaml", "alloy/config.alloy", "grafana/datasources.yml", "grafana/providers.yml",
+        "loki/config.yaml", "tempo/config.yaml", "alloy/config.alloy", "grafana/datasources.yml", "grafana/providers.yml",
         "grafana/dashboards/miniapp-mesh.json", "grafana/dashboards/miniapp-business.json",
         "grafana/dashboards/miniapp-capacity.json", "grafana/dashboards/miniapp-etcd.json",
         "grafana/dashboards/miniapp-tenants.json",

@@ -18,7 +18,9 @@ METHOD = "/test.Echo/Echo"
 
 class Echo:
     def __init__(self, metrics: Metrics) -> None:
-        self.handle = rpc(metrics, tracing.make_tracer("search", "v1", 1.0))(Echo.respond)
+        self.handle = rpc(metrics, tracing.make_provider("search", "v1", tracing.Sampling(1.0)).get_tracer("t"))(
+            Echo.respond
+        )
 
     async def respond(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         if request == b"missing":
@@ -40,7 +42,7 @@ async def _roundtrip(request: bytes, timeout: float = 2, tenant: str | None = TE
     handler = grpc.unary_unary_rpc_method_handler(serve)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Echo", {"Echo": handler}),))
     await server.start()
-    tracer = tracing.make_tracer("gateway", "v1", 1.0)
+    tracer = tracing.make_provider("gateway", "v1", tracing.Sampling(1.0)).get_tracer("t")
     token = tracing.current_release_tag.set("canary")
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
