@@ -134,7 +134,7 @@ bench-services: services-image ## Working set of every service container, idle a
 bench-mesh: mesh ## Latency added by two sidecars and their working set
 	python3 benchmarks/mesh_latency.py
 
-bench-cpu: mesh ## CPU per request per container (cgroups, idle subtracted) for each request kind through the edge
+bench-cpu: mesh ## CPU per request per container (cgroups, idle subtracted) for each request kind through the edge, and as a ratio to an in-run Envoy baseline
 	python3 benchmarks/cpu_per_request.py
 
 PROFILE_PODS ?= gateway-v1-0 product-v1-0 order-v1-0

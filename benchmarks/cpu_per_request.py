@@ -1,12 +1,15 @@
-"""CPU per request, read from every lab container's cgroup (`make bench-cpu`, needs the lab mesh).
+"""CPU per request, read from every lab container's cgroup (`make bench-cpu`, needs the lab mesh), and as a
+ratio to the same run's baseline (benchmarks/baseline.py: an Envoy answering itself on loopback).
 
 The idle lab is measured (no traffic) for IDLE_S seconds before and after: each container's CPU rate,
 their mean charged as idle. In between, each request kind is driven through the edge by signed users, `--requests` of them with CONCURRENCY in flight, and every
 container's CPU over that phase, less its idle rate times the phase's length, is divided by the requests
 served. The pods' conmon and infra containers count as "pod overhead"; the driver's own CPU is reported
-beside the lab's, not in it. Writes its section of docs/benchmarks.md and .cache/bench/cpu.json.
+beside the lab's, not in it. The baseline Envoy is driven the same way, its process's CPU per request (its idle
+rate subtracted) the unit the kinds' totals are also given in. Writes its section of docs/benchmarks.md and
+.cache/bench/cpu.json.
 
-Traffic goes only to the lab's edge on loopback.
+Traffic goes only to the lab's edge and the baseline Envoy, both on loopback.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import platform
 import resource
 import secrets
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -30,6 +34,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks import baseline
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import cgroups
 from lab.mesh import EDGE_URL, state
@@ -172,6 +177,32 @@ async def drive(
     return bodies
 
 
+async def _direct(requests: int) -> None:
+    """requests to the baseline Envoy, CONCURRENCY at a time, as drive() sends the kinds."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker(count: int) -> None:
+            for _ in range(count):
+                async with http.get(f"{baseline.URL}/") as reply:
+                    await reply.read()
+
+        await asyncio.gather(*(worker(requests // CONCURRENCY) for _ in range(CONCURRENCY)))
+
+
+def baseline_ms(requests: int) -> float:
+    """ms of CPU the baseline Envoy spends per request (its idle rate subtracted), after a warm-up."""
+    with tempfile.TemporaryDirectory() as tmp, baseline.direct_envoy(Path(tmp)) as proxy:
+        asyncio.run(_direct(WARMUP))
+        cpu0, t0 = baseline.cpu_seconds(proxy.pid), time.monotonic()
+        time.sleep(2)
+        idle_rate = (baseline.cpu_seconds(proxy.pid) - cpu0) / (time.monotonic() - t0)
+        cpu0, t0 = baseline.cpu_seconds(proxy.pid), time.monotonic()
+        asyncio.run(_direct(requests))
+        used = baseline.cpu_seconds(proxy.pid) - cpu0 - idle_rate * (time.monotonic() - t0)
+    return max(used, 0.0) * 1000 / (requests // CONCURRENCY * CONCURRENCY)
+
+
 def measure(
     kind: Kind, numbers: Sequence[int], signers: list[SignedSession], cgroup_of: dict[str, str]
 ) -> tuple[Phase, dict[int, bytes]]:
@@ -239,6 +270,7 @@ def run(requests: int, only: set[str] | None = None) -> dict[str, Any]:
     catalogue = evidence.seed(stamp, tenants.appids()[:1])  # the one merchant login() signs in to
     cgroup_of = containers()
     signers = [asyncio.run(_login()) for _ in range(CONCURRENCY)]
+    unit = baseline_ms(max(requests, 3000))  # before the lab's idle is measured, so it is not counted there
     before = idle(cgroup_of, IDLE_S)
     placed: dict[int, bytes] = {}
     phases = []
@@ -259,7 +291,7 @@ def run(requests: int, only: set[str] | None = None) -> dict[str, Any]:
     idle_rows: dict[str, float] = defaultdict(float)
     for name, cores in rates.items():
         idle_rows[group(name)] += cores
-    return {"idle": dict(idle_rows), "kinds": results}
+    return {"idle": dict(idle_rows), "kinds": results, "baseline_ms": unit}
 
 
 async def _login() -> SignedSession:
@@ -283,6 +315,8 @@ def report(found: dict[str, Any], command: str, seconds: float) -> str:
         table.append(f"| {row} | {cells} |")
     totals = {k: sum(kinds_[k]["rows"].values()) for k in names}
     table.append(f"| **total** | {' | '.join(f'**{totals[k]:.2f}**' for k in names)} |")
+    unit = found["baseline_ms"]
+    table.append(f"| **x baseline** | {' | '.join(f'**{totals[k] / unit:.0f}**' for k in names)} |")
     for label, key in (("requests/s", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("driver ms", "driver_ms")):
         table.append(f"| {label} | {' | '.join(f'{kinds_[k][key]:.1f}' for k in names)} |")
     table.append(f"| not served | {' | '.join(str(kinds_[k]['failed'] or '-') for k in names)} |")
@@ -300,6 +334,10 @@ clients through the edge, {WARMUP} warm-up requests per kind not counted; idle m
 the traffic, their mean subtracted. ms of CPU per request:
 
 {chr(10).join(table)}
+
+Baseline, same run: an Envoy answering itself on loopback (one worker, driven as the kinds are) spends
+**{unit:.3f}** ms of CPU per request; the row "x baseline" gives each kind's total in that unit, the figure to
+compare across machines and days.
 
 Against the budgets: a product read **{_row("total", product, budgets["total"])}** ms in total; gateway app
 {_row("gateway app", product, budgets["gateway app"])}, product app {_row("product app", product, budgets["product app"])},

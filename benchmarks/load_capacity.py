@@ -25,9 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import envoy
-
-from benchmarks import cpu_per_request
+from benchmarks import baseline, cpu_per_request
 from benchmarks.write_section import DOC, HEADER, replace_section
 from lab import machine
 from lab.mesh import EDGE_URL
@@ -38,25 +36,11 @@ from load.settings import CATALOGUE_ENV, ENV, LoadSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
-ENVOY = Path(envoy.__file__).parent / "_bin" / "envoy"
-BASELINE_PORT, USERS, SECONDS, STEP_S, SPAWN_S = 18999, 32, 20, 45, 10
+USERS, SECONDS, STEP_S, SPAWN_S = 32, 20, 45, 10
 # The design's 9pm peak is 244 requests/s; the sweep stops at the first step that breaks an objective. It
 # starts low enough to find a slow machine's peak too (one VM here held under 100), which is what the margin of
 # make lab's smoke (30 at its peak) is judged against.
 STEPS_RPS = (40, 60, 80, 100, 150, 200, 225, 250, 275, 300, 325, 350)
-DIRECT = {
-    "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 18998}}},
-    "static_resources": {"listeners": [{
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": BASELINE_PORT}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-            "stat_prefix": "bench", "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
-            "route_config": {"virtual_hosts": [{"name": "direct", "domains": ["*"], "routes": [
-                {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "ok"}}}]}]},
-        }}]}],
-    }]},
-}  # fmt: skip
 
 
 def locust(
@@ -98,21 +82,8 @@ def lab_env(settings: LoadSettings, catalogue: Catalogue) -> dict[str, str]:
 
 def per_core(tmp: Path, catalogue: Catalogue) -> dict[str, tuple[int, float, float]]:
     """(requests, wall requests/s, requests per Locust CPU-second) against the baseline and the lab."""
-    config = tmp / "direct.json"
-    config.write_text(json.dumps(DIRECT))
-    with subprocess.Popen([str(ENVOY), "-c", str(config), "--concurrency", "1", "-l", "error"]) as proxy:
-        try:
-            time.sleep(2)
-            base = locust(
-                "DirectUser",
-                f"http://127.0.0.1:{BASELINE_PORT}",
-                USERS,
-                SECONDS,
-                tmp / "base",
-                {},
-            )
-        finally:
-            proxy.terminate()
+    with baseline.direct_envoy(tmp):
+        base = locust("DirectUser", baseline.URL, USERS, SECONDS, tmp / "base", {})
     unpaced = LoadSettings(user_rps=1000, start_hour=21, day_s=10**7)
     lab = locust("MiniProgramUser", EDGE_URL, USERS, SECONDS, tmp / "lab", lab_env(unpaced, catalogue))
     return {name: (n, n / SECONDS, n / cpu) for name, (n, _, cpu) in (("baseline", base), ("lab", lab))}
