@@ -37,31 +37,25 @@ RECAP = re.compile(r"^\S+\s*: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0"
 SKU = "LC-TEA"
 
 
-def _playbook(playbook: str, tenants_file: Path, *extra: str) -> tuple[int, str]:
-    """Run it with this tenant list; the changed tasks over every host, and its output's words. Fails on a failed
-    run."""
+def _run(playbook: str, *extra: str) -> tuple[int, str]:
+    """Run a playbook; the changed tasks over every host, and its output's words. Fails on a failed run."""
     done = subprocess.run(
-        ["ansible-playbook", playbook, "-e", f"@{tenants_file}", *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        ["ansible-playbook", playbook, *extra], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     recap = done.stdout[done.stdout.rindex("PLAY RECAP") :]
     # Words only: the YAML callback folds long messages across lines.
     return sum(int(n) for n in RECAP.findall(recap)), " ".join(done.stdout.split())
 
 
+def _playbook(playbook: str, tenants_file: Path, *extra: str) -> tuple[int, str]:
+    """Run it with this tenant list (standing for the inventory's)."""
+    return _run(playbook, "-e", f"@{tenants_file}", *extra)
+
+
 def _mesh() -> int:
     """The lab's apply (lab/playbooks/mesh.yml): its changed tasks (the mesh's pods' volumes updated counts one)."""
-    done = subprocess.run(
-        ["ansible-playbook", "lab/playbooks/mesh.yml"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-4000:]
-    return sum(int(n) for n in RECAP.findall(done.stdout[done.stdout.rindex("PLAY RECAP") :]))
+    return _run("lab/playbooks/mesh.yml")[0]
 
 
 def _sql(statement: str) -> str:
